@@ -1,0 +1,33 @@
+/** Base class of every error this service raises on purpose. */
+export class BatchRetryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BatchRetryError';
+  }
+}
+
+/** The function's environment holds a bad setting; raised at cold start. */
+export class InvalidConfigError extends BatchRetryError {
+  /** One entry per bad setting, each starting with the variable's name. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'InvalidConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * An incoming event is not one the function can act on. Carries a reason
+ * that is safe to log; never the event itself, which may hold secrets.
+ */
+export class InvalidEventError extends BatchRetryError {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`Invalid event: ${reason}`);
+    this.name = 'InvalidEventError';
+    this.reason = reason;
+  }
+}
