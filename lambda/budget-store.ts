@@ -1,0 +1,286 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { BudgetView } from './decision.js';
+
+/** Name of the sparse index listing batches the sweep must re-read. */
+export const WATCH_INDEX = 'watched';
+/** The single partition value of {@link WATCH_INDEX}. */
+const WATCH_SHARD = 'watched';
+/** BatchGetItem reads at most 100 keys per call. */
+const BATCH_GET_LIMIT = 100;
+
+/** Result of {@link BudgetStore.reserveAttempt}. */
+export type Reservation =
+  /** A new attempt was reserved for this failure. */
+  | { readonly kind: 'reserved'; readonly attempt: number }
+  /** This failure already holds an attempt (duplicate, or crash redelivery). */
+  | { readonly kind: 'duplicate'; readonly attempt: number }
+  /** No budget left for a new failure. */
+  | { readonly kind: 'exhausted'; readonly retries: number };
+
+/** A batch the event path saw fail a child while the batch still ran. */
+export interface WatchedBatch {
+  readonly batchArn: string;
+  readonly watchedAt: number;
+}
+
+/** Options of {@link BudgetStore}. */
+export interface BudgetStoreOptions {
+  readonly tableName: string;
+  /** How long a budget record outlives its last write, in seconds. */
+  readonly retentionSeconds: number;
+  /** Clock in milliseconds; injectable for tests and simulations. */
+  readonly now?: () => number;
+}
+
+/**
+ * The retry budget, one item per batch (`id = batch#<arn>`), in the table
+ * that also holds the Powertools idempotency records. Every change is a
+ * single-item conditional write, so concurrent duplicates cannot both win and
+ * the budget cannot be exceeded, without transactions.
+ *
+ * Item attributes: `retries` (attempts reserved), `lastFailure` (the failure
+ * the latest attempt belongs to), `exhaustedFailure`, `watchShard`/`watchedAt`
+ * (present only while watched), `expiration` (TTL, epoch seconds).
+ */
+export class BudgetStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #retentionSeconds: number;
+  readonly #now: () => number;
+
+  constructor(client: DynamoDBClient, options: BudgetStoreOptions) {
+    this.#doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.#table = options.tableName;
+    this.#retentionSeconds = options.retentionSeconds;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Reserves the next attempt for `failure` with one conditional write:
+   * it succeeds only if the batch has budget left and this failure holds no
+   * attempt yet. Reserving also ends any watch of the batch.
+   *
+   * @example
+   * const r = await store.reserveAttempt(batch.arn, failureKey(batch), 2);
+   * if (r.kind !== 'exhausted') await retry(r.attempt);
+   */
+  async reserveAttempt(
+    batchArn: string,
+    failure: string,
+    maxRetries: number,
+  ): Promise<Reservation> {
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: keyOf(batchArn) },
+          UpdateExpression:
+            'SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, expiration = :expiration REMOVE watchShard, watchedAt',
+          ConditionExpression:
+            '(attribute_not_exists(retries) OR retries < :max) AND (attribute_not_exists(lastFailure) OR lastFailure <> :failure)',
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':one': 1,
+            ':max': maxRetries,
+            ':failure': failure,
+            ':arn': batchArn,
+            ':now': this.#now(),
+            ':expiration': this.#expiration(),
+          },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'reserved', attempt: Number(Attributes?.retries) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // DynamoDB returns the item that failed the condition; local emulators
+      // may not, so fall back to a consistent read.
+      const item = error.Item
+        ? toBudget(unmarshall(error.Item))
+        : await this.read(batchArn);
+      const retries = item?.retries ?? 0;
+      if (item?.lastFailure === failure) {
+        return { kind: 'duplicate', attempt: retries };
+      }
+      return { kind: 'exhausted', retries };
+    }
+  }
+
+  /**
+   * Gives back an attempt that CodeBuild refused (the batch was no longer
+   * failed), if it is still the latest one, so no budget is consumed.
+   */
+  async releaseAttempt(
+    batchArn: string,
+    failure: string,
+    attempt: number,
+  ): Promise<boolean> {
+    return this.#conditional({
+      Key: { id: keyOf(batchArn) },
+      UpdateExpression:
+        'SET retries = retries - :one, updatedAt = :now REMOVE lastFailure',
+      ConditionExpression: 'lastFailure = :failure AND retries = :attempt',
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':failure': failure,
+        ':attempt': attempt,
+        ':now': this.#now(),
+      },
+    });
+  }
+
+  /**
+   * Records that exhaustion of `failure` was reported; true only the first
+   * time, so a broken batch warns once per failure rather than every sweep.
+   */
+  async markExhausted(batchArn: string, failure: string): Promise<boolean> {
+    return this.#conditional({
+      Key: { id: keyOf(batchArn) },
+      UpdateExpression:
+        'SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, expiration = :expiration REMOVE watchShard, watchedAt',
+      ConditionExpression:
+        'attribute_not_exists(exhaustedFailure) OR exhaustedFailure <> :failure',
+      ExpressionAttributeValues: {
+        ':failure': failure,
+        ':arn': batchArn,
+        ':now': this.#now(),
+        ':expiration': this.#expiration(),
+      },
+    });
+  }
+
+  /** Puts the batch on the sweep's watch list (idempotent). */
+  async watch(batchArn: string): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { id: keyOf(batchArn) },
+        UpdateExpression:
+          'SET watchShard = :shard, watchedAt = if_not_exists(watchedAt, :now), batchArn = :arn, expiration = :expiration',
+        ExpressionAttributeValues: {
+          ':shard': WATCH_SHARD,
+          ':now': this.#now(),
+          ':arn': batchArn,
+          ':expiration': this.#expiration(),
+        },
+      }),
+    );
+  }
+
+  /** Takes the batch off the watch list. */
+  async unwatch(batchArn: string): Promise<void> {
+    await this.#conditional({
+      Key: { id: keyOf(batchArn) },
+      UpdateExpression: 'REMOVE watchShard, watchedAt',
+      ConditionExpression: 'attribute_exists(watchShard)',
+    });
+  }
+
+  /** Every watched batch, oldest first. */
+  async listWatched(): Promise<WatchedBatch[]> {
+    const watched: WatchedBatch[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: WATCH_INDEX,
+          KeyConditionExpression: 'watchShard = :shard',
+          ExpressionAttributeValues: { ':shard': WATCH_SHARD },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        watched.push({
+          batchArn: String(item.batchArn),
+          watchedAt: Number(item.watchedAt),
+        });
+      }
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return watched;
+  }
+
+  /** The budget of one batch, read consistently. */
+  async read(batchArn: string): Promise<BudgetView | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { id: keyOf(batchArn) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? toBudget(Item) : undefined;
+  }
+
+  /** Budgets of many batches, 100 keys per call; absent batches have none. */
+  async readMany(
+    batchArns: readonly string[],
+  ): Promise<Map<string, BudgetView>> {
+    const budgets = new Map<string, BudgetView>();
+    for (let i = 0; i < batchArns.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] | undefined = batchArns
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((arn) => ({ id: keyOf(arn) }));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await this.#doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.#table]: { Keys: keys, ConsistentRead: true },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.#table] ?? []) {
+          budgets.set(String(item.batchArn), toBudget(item));
+        }
+        keys = result.UnprocessedKeys?.[this.#table]?.Keys;
+      }
+    }
+    return budgets;
+  }
+
+  async #conditional(
+    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+  ): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({ TableName: this.#table, ...input }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  #expiration(): number {
+    return Math.floor(this.#now() / 1000) + this.#retentionSeconds;
+  }
+}
+
+function keyOf(batchArn: string): string {
+  return `batch#${batchArn}`;
+}
+
+function toBudget(item: Record<string, unknown>): BudgetView {
+  return {
+    retries: Number(item.retries ?? 0),
+    lastFailure: item.lastFailure as string | undefined,
+    exhaustedFailure: item.exhaustedFailure as string | undefined,
+  };
+}

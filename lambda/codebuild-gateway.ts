@@ -1,0 +1,165 @@
+import {
+  BatchGetBuildBatchesCommand,
+  BatchGetBuildsCommand,
+  type BuildBatch,
+  type CodeBuildClient,
+  InvalidInputException,
+  ListBuildBatchesCommand,
+  ListBuildBatchesForProjectCommand,
+  ResourceNotFoundException,
+  RetryBuildBatchCommand,
+} from '@aws-sdk/client-codebuild';
+import { parseBatchArn } from './arn.js';
+import type { BatchView } from './batch.js';
+
+/** BatchGetBuildBatches and the list calls take at most 100 ids. */
+const PAGE_SIZE = 100;
+
+/** What a build state event's build turned out to be. */
+export type BuildLookup =
+  | { readonly kind: 'batch-child'; readonly batchArn: string }
+  | { readonly kind: 'standalone' }
+  | { readonly kind: 'not-found' };
+
+/** Result of {@link CodeBuildGateway.retryBatch}. */
+export type RetryResult =
+  | { readonly kind: 'retried'; readonly status: string }
+  /** InvalidInputException: the batch is no longer failed (or bad input). */
+  | { readonly kind: 'rejected'; readonly message: string }
+  /** ResourceNotFoundException: the batch is gone. */
+  | { readonly kind: 'not-found' };
+
+/**
+ * The CodeBuild calls the service makes, returning plain data. Throttling and
+ * 5xx errors are retried by the SDK client and otherwise propagate, so the
+ * invocation fails and Lambda's own retries take over.
+ */
+export class CodeBuildGateway {
+  readonly #client: CodeBuildClient;
+
+  constructor(client: CodeBuildClient) {
+    this.#client = client;
+  }
+
+  /** Finds the batch a build belongs to (BatchGetBuilds). */
+  async lookUpBuild(buildArn: string): Promise<BuildLookup> {
+    const { builds } = await this.#client.send(
+      new BatchGetBuildsCommand({ ids: [buildArn] }),
+    );
+    const build = builds?.[0];
+    if (!build) return { kind: 'not-found' };
+    return build.buildBatchArn
+      ? { kind: 'batch-child', batchArn: build.buildBatchArn }
+      : { kind: 'standalone' };
+  }
+
+  /** Reads batches by ARN, 100 per call; missing batches are left out. */
+  async getBatches(batchArns: readonly string[]): Promise<BatchView[]> {
+    const views: BatchView[] = [];
+    for (let i = 0; i < batchArns.length; i += PAGE_SIZE) {
+      const ids = batchArns.slice(i, i + PAGE_SIZE).map(idOf);
+      const { buildBatches } = await this.#client.send(
+        new BatchGetBuildBatchesCommand({ ids }),
+      );
+      for (const batch of buildBatches ?? []) {
+        const view = toView(batch);
+        if (view) views.push(view);
+      }
+    }
+    return views;
+  }
+
+  /**
+   * Calls RetryBuildBatch. Refusals that retrying cannot fix come back as
+   * data rather than errors.
+   */
+  async retryBatch(input: {
+    readonly batchId: string;
+    readonly token: string;
+    readonly retryType: string;
+  }): Promise<RetryResult> {
+    try {
+      const { buildBatch } = await this.#client.send(
+        new RetryBuildBatchCommand({
+          id: input.batchId,
+          idempotencyToken: input.token,
+          retryType: input.retryType as 'RETRY_FAILED_BUILDS',
+        }),
+      );
+      return {
+        kind: 'retried',
+        status: buildBatch?.buildBatchStatus ?? 'UNKNOWN',
+      };
+    } catch (error) {
+      if (error instanceof InvalidInputException) {
+        return { kind: 'rejected', message: error.message };
+      }
+      if (error instanceof ResourceNotFoundException) {
+        return { kind: 'not-found' };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Pages through FAILED batches, newest first, in the account
+   * (ListBuildBatches) or in the given projects (ListBuildBatchesForProject),
+   * reading each page with BatchGetBuildBatches. `keepGoing` sees each page's
+   * batches and returns false to stop, so the sweep reads only as far back
+   * as its window.
+   */
+  async scanFailedBatches(
+    projectNames: readonly string[],
+    keepGoing: (page: readonly BatchView[]) => boolean,
+  ): Promise<void> {
+    const scopes = projectNames.length > 0 ? projectNames : [undefined];
+    for (const projectName of scopes) {
+      let nextToken: string | undefined;
+      do {
+        const filter = { status: 'FAILED' as const };
+        const page = projectName
+          ? await this.#client.send(
+              new ListBuildBatchesForProjectCommand({
+                projectName,
+                filter,
+                sortOrder: 'DESCENDING',
+                maxResults: PAGE_SIZE,
+                nextToken,
+              }),
+            )
+          : await this.#client.send(
+              new ListBuildBatchesCommand({
+                filter,
+                sortOrder: 'DESCENDING',
+                maxResults: PAGE_SIZE,
+                nextToken,
+              }),
+            );
+        const ids = page.ids ?? [];
+        if (ids.length === 0) break;
+        const { buildBatches } = await this.#client.send(
+          new BatchGetBuildBatchesCommand({ ids }),
+        );
+        const views = (buildBatches ?? []).flatMap((b) => toView(b) ?? []);
+        if (!keepGoing(views)) break;
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+  }
+}
+
+function idOf(batchArn: string): string {
+  return parseBatchArn(batchArn)?.id ?? batchArn;
+}
+
+function toView(batch: BuildBatch): BatchView | undefined {
+  if (!batch.arn || !batch.id || !batch.projectName) return undefined;
+  return {
+    arn: batch.arn,
+    id: batch.id,
+    projectName: batch.projectName,
+    status: batch.buildBatchStatus ?? 'UNKNOWN',
+    endTime: batch.endTime,
+    phaseCount: batch.phases?.length ?? 0,
+  };
+}

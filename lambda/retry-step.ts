@@ -1,0 +1,89 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { CodeBuildGateway, RetryResult } from './codebuild-gateway.js';
+
+/** One RetryBuildBatch call for one reserved attempt. */
+export interface RetryRequest {
+  readonly batchArn: string;
+  readonly batchId: string;
+  readonly attempt: number;
+  readonly failure: string;
+  readonly retryType: string;
+  readonly token: string;
+}
+
+/** Result of a {@link RetryStep}. */
+export type RetryStepResult =
+  /** `fresh` is false when an earlier delivery already made the call. */
+  | {
+      readonly kind: 'done';
+      readonly result: RetryResult;
+      readonly fresh: boolean;
+    }
+  /** Another invocation is making this very call right now. */
+  | { readonly kind: 'in-flight' };
+
+/** Makes the RetryBuildBatch call for a reserved attempt at most once. */
+export type RetryStep = (request: RetryRequest) => Promise<RetryStepResult>;
+
+/**
+ * The crash-safe retry step: RetryBuildBatch wrapped in Powertools
+ * Idempotency, keyed by the retry token.
+ *
+ * While one invocation is making the call, duplicates get `in-flight`; once it
+ * completed, duplicates get its stored result without calling CodeBuild. If
+ * the invocation dies mid-call, its in-progress record expires with the
+ * Lambda deadline and the next delivery (or the sweep) makes the call again
+ * with the same token, which CodeBuild deduplicates for five minutes.
+ *
+ * @example
+ * const step = createRetryStep(gateway, persistence, idempotencyConfig);
+ * const outcome = await step({ batchArn, batchId, attempt, failure, retryType, token });
+ */
+export function createRetryStep(
+  gateway: CodeBuildGateway,
+  persistenceStore: BasePersistenceLayer,
+  config: IdempotencyConfig,
+): RetryStep {
+  const call = async (
+    request: RetryRequest,
+    witness: { ran: boolean },
+  ): Promise<RetryResult> => {
+    witness.ran = true;
+    return gateway.retryBatch(request);
+  };
+  const once = makeIdempotent(call, {
+    persistenceStore,
+    config,
+    keyPrefix: 'retry-build-batch',
+    dataIndexArgument: 0,
+  });
+  return async (request) => {
+    const witness = { ran: false };
+    try {
+      const result = await once(request, witness);
+      return { kind: 'done', result, fresh: witness.ran };
+    } catch (error) {
+      if (error instanceof IdempotencyAlreadyInProgressError) {
+        return { kind: 'in-flight' };
+      }
+      throw error;
+    }
+  };
+}
+
+/**
+ * Idempotency settings: records keyed by the token, kept an hour (well past
+ * CodeBuild's five-minute token window and Lambda's retry delays).
+ */
+export function createIdempotencyConfig(): IdempotencyConfig {
+  return new IdempotencyConfig({
+    eventKeyJmesPath: 'token',
+    expiresAfterSeconds: 3600,
+    throwOnNoIdempotencyKey: true,
+  });
+}

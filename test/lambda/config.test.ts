@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/config.js';
+import { InvalidConfigError } from '../../lambda/errors.js';
+
+const base = { TABLE_NAME: 'budget' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(base)).toEqual({
+      tableName: 'budget',
+      maxRetries: 2,
+      retryType: 'RETRY_FAILED_BUILDS',
+      projectNames: [],
+      dryRun: false,
+      lookbackHours: 24,
+      sweepIntervalMinutes: 5,
+    });
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      ...base,
+      MAX_RETRIES: '0',
+      RETRY_TYPE: 'RETRY_ALL_BUILDS',
+      PROJECT_NAMES: ' web-app , api,web-app,',
+      DRY_RUN: 'true',
+      LOOKBACK_HOURS: '168',
+      SWEEP_INTERVAL_MINUTES: '60',
+    });
+    expect(config).toMatchObject({
+      maxRetries: 0,
+      retryType: 'RETRY_ALL_BUILDS',
+      projectNames: ['web-app', 'api'],
+      dryRun: true,
+      lookbackHours: 168,
+      sweepIntervalMinutes: 60,
+    });
+  });
+
+  it.each([
+    ['MAX_RETRIES', '11', 'at most 10'],
+    ['MAX_RETRIES', '-1', 'whole number'],
+    ['MAX_RETRIES', '1.5', 'whole number'],
+    ['MAX_RETRIES', 'two', 'whole number'],
+    ['RETRY_TYPE', 'RETRY_SOME', 'RETRY_FAILED_BUILDS'],
+    ['PROJECT_NAMES', 'ok,not a project!', 'not a CodeBuild project name'],
+    ['DRY_RUN', 'yes', '"true" or "false"'],
+    ['LOOKBACK_HOURS', '0', 'at least 1'],
+    ['LOOKBACK_HOURS', '169', 'at most 168'],
+    ['SWEEP_INTERVAL_MINUTES', '61', 'at most 60'],
+  ])('rejects %s=%s naming the setting', (name, value, hint) => {
+    const attempt = () => loadConfig({ ...base, [name]: value });
+    expect(attempt).toThrow(InvalidConfigError);
+    expect(attempt).toThrow(new RegExp(`${name}.*${escapeRegExp(hint)}`));
+  });
+
+  it('requires the table name and reports every problem at once', () => {
+    try {
+      loadConfig({ MAX_RETRIES: '99' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidConfigError);
+      const { problems } = error as InvalidConfigError;
+      expect(problems.some((p) => p.startsWith('TABLE_NAME'))).toBe(true);
+      expect(problems.some((p) => p.startsWith('MAX_RETRIES'))).toBe(true);
+    }
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

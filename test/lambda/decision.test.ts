@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { type BatchView, failureKey } from '../../lambda/batch.js';
+import type { Config } from '../../lambda/config.js';
+import { decideRetry, isInScope } from '../../lambda/decision.js';
+
+const now = new Date('2026-11-20T12:00:00Z');
+const config: Config = {
+  tableName: 't',
+  maxRetries: 2,
+  retryType: 'RETRY_FAILED_BUILDS',
+  projectNames: [],
+  dryRun: false,
+  lookbackHours: 24,
+  sweepIntervalMinutes: 5,
+};
+const failed: BatchView = {
+  arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
+  id: 'web:1',
+  projectName: 'web',
+  status: 'FAILED',
+  endTime: new Date('2026-11-20T11:00:00Z'),
+  phaseCount: 5,
+};
+
+describe('decideRetry', () => {
+  it('retries a failed batch inside the window', () => {
+    expect(
+      decideRetry(config, { batch: failed, trigger: 'sweep', now }),
+    ).toEqual({ action: 'retry', failure: failureKey(failed), dryRun: false });
+  });
+
+  it('says dry run when configured', () => {
+    const decision = decideRetry(
+      { ...config, dryRun: true },
+      { batch: failed, trigger: 'build-failed', now },
+    );
+    expect(decision).toMatchObject({ action: 'retry', dryRun: true });
+  });
+
+  it('skips projects out of scope before anything else', () => {
+    const scoped = { ...config, projectNames: ['api'] };
+    expect(
+      decideRetry(scoped, { batch: failed, trigger: 'build-failed', now }),
+    ).toEqual({ action: 'skip', reason: 'out-of-scope' });
+  });
+
+  it('watches a running batch after a child failed, skips it otherwise', () => {
+    const running = { ...failed, status: 'IN_PROGRESS', endTime: undefined };
+    expect(
+      decideRetry(config, { batch: running, trigger: 'build-failed', now }),
+    ).toEqual({ action: 'watch', reason: 'batch-not-settled' });
+    expect(
+      decideRetry(config, { batch: running, trigger: 'build-ended', now }),
+    ).toEqual({ action: 'skip', reason: 'batch-in-progress' });
+    expect(
+      decideRetry(config, { batch: running, trigger: 'sweep', now }),
+    ).toEqual({ action: 'skip', reason: 'batch-in-progress' });
+  });
+
+  it.each([
+    ['SUCCEEDED', 'batch-succeeded'],
+    ['STOPPED', 'batch-stopped'],
+    ['FAULT', 'batch-fault'],
+    ['TIMED_OUT', 'batch-timed-out'],
+    ['SOMETHING_NEW', 'batch-status-unknown'],
+  ])('never retries a %s batch', (status, reason) => {
+    expect(
+      decideRetry(config, {
+        batch: { ...failed, status },
+        trigger: 'build-failed',
+        now,
+      }),
+    ).toEqual({ action: 'skip', reason });
+  });
+
+  it('never touches a batch that ended before the lookback window', () => {
+    const old = { ...failed, endTime: new Date('2026-11-19T11:59:59Z') };
+    expect(decideRetry(config, { batch: old, trigger: 'sweep', now })).toEqual({
+      action: 'skip',
+      reason: 'before-lookback',
+    });
+    const edge = { ...failed, endTime: new Date('2026-11-19T12:00:00Z') };
+    expect(
+      decideRetry(config, { batch: edge, trigger: 'sweep', now }).action,
+    ).toBe('retry');
+  });
+
+  it('observes without retrying when MaxRetries is 0', () => {
+    expect(
+      decideRetry(
+        { ...config, maxRetries: 0 },
+        { batch: failed, trigger: 'build-failed', now },
+      ),
+    ).toEqual({ action: 'skip', reason: 'retries-disabled' });
+  });
+
+  it('reports exhaustion when the known budget is spent on earlier failures', () => {
+    const decision = decideRetry(config, {
+      batch: failed,
+      trigger: 'sweep',
+      now,
+      budget: { retries: 2, lastFailure: 'older' },
+    });
+    expect(decision).toEqual({
+      action: 'exhausted',
+      failure: failureKey(failed),
+      retries: 2,
+      reported: false,
+    });
+    const again = decideRetry(config, {
+      batch: failed,
+      trigger: 'sweep',
+      now,
+      budget: {
+        retries: 2,
+        lastFailure: 'older',
+        exhaustedFailure: failureKey(failed),
+      },
+    });
+    expect(again).toMatchObject({ action: 'exhausted', reported: true });
+  });
+
+  it('resumes the attempt already reserved for this very failure', () => {
+    const decision = decideRetry(config, {
+      batch: failed,
+      trigger: 'sweep',
+      now,
+      budget: { retries: 2, lastFailure: failureKey(failed) },
+    });
+    expect(decision.action).toBe('retry');
+  });
+});
+
+describe('isInScope', () => {
+  it('treats an empty list as every project', () => {
+    expect(isInScope(config, 'anything')).toBe(true);
+    expect(isInScope({ ...config, projectNames: ['a1'] }, 'a1')).toBe(true);
+    expect(isInScope({ ...config, projectNames: ['a1'] }, 'a2')).toBe(false);
+  });
+});
