@@ -111,40 +111,55 @@ export class CodeBuildGateway {
   async scanFailedBatches(
     projectNames: readonly string[],
     keepGoing: (page: readonly BatchView[]) => boolean,
+    onMissingProject?: (projectName: string) => void,
   ): Promise<void> {
     const scopes = projectNames.length > 0 ? projectNames : [undefined];
     for (const projectName of scopes) {
-      let nextToken: string | undefined;
-      do {
-        const filter = { status: 'FAILED' as const };
-        const page = projectName
-          ? await this.#client.send(
-              new ListBuildBatchesForProjectCommand({
-                projectName,
-                filter,
-                sortOrder: 'DESCENDING',
-                maxResults: PAGE_SIZE,
-                nextToken,
-              }),
-            )
-          : await this.#client.send(
-              new ListBuildBatchesCommand({
-                filter,
-                sortOrder: 'DESCENDING',
-                maxResults: PAGE_SIZE,
-                nextToken,
-              }),
-            );
-        const ids = page.ids ?? [];
-        if (ids.length === 0) break;
-        const { buildBatches } = await this.#client.send(
-          new BatchGetBuildBatchesCommand({ ids }),
-        );
-        const views = (buildBatches ?? []).flatMap((b) => toView(b) ?? []);
-        if (!keepGoing(views)) break;
-        nextToken = page.nextToken;
-      } while (nextToken);
+      try {
+        await this.#scanScope(projectName, keepGoing);
+      } catch (error) {
+        // A configured project that does not exist (yet) must not stop the
+        // sweep of the others.
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+        onMissingProject?.(projectName ?? '');
+      }
     }
+  }
+
+  async #scanScope(
+    projectName: string | undefined,
+    keepGoing: (page: readonly BatchView[]) => boolean,
+  ): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      const filter = { status: 'FAILED' as const };
+      const page = projectName
+        ? await this.#client.send(
+            new ListBuildBatchesForProjectCommand({
+              projectName,
+              filter,
+              sortOrder: 'DESCENDING',
+              maxResults: PAGE_SIZE,
+              nextToken,
+            }),
+          )
+        : await this.#client.send(
+            new ListBuildBatchesCommand({
+              filter,
+              sortOrder: 'DESCENDING',
+              maxResults: PAGE_SIZE,
+              nextToken,
+            }),
+          );
+      const ids = page.ids ?? [];
+      if (ids.length === 0) break;
+      const { buildBatches } = await this.#client.send(
+        new BatchGetBuildBatchesCommand({ ids }),
+      );
+      const views = (buildBatches ?? []).flatMap((b) => toView(b) ?? []);
+      if (!keepGoing(views)) break;
+      nextToken = page.nextToken;
+    } while (nextToken);
   }
 }
 

@@ -18,6 +18,15 @@ export const ENV = {
 /** The values RetryBuildBatch accepts for `retryType`. */
 export const RETRY_TYPES = ['RETRY_FAILED_BUILDS', 'RETRY_ALL_BUILDS'] as const;
 
+/**
+ * How many project names the stack can scope IAM to when `ProjectNames` is a
+ * CloudFormation list parameter. CloudFormation cannot map over a list and
+ * `Fn::Join`'s delimiter must be a literal, so project ARNs are built slot by
+ * slot with `Fn::Select`; names beyond this many would get no permissions,
+ * so the function refuses them at cold start.
+ */
+export const MAX_PROJECT_NAMES = 20;
+
 /** A CodeBuild project name: 2-255 characters, letters, digits, `-` and `_`. */
 const projectName = z
   .string()
@@ -53,7 +62,14 @@ const schema = z.object({
         .map((name) => name.trim())
         .filter((name) => name.length > 0),
     )
-    .pipe(z.array(projectName)),
+    .pipe(
+      z
+        .array(projectName)
+        .max(
+          MAX_PROJECT_NAMES,
+          `must list at most ${MAX_PROJECT_NAMES} projects`,
+        ),
+    ),
   [ENV.dryRun]: z
     .enum(['true', 'false'], { message: 'must be "true" or "false"' })
     .default('false')

@@ -124,7 +124,10 @@ export function createHandler(
         count(METRIC.invalidEvent);
         return { kind: 'rejected', reason: error.reason };
       }
-      logger.appendKeys({ eventId: invocation.eventId });
+      logger.appendKeys({
+        // The sweep rule's constant input has no id; the request id stands in.
+        eventId: invocation.eventId ?? context.awsRequestId ?? 'sweep',
+      });
       if (invocation.kind === 'sweep') {
         return await runSweep({
           config,

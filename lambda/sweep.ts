@@ -60,14 +60,24 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   for (const batch of await codebuild.getBatches([...watchedArns])) {
     candidates.set(batch.arn, batch);
   }
-  await codebuild.scanFailedBatches(config.projectNames, (page) => {
-    const inWindow = page.filter(
-      (b) => b.endTime !== undefined && b.endTime.getTime() >= windowStart,
-    );
-    for (const batch of inWindow) candidates.set(batch.arn, batch);
-    // Newest first: a page with nothing inside the window ends the scan.
-    return inWindow.length > 0;
-  });
+  await codebuild.scanFailedBatches(
+    config.projectNames,
+    (page) => {
+      const inWindow = page.filter(
+        (b) => b.endTime !== undefined && b.endTime.getTime() >= windowStart,
+      );
+      for (const batch of inWindow) candidates.set(batch.arn, batch);
+      // Newest first: a page with nothing inside the window ends the scan.
+      return inWindow.length > 0;
+    },
+    (projectName) => {
+      logger.warn('Project in ProjectNames does not exist', {
+        projectName,
+        decision: 'skip',
+        reason: 'project-not-found',
+      });
+    },
+  );
 
   // Watched batches CodeBuild no longer knows, or that never settle.
   const gone = [...watchedArns].filter((arn) => !candidates.has(arn));

@@ -1,0 +1,658 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAX_PROJECT_NAMES,
+  TERMINAL_BUILD_STATUSES,
+} from '../../lib/batch-retry-service.js';
+import { BatchRetryStack } from '../../lib/batch-retry-stack.js';
+import { CfnEvaluator } from './cfn-eval.js';
+import { addNag, reportedViolations, scratchOutdir } from './synth.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+type Json = any;
+
+let stack: BatchRetryStack;
+let artifact: CloudFormationStackArtifact;
+let template: Template;
+let json: Json;
+let violations: ReturnType<typeof reportedViolations>;
+
+/** The logical id of the only resource of a type (optionally matching props). */
+function logicalId(type: string, props?: Record<string, unknown>): string {
+  const found = Object.keys(
+    template.findResources(type, props ? { Properties: props } : undefined),
+  );
+  expect(found, `${type} resources`).toHaveLength(1);
+  return found[0] as string;
+}
+
+function resource(type: string, props?: Record<string, unknown>): Json {
+  return json.Resources[logicalId(type, props)];
+}
+
+const ids = () => ({
+  fn: logicalId('AWS::Lambda::Function'),
+  queue: logicalId('AWS::SQS::Queue'),
+  table: logicalId('AWS::DynamoDB::GlobalTable'),
+  logGroup: logicalId('AWS::Logs::LogGroup'),
+  role: logicalId('AWS::IAM::Role'),
+  eventRule: logicalId('AWS::Events::Rule', { EventPattern: Match.anyValue() }),
+  sweepRule: logicalId('AWS::Events::Rule', {
+    ScheduleExpression: Match.anyValue(),
+  }),
+});
+
+const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+
+/** Statements of every AWS::IAM::Policy, with the policy's condition. */
+function allStatements(): { condition?: string; statement: Json }[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy: Json) =>
+      policy.Properties.PolicyDocument.Statement.map((statement: Json) => ({
+        condition: policy.Condition,
+        statement,
+      })),
+  );
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+beforeAll(() => {
+  const app = new App({ outdir: scratchOutdir('stack') });
+  stack = new BatchRetryStack(app, 'CodeBuildBatchRetry');
+  addNag(app);
+  // One synth for the whole file; it throws on unacknowledged nag errors.
+  const assembly = app.synth();
+  artifact = assembly.getStackByName(stack.stackName);
+  json = artifact.template;
+  template = Template.fromJSON(json);
+  violations = reportedViolations(assembly);
+});
+
+describe('parameters', () => {
+  it.each([
+    ['MaxRetries', { Type: 'Number', MinValue: 0, MaxValue: 10, Default: 2 }],
+    [
+      'RetryType',
+      {
+        Type: 'String',
+        AllowedValues: ['RETRY_FAILED_BUILDS', 'RETRY_ALL_BUILDS'],
+        Default: 'RETRY_FAILED_BUILDS',
+      },
+    ],
+    ['ProjectNames', { Type: 'CommaDelimitedList', Default: '' }],
+    [
+      'DryRun',
+      { Type: 'String', AllowedValues: ['true', 'false'], Default: 'false' },
+    ],
+    [
+      'SweepIntervalMinutes',
+      { Type: 'Number', MinValue: 1, MaxValue: 60, Default: 5 },
+    ],
+    [
+      'LookbackHours',
+      { Type: 'Number', MinValue: 1, MaxValue: 168, Default: 24 },
+    ],
+    [
+      'LogLevel',
+      {
+        Type: 'String',
+        AllowedValues: ['DEBUG', 'INFO', 'WARN', 'ERROR'],
+        Default: 'INFO',
+      },
+    ],
+    [
+      'ReservedConcurrency',
+      { Type: 'Number', MinValue: 0, MaxValue: 1000, Default: 0 },
+    ],
+  ])('%s', (name, expected) => {
+    expect(json.Parameters[name]).toMatchObject(expected);
+    expect(json.Parameters[name].Description).toMatch(/\w{3,}/);
+  });
+
+  it('has no other user-facing parameters', () => {
+    const names = Object.keys(json.Parameters).filter(
+      (n) => n !== 'BootstrapVersion',
+    );
+    expect(names).toHaveLength(8);
+  });
+
+  it('ProjectNames accepts only project names, per element, or empty', () => {
+    const param = json.Parameters.ProjectNames;
+    expect(param.ConstraintDescription).toBeTruthy();
+    const pattern = new RegExp(param.AllowedPattern);
+    for (const ok of ['', 'web-app', 'api_v2', 'A1']) {
+      expect(pattern.test(ok), ok).toBe(true);
+    }
+    for (const bad of ['*', ' api', 'a', 'web,api', 'proj/*', '-x']) {
+      expect(pattern.test(bad), bad).toBe(false);
+    }
+  });
+});
+
+describe('event rule', () => {
+  it('matches terminal Build State Change events on the default bus', () => {
+    const rule = json.Resources[ids().eventRule];
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.State).toBe('ENABLED');
+    const pattern = rule.Properties.EventPattern;
+    expect(pattern.source).toEqual(['aws.codebuild']);
+    expect(pattern['detail-type']).toEqual(['CodeBuild Build State Change']);
+  });
+
+  it('narrows to ProjectNames with Fn::If on the SomeProjects condition', () => {
+    const statusOnly = { 'build-status': [...TERMINAL_BUILD_STATUSES] };
+    const detail =
+      json.Resources[ids().eventRule].Properties.EventPattern.detail;
+    const [condition, some, none] = detail['Fn::If'];
+    expect(some).toEqual({
+      ...statusOnly,
+      'project-name': { Ref: 'ProjectNames' },
+    });
+    expect(none).toEqual(statusOnly);
+    expect(json.Conditions[condition]).toEqual({
+      'Fn::Not': [{ Condition: expect.any(String) }],
+    });
+    const all = json.Conditions[condition]['Fn::Not'][0].Condition;
+    expect(json.Conditions[all]).toEqual({
+      'Fn::Equals': [{ 'Fn::Join': [',', { Ref: 'ProjectNames' }] }, ''],
+    });
+  });
+
+  it('resolves to the right pattern with and without project names', () => {
+    const pattern = json.Resources[ids().eventRule].Properties.EventPattern;
+    const statuses = ['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'SUCCEEDED'];
+    expect(new CfnEvaluator(json).evaluate(pattern)).toEqual({
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+      detail: { 'build-status': statuses },
+    });
+    const scoped = new CfnEvaluator(json, { ProjectNames: 'web,api' });
+    expect((scoped.evaluate(pattern) as Json).detail).toEqual({
+      'build-status': statuses,
+      'project-name': ['web', 'api'],
+    });
+  });
+
+  it('targets the function with bounded retries, max age and the DLQ', () => {
+    const { fn, queue, eventRule } = ids();
+    expect(json.Resources[eventRule].Properties.Targets).toEqual([
+      {
+        Id: expect.any(String),
+        Arn: getAtt(fn),
+        RetryPolicy: {
+          MaximumRetryAttempts: 2,
+          MaximumEventAgeInSeconds: 3600,
+        },
+        DeadLetterConfig: { Arn: getAtt(queue) },
+      },
+    ]);
+  });
+});
+
+describe('sweep rule', () => {
+  it('runs rate(N minutes), singular for 1', () => {
+    const expression =
+      json.Resources[ids().sweepRule].Properties.ScheduleExpression;
+    expect(new CfnEvaluator(json).evaluate(expression)).toBe('rate(5 minutes)');
+    for (const [value, expected] of [
+      ['1', 'rate(1 minute)'],
+      ['2', 'rate(2 minutes)'],
+      ['60', 'rate(60 minutes)'],
+    ]) {
+      const cfn = new CfnEvaluator(json, { SweepIntervalMinutes: value });
+      expect(cfn.evaluate(expression)).toBe(expected);
+    }
+  });
+
+  it('sends {"kind":"sweep"} with the same retry policy and DLQ', () => {
+    const { fn, queue, sweepRule } = ids();
+    expect(json.Resources[sweepRule].Properties.Targets).toEqual([
+      {
+        Id: expect.any(String),
+        Arn: getAtt(fn),
+        Input: '{"kind":"sweep"}',
+        RetryPolicy: {
+          MaximumRetryAttempts: 2,
+          MaximumEventAgeInSeconds: 3600,
+        },
+        DeadLetterConfig: { Arn: getAtt(queue) },
+      },
+    ]);
+  });
+
+  it('lets each rule, and only it, invoke the function', () => {
+    const { fn, eventRule, sweepRule } = ids();
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission'),
+    ).map((p: Json) => p.Properties);
+    expect(permissions).toHaveLength(2);
+    for (const rule of [eventRule, sweepRule]) {
+      expect(permissions).toContainEqual({
+        Action: 'lambda:InvokeFunction',
+        FunctionName: getAtt(fn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt(rule),
+      });
+    }
+  });
+});
+
+describe('function', () => {
+  it('runs Node.js 24 on arm64 with 256 MB and a 2 minute timeout', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 120,
+      Handler: 'index.handler',
+    });
+  });
+
+  it('gets every setting from a parameter or resource', () => {
+    const { table } = ids();
+    const fn = resource('AWS::Lambda::Function');
+    expect(fn.Properties.Environment.Variables).toEqual({
+      TABLE_NAME: { Ref: table },
+      MAX_RETRIES: { Ref: 'MaxRetries' },
+      RETRY_TYPE: { Ref: 'RetryType' },
+      PROJECT_NAMES: { 'Fn::Join': [',', { Ref: 'ProjectNames' }] },
+      DRY_RUN: { Ref: 'DryRun' },
+      LOOKBACK_HOURS: { Ref: 'LookbackHours' },
+      SWEEP_INTERVAL_MINUTES: { Ref: 'SweepIntervalMinutes' },
+      POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
+      POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
+      POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('passes PROJECT_NAMES as the comma-joined list, empty for all', () => {
+    const value = resource('AWS::Lambda::Function').Properties.Environment
+      .Variables.PROJECT_NAMES;
+    expect(new CfnEvaluator(json).evaluate(value)).toBe('');
+    const cfn = new CfnEvaluator(json, { ProjectNames: 'web,api' });
+    expect(cfn.evaluate(value)).toBe('web,api');
+  });
+
+  it('reserves concurrency only when ReservedConcurrency is not 0', () => {
+    const value = resource('AWS::Lambda::Function').Properties
+      .ReservedConcurrentExecutions;
+    const [condition] = value['Fn::If'];
+    expect(value).toEqual({
+      'Fn::If': [
+        condition,
+        { Ref: 'ReservedConcurrency' },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(json.Conditions[condition]).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ReservedConcurrency' }, '0'] }],
+    });
+    expect(new CfnEvaluator(json).evaluate(value)).toBeUndefined();
+    const cfn = new CfnEvaluator(json, { ReservedConcurrency: '5' });
+    expect(cfn.evaluate(value)).toBe('5');
+  });
+
+  it('logs to its own log group, retained one month', () => {
+    const { logGroup } = ids();
+    expect(resource('AWS::Lambda::Function').Properties.LoggingConfig).toEqual({
+      LogGroup: { Ref: logGroup },
+    });
+    expect(json.Resources[logGroup].Properties).toEqual({
+      RetentionInDays: 30,
+    });
+    expect(json.Resources[logGroup].DeletionPolicy).toBe('Retain');
+  });
+
+  it('retries async invocations twice within an hour, then the DLQ', () => {
+    const { fn, queue } = ids();
+    expect(resource('AWS::Lambda::EventInvokeConfig').Properties).toEqual({
+      FunctionName: { Ref: fn },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: getAtt(queue) } },
+    });
+    // Not also a function DeadLetterConfig: that would deliver twice.
+    expect(json.Resources[fn].Properties.DeadLetterConfig).toBeUndefined();
+  });
+
+  it('depends only on unconditional resources', () => {
+    const { fn } = ids();
+    for (const dependency of json.Resources[fn].DependsOn ?? []) {
+      expect(json.Resources[dependency].Condition).toBeUndefined();
+    }
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted and keeps messages 14 days', () => {
+    expect(resource('AWS::SQS::Queue').Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('refuses non-TLS requests and accepts only the two rules', () => {
+    const { queue, eventRule, sweepRule } = ids();
+    const statements = resource('AWS::SQS::QueuePolicy').Properties
+      .PolicyDocument.Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sqs:*',
+      Resource: getAtt(queue),
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    const allows = statements.filter((s: Json) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(2);
+    for (const rule of [eventRule, sweepRule]) {
+      expect(allows).toContainEqual(
+        expect.objectContaining({
+          Action: 'sqs:SendMessage',
+          Principal: { Service: 'events.amazonaws.com' },
+          Resource: getAtt(queue),
+          Condition: { ArnEquals: { 'aws:SourceArn': getAtt(rule) } },
+        }),
+      );
+    }
+  });
+});
+
+describe('table', () => {
+  it('is on-demand, keyed by id, with TTL on expiration', () => {
+    const table = resource('AWS::DynamoDB::GlobalTable');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('has point-in-time recovery and KMS encryption (AWS managed key)', () => {
+    const props = resource('AWS::DynamoDB::GlobalTable').Properties;
+    expect(props.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+    });
+    expect(props.Replicas).toEqual([
+      expect.objectContaining({
+        Region: { Ref: 'AWS::Region' },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    ]);
+    // No customer managed key anywhere.
+    expect(JSON.stringify(props)).not.toContain('KMSMasterKeyId');
+  });
+
+  it('has the sparse watched index (watchShard S, watchedAt N, ALL)', () => {
+    const props = resource('AWS::DynamoDB::GlobalTable').Properties;
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'watched',
+        KeySchema: [
+          { AttributeName: 'watchShard', KeyType: 'HASH' },
+          { AttributeName: 'watchedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(props.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'watchShard', AttributeType: 'S' },
+        { AttributeName: 'watchedAt', AttributeType: 'N' },
+      ]),
+    );
+  });
+});
+
+describe('IAM', () => {
+  it('the role is for Lambda and has no managed policies', () => {
+    const role = resource('AWS::IAM::Role');
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'lambda.amazonaws.com' },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+
+  it('the default policy: own logs, the table, its index, the DLQ', () => {
+    const { table, queue, logGroup, role } = ids();
+    const policy = resource('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('RoleDefaultPolicy'),
+    });
+    expect(policy.Condition).toBeUndefined();
+    expect(policy.Properties.Roles).toEqual([{ Ref: role }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: getAtt(logGroup),
+      },
+      {
+        Sid: 'BudgetTable',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
+        Resource: getAtt(table),
+      },
+      {
+        Sid: 'WatchIndex',
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [getAtt(table), '/index/watched']] },
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'sqs:SendMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+        ],
+        Resource: getAtt(queue),
+      },
+    ]);
+  });
+
+  const projectActions = [
+    'codebuild:BatchGetBuilds',
+    'codebuild:BatchGetBuildBatches',
+    'codebuild:RetryBuildBatch',
+    'codebuild:ListBuildBatchesForProject',
+  ];
+
+  it('named projects: a policy on their ARNs, only when names are given', () => {
+    const { role } = ids();
+    const policy = resource('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('ScopedProjectsPolicy'),
+    });
+    expect(policy.Properties.Roles).toEqual([{ Ref: role }]);
+    const [statement, ...rest] = policy.Properties.PolicyDocument.Statement;
+    expect(rest).toEqual([]);
+    expect(statement.Action).toEqual(projectActions);
+    expect(statement.Resource).toHaveLength(MAX_PROJECT_NAMES);
+
+    const none = new CfnEvaluator(json);
+    expect(none.condition(policy.Condition)).toBe(false);
+
+    const two = new CfnEvaluator(json, { ProjectNames: 'web-app,api' });
+    expect(two.condition(policy.Condition)).toBe(true);
+    const arn = (name: string) =>
+      `arn:aws:codebuild:eu-west-1:111122223333:project/${name}`;
+    const resolved = two.evaluate(statement.Resource) as string[];
+    expect(new Set(resolved)).toEqual(
+      new Set([arn('web-app'), arn('api'), arn('')]),
+    );
+    expect(resolved.slice(0, 2)).toEqual([arn('web-app'), arn('api')]);
+
+    const names = Array.from({ length: MAX_PROJECT_NAMES }, (_, i) => `p${i}`);
+    const full = new CfnEvaluator(json, { ProjectNames: names.join(',') });
+    expect(full.evaluate(statement.Resource)).toEqual(names.map(arn));
+  });
+
+  it('all projects: project/* and ListBuildBatches, only without names', () => {
+    const policy = resource('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('AllProjectsPolicy'),
+    });
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'CodeBuildAllProjects',
+        Effect: 'Allow',
+        Action: projectActions,
+        Resource: {
+          'Fn::Sub':
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/*',
+        },
+      },
+      {
+        Sid: 'ListBuildBatchesInAccount',
+        Effect: 'Allow',
+        Action: 'codebuild:ListBuildBatches',
+        Resource: '*',
+      },
+    ]);
+    expect(new CfnEvaluator(json).condition(policy.Condition)).toBe(true);
+    const named = new CfnEvaluator(json, { ProjectNames: 'web' });
+    expect(named.condition(policy.Condition)).toBe(false);
+  });
+
+  it('exactly one CodeBuild policy exists for any ProjectNames', () => {
+    const conditions = allStatements()
+      .filter((s) => s.condition !== undefined)
+      .map((s) => s.condition as string);
+    for (const value of ['', 'web', 'a1,b2,c3']) {
+      const cfn = new CfnEvaluator(json, { ProjectNames: value });
+      const live = new Set(conditions.filter((c) => cfn.condition(c)));
+      expect(live.size, value).toBe(1);
+    }
+  });
+
+  it('no "*" resource except ListBuildBatches; no wildcard actions', () => {
+    for (const { statement } of allStatements()) {
+      const actions = asList(statement.Action) as string[];
+      for (const action of actions) expect(action).not.toContain('*');
+      if (asList(statement.Resource).includes('*')) {
+        expect(actions).toEqual(['codebuild:ListBuildBatches']);
+      }
+    }
+  });
+
+  it('DynamoDB actions only on this table and its index', () => {
+    const { table } = ids();
+    const dynamo = allStatements().filter(({ statement }) =>
+      (asList(statement.Action) as string[]).some((a) =>
+        a.startsWith('dynamodb:'),
+      ),
+    );
+    expect(dynamo).toHaveLength(2);
+    for (const { statement } of dynamo) {
+      expect(JSON.stringify(statement.Resource)).toContain(
+        JSON.stringify(getAtt(table)),
+      );
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('table name, function name and DLQ URL', () => {
+    const { table, fn, queue } = ids();
+    expect(json.Outputs).toEqual({
+      TableName: expect.objectContaining({ Value: { Ref: table } }),
+      FunctionName: expect.objectContaining({ Value: { Ref: fn } }),
+      DeadLetterQueueUrl: expect.objectContaining({ Value: { Ref: queue } }),
+    });
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged finding (errors or warnings)', () => {
+    expect(violations).toEqual([]);
+  });
+
+  it('synthesis carries no error or warning annotations', () => {
+    const messages = artifact.messages.filter(
+      (m) => m.level === 'error' || m.level === 'warning',
+    );
+    expect(messages.map((m) => `${m.id}: ${m.entry.data}`)).toEqual([]);
+  });
+
+  it('acknowledges exactly these findings, each with a reason', () => {
+    const acknowledged: Record<string, string[]> = {};
+    for (const construct of stack.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+          continue;
+        }
+        for (const [id, reason] of Object.entries(
+          entry.data as Record<string, string>,
+        )) {
+          expect(reason.length, id).toBeGreaterThan(40);
+          const rule = id.replace(/^annotation::/i, '');
+          acknowledged[rule] = [
+            ...(acknowledged[rule] ?? []),
+            construct.node.path,
+          ];
+        }
+      }
+    }
+    expect(acknowledged).toEqual({
+      'AwsSolutions-SQS3': ['CodeBuildBatchRetry/Service/DeadLetterQueue'],
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:project/*]':
+        ['CodeBuildBatchRetry/Service/AllProjectsPolicy'],
+      'AwsSolutions-IAM5[Resource::*]': [
+        'CodeBuildBatchRetry/Service/AllProjectsPolicy',
+      ],
+    });
+  });
+});
+
+describe('function asset', () => {
+  it('is bundled locally into an ESM index.mjs with a source map', () => {
+    // The function's code asset, from the stack's asset manifest.
+    const manifest = JSON.parse(
+      readFileSync(
+        join(artifact.assembly.directory, `${artifact.id}.assets.json`),
+        'utf8',
+      ),
+    );
+    const zips = Object.values(manifest.files).filter(
+      (f: Json) => f.source.packaging === 'zip',
+    ) as Json[];
+    expect(zips).toHaveLength(1);
+    const zip = zips[0];
+    const [destination] = Object.values(zip.destinations) as Json[];
+    expect(resource('AWS::Lambda::Function').Properties.Code.S3Key).toBe(
+      destination.objectKey,
+    );
+    const dir = join(artifact.assembly.directory, zip.source.path);
+    const entry = join(dir, 'index.mjs');
+    expect(existsSync(entry)).toBe(true);
+    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+    const code = readFileSync(entry, 'utf8');
+    expect(
+      code.startsWith(
+        "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      ),
+    ).toBe(true);
+    expect(code).toContain('sourceMappingURL=index.mjs.map');
+  });
+});
