@@ -1,5 +1,4 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseBuildArn } from './arn.js';
 import { InvalidEventError } from './errors.js';
 
@@ -43,26 +42,39 @@ export interface SweepRequest {
 
 export type Invocation = BuildStateChange | SweepRequest;
 
+// The EventBridge envelope, as Powertools parser's EventBridgeSchema defines
+// it, written with zod/mini: the parser package's schemas import zod's classic
+// API, which would nearly double the function's bundle.
+const envelope = {
+  version: z.string(),
+  id: z.string().check(z.minLength(1), z.maxLength(256)),
+  account: z.string().check(z.regex(/^\d{12}$/)),
+  time: z.iso.datetime(),
+  region: z.string().check(z.minLength(1), z.maxLength(64)),
+  resources: z.array(z.string()),
+};
+
 // Only the fields the service acts on are validated and kept; everything
 // else in `detail` (environment variables with plaintext values among them)
 // is dropped here and never reaches a log.
-const BuildStateChangeSchema = EventBridgeSchema.extend({
+const BuildStateChangeSchema = z.object({
+  ...envelope,
   source: z.literal('aws.codebuild'),
   'detail-type': z.literal('CodeBuild Build State Change'),
-  id: z.string().min(1).max(256),
   detail: z.object({
     'build-status': z.enum(TERMINAL_BUILD_STATUSES),
-    'project-name': z.string().min(2).max(255),
-    'build-id': z.string().max(1024),
+    'project-name': z.string().check(z.minLength(2), z.maxLength(255)),
+    'build-id': z.string().check(z.maxLength(1024)),
   }),
 });
 
-const ScheduledEventSchema = EventBridgeSchema.extend({
+const ScheduledEventSchema = z.object({
+  ...envelope,
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
 });
 
-const SweepInputSchema = z.object({ kind: z.literal('sweep') }).strict();
+const SweepInputSchema = z.strictObject({ kind: z.literal('sweep') });
 
 /**
  * Turns the raw Lambda input into an {@link Invocation}, or throws
@@ -125,13 +137,32 @@ export function parseInvocation(input: unknown): Invocation {
   };
 }
 
-function invalid(error: z.ZodError): InvalidEventError {
-  // zod messages name the expectation ("expected string, received number"),
-  // not the offending value; the path locates it. Neither carries a secret.
-  const first = error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  return new InvalidEventError(first.join('; '));
+function invalid(error: z.core.$ZodError): InvalidEventError {
+  return new InvalidEventError(
+    error.issues.slice(0, 3).map(describeIssue).join('; '),
+  );
+}
+
+// Built from the issue's path and what was expected, never from the input:
+// the offending value may be a secret.
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.join('.') || '(root)';
+  switch (issue.code) {
+    case 'invalid_type':
+      return `${path}: expected ${issue.expected}`;
+    case 'invalid_value':
+      return `${path}: expected one of ${issue.values.map(String).join(', ')}`;
+    case 'too_big':
+      return `${path}: longer than ${issue.maximum}`;
+    case 'too_small':
+      return `${path}: shorter than ${issue.minimum}`;
+    case 'invalid_format':
+      return `${path}: not a valid ${issue.format}`;
+    case 'unrecognized_keys':
+      return `${path}: unexpected keys`;
+    default:
+      return `${path}: ${issue.code}`;
+  }
 }
 
 function describe(value: unknown): string {

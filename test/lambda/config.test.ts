@@ -45,6 +45,11 @@ describe('loadConfig', () => {
     ['RETRY_TYPE', 'RETRY_SOME', 'RETRY_FAILED_BUILDS'],
     ['PROJECT_NAMES', 'ok,not a project!', 'not a CodeBuild project name'],
     ['DRY_RUN', 'yes', '"true" or "false"'],
+    [
+      'PROJECT_NAMES',
+      Array.from({ length: 21 }, (_, i) => `p${i}`).join(','),
+      'at most 20 projects',
+    ],
     ['LOOKBACK_HOURS', '0', 'at least 1'],
     ['LOOKBACK_HOURS', '169', 'at most 168'],
     ['SWEEP_INTERVAL_MINUTES', '61', 'at most 60'],
