@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// Tests never write to the real home directory: aws-cdk-lib keeps a
+// fingerprint cache under ~/.cdk, and the SDK would read ~/.aws.
+const scratchHome = fileURLToPath(new URL('./.scratch/home', import.meta.url));
 
 export default defineConfig({
   test: {
@@ -7,6 +12,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      HOME: scratchHome,
     },
   },
 });
