@@ -1,6 +1,12 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  type AddressInfo,
+  connect,
+  createServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -24,9 +30,15 @@ export interface LocalDynamo {
   readonly client: DynamoDBClient;
   /** Every item of the table, unmarshalled. */
   scan(): Promise<Record<string, unknown>[]>;
-  /** Stops the server; `restart` brings it back on the same port and data. */
+  /** Stops the server for good. */
   stop(): Promise<void>;
-  restart(): Promise<void>;
+  /**
+   * Starts an outage: connections to the endpoint are refused (and open ones
+   * cut) until {@link LocalDynamo.resume}; the data survives.
+   */
+  interrupt(): Promise<void>;
+  /** Ends the outage on the same endpoint. */
+  resume(): Promise<void>;
 }
 
 /**
@@ -37,11 +49,20 @@ export interface LocalDynamo {
  * const dynamo = await startDynamo();
  * process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
  */
-export async function startDynamo(tableName = 'batch-retry'): Promise<LocalDynamo> {
-  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+export async function startDynamo(
+  tableName = 'batch-retry',
+): Promise<LocalDynamo> {
+  const server: Server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  // Clients reach dynalite through a loopback TCP relay, so an outage can be
+  // staged by closing the relay while dynalite (and its data) lives on.
+  const relay = new TcpRelay((server.address() as AddressInfo).port);
+  const port = await relay.listen(0);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -70,24 +91,62 @@ export async function startDynamo(tableName = 'batch-retry'): Promise<LocalDynam
       ],
     }),
   );
-  let current = server;
   return {
     endpoint,
     tableName,
     client,
     async scan() {
-      const { Items } = await client.send(new ScanCommand({ TableName: tableName }));
+      const { Items } = await client.send(
+        new ScanCommand({ TableName: tableName }),
+      );
       return (Items ?? []).map((item) => unmarshall(item));
     },
     async stop() {
-      current.closeAllConnections();
-      await new Promise<void>((resolve) => current.close(() => resolve()));
+      await relay.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-    async restart() {
-      // dynalite keeps its data in the server object's store; listening
-      // again on the same port models an outage window that ends.
-      current.listen(port, '127.0.0.1');
-      await once(current, 'listening');
+    interrupt: () => relay.close(),
+    async resume() {
+      await relay.listen(port);
     },
   };
+}
+
+/** Forwards loopback TCP connections to a local port. */
+class TcpRelay {
+  readonly #target: number;
+  readonly #sockets = new Set<Socket>();
+  #server?: NetServer;
+
+  constructor(target: number) {
+    this.#target = target;
+  }
+
+  async listen(port: number): Promise<number> {
+    const server = createServer((client) => {
+      const upstream = connect(this.#target, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    this.#server = server;
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.destroy();
+    if (server)
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

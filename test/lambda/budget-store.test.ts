@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BudgetStore } from '../../lambda/budget-store.js';
+import { type LocalDynamo, startDynamo } from '../support/dynamo.js';
+
+// Integration: the real DynamoDB client over HTTP against dynalite.
+let dynamo: LocalDynamo;
+let store: BudgetStore;
+let clock = 1_700_000_000_000;
+let n = 0;
+let arn: string;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+  store = new BudgetStore(dynamo.client, {
+    tableName: dynamo.tableName,
+    retentionSeconds: 3600,
+    now: () => clock,
+  });
+});
+afterAll(() => dynamo.stop());
+beforeEach(() => {
+  n += 1;
+  arn = `arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:b${n}`;
+});
+
+describe('BudgetStore', () => {
+  it('reserves one attempt per failure and stops at the maximum', async () => {
+    expect(await store.reserveAttempt(arn, 'f1', 2)).toEqual({
+      kind: 'reserved',
+      attempt: 1,
+    });
+    expect(await store.reserveAttempt(arn, 'f1', 2)).toEqual({
+      kind: 'duplicate',
+      attempt: 1,
+    });
+    expect(await store.reserveAttempt(arn, 'f2', 2)).toEqual({
+      kind: 'reserved',
+      attempt: 2,
+    });
+    expect(await store.reserveAttempt(arn, 'f3', 2)).toEqual({
+      kind: 'exhausted',
+      retries: 2,
+    });
+    // The failure holding the last attempt still resolves as a duplicate.
+    expect(await store.reserveAttempt(arn, 'f2', 2)).toEqual({
+      kind: 'duplicate',
+      attempt: 2,
+    });
+    expect(await store.read(arn)).toMatchObject({
+      retries: 2,
+      lastFailure: 'f2',
+    });
+  });
+
+  it('lets exactly one of many concurrent reservations win', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.reserveAttempt(arn, 'f1', 3)),
+    );
+    expect(results.filter((r) => r.kind === 'reserved')).toHaveLength(1);
+    expect(results.filter((r) => r.kind === 'duplicate')).toHaveLength(9);
+    expect((await store.read(arn))?.retries).toBe(1);
+  });
+
+  it('releases an attempt only while it is the latest', async () => {
+    await store.reserveAttempt(arn, 'f1', 3);
+    expect(await store.releaseAttempt(arn, 'f1', 1)).toBe(true);
+    expect(await store.read(arn)).toEqual({
+      retries: 0,
+      lastFailure: undefined,
+      exhaustedFailure: undefined,
+    });
+    await store.reserveAttempt(arn, 'f2', 3);
+    expect(await store.releaseAttempt(arn, 'f1', 1)).toBe(false);
+    expect((await store.read(arn))?.retries).toBe(1);
+  });
+
+  it('reports exhaustion once per failure', async () => {
+    expect(await store.markExhausted(arn, 'f1')).toBe(true);
+    expect(await store.markExhausted(arn, 'f1')).toBe(false);
+    expect(await store.markExhausted(arn, 'f2')).toBe(true);
+  });
+
+  it('keeps a watch list that reserving and unwatching clear', async () => {
+    const other = `${arn}x`;
+    await store.watch(arn);
+    clock += 1000;
+    await store.watch(other);
+    await store.watch(other);
+    const listed = (await store.listWatched()).map((w) => w.batchArn);
+    expect(listed).toContain(arn);
+    expect(listed).toContain(other);
+    await store.reserveAttempt(arn, 'f1', 1);
+    await store.unwatch(other);
+    const after = (await store.listWatched()).map((w) => w.batchArn);
+    expect(after).not.toContain(arn);
+    expect(after).not.toContain(other);
+  });
+
+  it('reads many budgets at once and sets a TTL on every write', async () => {
+    const arns = Array.from({ length: 120 }, (_, i) => `${arn}-${i}`);
+    await store.reserveAttempt(arns[0], 'f', 2);
+    await store.reserveAttempt(arns[119], 'f', 2);
+    const budgets = await store.readMany(arns);
+    expect([...budgets.keys()].sort()).toEqual([arns[0], arns[119]].sort());
+    const items = await dynamo.scan();
+    const item = items.find((i) => i.id === `batch#${arns[0]}`);
+    expect(item?.expiration).toBe(Math.floor(clock / 1000) + 3600);
+  });
+});

@@ -1,0 +1,55 @@
+/** Lines written to stdout/stderr while capturing. */
+export interface CapturedLogs {
+  /** Raw text of everything written. */
+  readonly text: () => string;
+  /** Structured (JSON) lines, Powertools log lines and EMF metric blobs. */
+  readonly records: () => Record<string, unknown>[];
+  /** Stops capturing and restores the streams. */
+  readonly restore: () => void;
+}
+
+/**
+ * Captures what the function writes (Powertools writes to process.stdout and
+ * process.stderr through its own Console), without echoing it.
+ *
+ * @example
+ * const logs = captureLogs();
+ * await handler(event, context);
+ * logs.restore();
+ * expect(logs.text()).not.toContain(secret);
+ */
+export function captureLogs(): CapturedLogs {
+  const chunks: string[] = [];
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      chunks.push(
+        typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'),
+      );
+      const callback = rest.find((arg) => typeof arg === 'function');
+      if (callback) (callback as () => void)();
+      return true;
+    }) as typeof stream.write;
+  }
+  return {
+    text: () => chunks.join(''),
+    records: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        }),
+    restore: () => {
+      streams.forEach((stream, i) => {
+        stream.write = originals[i];
+      });
+    },
+  };
+}
