@@ -1,0 +1,567 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Handler } from '../../lambda/service.js';
+import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../support/harness.js';
+import { type CapturedLogs, captureLogs } from '../support/logs.js';
+
+// Integration: the real handler, the real SDK clients over HTTP, dynalite and
+// the wire-level CodeBuild emulator on 127.0.0.1. Nothing is mocked.
+
+const SECRET = 'npm_s3cr3t-value-that-must-never-be-logged';
+const sample = JSON.parse(
+  readFileSync(
+    new URL('../fixtures/events/build-state-failed.json', import.meta.url),
+    'utf8',
+  ),
+) as Record<string, unknown>;
+
+let h: Harness;
+let cb: CodeBuildEmulator;
+let logs: CapturedLogs;
+let projectCount = 0;
+
+beforeAll(async () => {
+  h = await startHarness();
+  cb = h.codebuild;
+});
+afterAll(() => h.stop());
+afterEach(() => {
+  logs?.restore();
+  cb.setFaults({});
+});
+
+/** A fresh project per test keeps request counts and budgets apart. */
+function newProject(): string {
+  projectCount += 1;
+  const name = `web-app-${projectCount}`;
+  cb.createProject(name, {
+    environmentVariables: [
+      { name: 'BUILD_ID', type: 'PLAINTEXT', value: 'integration-tests' },
+      { name: 'NPM_TOKEN', type: 'PLAINTEXT', value: SECRET },
+    ],
+  });
+  return name;
+}
+
+type BuildEvent = Record<string, unknown>;
+
+/** Runs a two-group batch whose `integration` group fails. */
+function failingBatch(project: string, settle = true) {
+  const batch = cb.startBatch(project, { groups: ['unit', 'integration'] });
+  const [unit, integration] = childArns(batch.arn);
+  cb.completeBuild(unit, 'SUCCEEDED');
+  const success = lastEvent();
+  cb.completeBuild(integration, 'FAILED');
+  const failure = lastEvent();
+  if (settle) cb.settleBatch(batch.arn);
+  return { batch, failure, success };
+}
+
+function childArns(batchArn: string): string[] {
+  const batch = cb.getBatch(batchArn);
+  return (batch.buildGroups ?? []).map(
+    (group) => group.currentBuildSummary?.arn as string,
+  );
+}
+
+/** Fails whatever the last retry restarted, then settles the batch. */
+function failAgain(batchArn: string): BuildEvent {
+  const running = (cb.getBatch(batchArn).buildGroups ?? []).filter(
+    (g) => g.currentBuildSummary?.buildStatus === 'IN_PROGRESS',
+  );
+  for (const group of running) {
+    cb.completeBuild(group.currentBuildSummary?.arn as string, 'FAILED');
+  }
+  cb.settleBatch(batchArn);
+  return lastEvent();
+}
+
+function succeedAll(batchArn: string): void {
+  for (const group of cb.getBatch(batchArn).buildGroups ?? []) {
+    if (group.currentBuildSummary?.buildStatus === 'IN_PROGRESS') {
+      cb.completeBuild(group.currentBuildSummary.arn as string, 'SUCCEEDED');
+    }
+  }
+  cb.settleBatch(batchArn);
+}
+
+function lastEvent(): BuildEvent {
+  return cb.events[cb.events.length - 1] as unknown as BuildEvent;
+}
+
+function retryCalls(batchId: string) {
+  return cb.requests.filter(
+    (r) =>
+      r.operation === 'RetryBuildBatch' &&
+      (r.input as { id?: string }).id === batchId,
+  );
+}
+
+async function budgetOf(batchArn: string) {
+  const items = await h.dynamo.scan();
+  return items.find((item) => item.id === `batch#${batchArn}`);
+}
+
+const invoke = (handler: Handler, event: unknown, timeoutMs?: number) =>
+  handler(event, lambdaContext(timeoutMs));
+const sweep = (handler: Handler) => invoke(handler, { kind: 'sweep' });
+
+describe('retrying failed batches', () => {
+  it('heals a flaky batch with one retry', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+
+    const result = await invoke(handler, failure);
+
+    expect(result).toMatchObject({
+      kind: 'batch',
+      outcome: 'retried',
+      attempt: 1,
+    });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    const [call] = retryCalls(batch.id);
+    expect(call.input).toMatchObject({
+      id: batch.id,
+      retryType: 'RETRY_FAILED_BUILDS',
+    });
+    succeedAll(batch.arn);
+    expect(cb.getBatch(batch.arn).buildBatchStatus).toBe('SUCCEEDED');
+    expect(await invoke(handler, lastEvent())).toMatchObject({
+      outcome: 'skipped',
+      reason: 'batch-succeeded',
+    });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+  });
+
+  it('gives a broken batch exactly MaxRetries retries, each with a new token', async () => {
+    const project = newProject();
+    const handler = h.handler({ maxRetries: 3 });
+    const { batch, failure } = failingBatch(project);
+
+    let event: BuildEvent = failure;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await invoke(handler, event)).toMatchObject({
+        outcome: 'retried',
+        attempt,
+      });
+      event = failAgain(batch.arn);
+    }
+    logs = captureLogs();
+    expect(await invoke(handler, event)).toMatchObject({
+      outcome: 'exhausted',
+      reason: 'budget-exhausted',
+    });
+    expect(await sweep(handler)).toMatchObject({ kind: 'sweep' });
+    logs.restore();
+
+    expect(cb.retryCount(batch.arn)).toBe(3);
+    const tokens = retryCalls(batch.id).map(
+      (r) => (r.input as { idempotencyToken: string }).idempotencyToken,
+    );
+    expect(new Set(tokens).size).toBe(3);
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 3 });
+    // Warned once, with the count, although the sweep saw it again.
+    const warnings = logs
+      .records()
+      .filter((r) => r.level === 'WARN' && r.reason === 'budget-exhausted');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ retries: 3, maxRetries: 3 });
+    expect(String(warnings[0].message)).toContain('3 of 3');
+    expect(metricTotal(logs, 'BudgetExhausted')).toBe(1);
+  });
+
+  it('retries once for the same failure delivered again, later and by the sweep', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure, success } = failingBatch(project);
+
+    await invoke(handler, failure);
+    await invoke(handler, failure);
+    await invoke(handler, success);
+    await sweep(handler);
+
+    expect(retryCalls(batch.id)).toHaveLength(1);
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
+  });
+
+  it('turns 10 concurrent deliveries of one event into one call', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => invoke(handler, failure)),
+    );
+
+    expect(retryCalls(batch.id)).toHaveLength(1);
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    expect(
+      results.filter((r) => 'outcome' in r && r.outcome === 'retried'),
+    ).toHaveLength(1);
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
+  });
+
+  it('retries a batch that settles after its failed child, through a sibling event', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const batch = cb.startBatch(project, { groups: ['unit', 'integration'] });
+    const [unit, integration] = childArns(batch.arn);
+    cb.completeBuild(integration, 'FAILED');
+    const failure = lastEvent();
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'watching',
+      reason: 'batch-not-settled',
+    });
+    expect(retryCalls(batch.id)).toHaveLength(0);
+
+    cb.completeBuild(unit, 'SUCCEEDED');
+    cb.settleBatch(batch.arn);
+    expect(await invoke(handler, lastEvent())).toMatchObject({
+      outcome: 'retried',
+    });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+  });
+
+  it('retries a watched batch on the next sweep when no event follows', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project, false);
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'watching',
+    });
+    cb.settleBatch(batch.arn);
+    const summary = await sweep(handler);
+
+    expect(summary).toMatchObject({ kind: 'sweep' });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    expect((await budgetOf(batch.arn))?.watchShard).toBeUndefined();
+  });
+
+  it('retries, on the sweep, a batch whose events were all lost', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch } = failingBatch(project);
+    const beforeChildren = cb.failBatchBeforeBuilds(project);
+
+    await sweep(handler);
+
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    expect(cb.retryCount(beforeChildren.arn)).toBe(1);
+  });
+
+  it('never touches a batch that ended before the lookback window', async () => {
+    const project = newProject();
+    const handler = h.handler({ lookbackHours: 1 });
+    h.clock.shift(-2 * 3_600_000);
+    const { batch, failure } = failingBatch(project);
+    h.clock.shift(2 * 3_600_000);
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'before-lookback',
+    });
+    await sweep(handler);
+
+    expect(retryCalls(batch.id)).toHaveLength(0);
+    expect(await budgetOf(batch.arn)).toBeUndefined();
+  });
+});
+
+describe('failures along the way', () => {
+  it('finishes a reserved attempt after the process died mid-call, with the same token', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+
+    // The first invocation reserves, then its RetryBuildBatch hangs past the
+    // Lambda deadline: the runtime would kill it there, leaving the
+    // reservation and an in-progress idempotency record behind.
+    cb.setFaults({ latencyMs: 3_000, operations: ['RetryBuildBatch'] });
+    const abandoned = invoke(handler, failure, 300).catch(() => undefined);
+    await waitFor(
+      () =>
+        cb.arrivals.some(
+          (r) =>
+            r.operation === 'RetryBuildBatch' &&
+            (r.input as { id?: string }).id === batch.id,
+        ) || undefined,
+    );
+    expect(retryCalls(batch.id)).toHaveLength(0);
+    cb.setFaults({});
+    await sleep(400);
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'retried',
+      attempt: 1,
+    });
+    await abandoned;
+
+    // Both calls reached CodeBuild; the shared token made the late one a
+    // replay, so the batch was retried once and one attempt was consumed.
+    expect(retryCalls(batch.id)).toHaveLength(2);
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
+    const tokens = new Set(
+      retryCalls(batch.id).map(
+        (r) => (r.input as { idempotencyToken: string }).idempotencyToken,
+      ),
+    );
+    expect(tokens.size).toBe(1);
+  });
+
+  it('rides out throttling and 5xx with SDK retries', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+    cb.failNext('BatchGetBuilds', 2, 'throttle');
+    cb.failNext('RetryBuildBatch', 1, 'server-error');
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'retried',
+    });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+    expect(
+      cb.requests.filter((r) => r.errorType === 'ThrottlingException').length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fails the invocation when CodeBuild keeps throttling, and the redelivery retries', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+    cb.setFaults({ throttleRate: 1, operations: ['RetryBuildBatch'] });
+
+    await expect(invoke(handler, failure)).rejects.toThrow(/Rate exceeded/);
+    expect(cb.retryCount(batch.arn)).toBe(0);
+
+    cb.setFaults({});
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'retried',
+      attempt: 1,
+    });
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
+  });
+
+  it('fails the invocation while DynamoDB is down, and the redelivery retries', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+    await h.dynamo.interrupt();
+    try {
+      await expect(invoke(handler, failure)).rejects.toThrow();
+    } finally {
+      await h.dynamo.resume();
+    }
+    expect(cb.retryCount(batch.arn)).toBe(0);
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'retried',
+    });
+    expect(cb.retryCount(batch.arn)).toBe(1);
+  });
+
+  it('gives the attempt back when CodeBuild says the batch is no longer failed', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+    cb.failNext('RetryBuildBatch', 1, {
+      type: 'InvalidInputException',
+      status: 400,
+      message: 'Only failed batch builds can be retried',
+    });
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'rejected',
+      reason: 'retry-rejected',
+    });
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 0 });
+  });
+
+  it('logs and skips a batch CodeBuild no longer knows', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const { batch, failure } = failingBatch(project);
+    cb.failNext('RetryBuildBatch', 1, {
+      type: 'ResourceNotFoundException',
+      status: 400,
+      message: 'Batch not found',
+    });
+
+    logs = captureLogs();
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'not-found',
+      reason: 'batch-not-found',
+    });
+    logs.restore();
+    expect(await budgetOf(batch.arn)).toMatchObject({ retries: 0 });
+    expect(logs.records().some((r) => r.reason === 'batch-not-found')).toBe(
+      true,
+    );
+  });
+});
+
+describe('what is never retried', () => {
+  it('ignores a standalone build', async () => {
+    const project = newProject();
+    const handler = h.handler();
+    const build = cb.startBuild(project);
+    cb.completeBuild(build.arn, 'FAILED');
+
+    expect(await invoke(handler, lastEvent())).toEqual({
+      kind: 'ignored',
+      reason: 'standalone-build',
+    });
+  });
+
+  it('ignores a project out of scope without any API call', async () => {
+    const project = newProject();
+    const handler = h.handler({ projectNames: ['some-other-project'] });
+    const { batch, failure } = failingBatch(project);
+    cb.resetLog();
+
+    expect(await invoke(handler, failure)).toEqual({
+      kind: 'ignored',
+      reason: 'out-of-scope',
+    });
+    await sweep(handler);
+    expect(
+      cb.requests.filter(
+        (r) =>
+          r.operation !== 'ListBuildBatchesForProject' &&
+          r.operation !== 'BatchGetBuildBatches' &&
+          r.operation !== 'ListBuildBatches',
+      ),
+    ).toHaveLength(0);
+    expect(cb.retryCount(batch.arn)).toBe(0);
+  });
+
+  it('observes without retrying when MaxRetries is 0', async () => {
+    const project = newProject();
+    const handler = h.handler({ maxRetries: 0 });
+    const { batch, failure } = failingBatch(project);
+
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'retries-disabled',
+    });
+    await sweep(handler);
+    expect(cb.retryCount(batch.arn)).toBe(0);
+  });
+
+  it('logs "would retry" in dry run and never calls RetryBuildBatch', async () => {
+    const project = newProject();
+    const handler = h.handler({ dryRun: true });
+    const { batch, failure } = failingBatch(project);
+
+    logs = captureLogs();
+    expect(await invoke(handler, failure)).toMatchObject({
+      outcome: 'would-retry',
+      attempt: 1,
+    });
+    logs.restore();
+    expect(retryCalls(batch.id)).toHaveLength(0);
+    const line = logs.records().find((r) => r.decision === 'would-retry');
+    expect(line).toMatchObject({
+      level: 'INFO',
+      batchArn: batch.arn,
+      reason: 'dry-run',
+      attempt: 1,
+    });
+    expect(await budgetOf(batch.arn)).toBeUndefined();
+  });
+
+  it('rejects malformed events with a logged reason, a metric and no call', async () => {
+    const handler = h.handler();
+    cb.resetLog();
+    const detail = sample.detail as Record<string, unknown>;
+    const malformed = [
+      null,
+      { ...sample, source: 'aws.ec2' },
+      { ...sample, detail: { ...detail, 'build-id': SECRET } },
+      { ...sample, detail: { ...detail, 'build-status': 42 } },
+      { ...sample, detail: undefined },
+      { ...sample, padding: 'x'.repeat(300_000) },
+    ];
+
+    logs = captureLogs();
+    for (const event of malformed) {
+      expect(await invoke(handler, event)).toMatchObject({ kind: 'rejected' });
+    }
+    logs.restore();
+
+    expect(cb.requests).toHaveLength(0);
+    const rejections = logs.records().filter((r) => r.decision === 'reject');
+    expect(rejections).toHaveLength(malformed.length);
+    for (const line of rejections)
+      expect(line.reason).toEqual(expect.any(String));
+    expect(metricTotal(logs, 'InvalidEvent')).toBe(malformed.length);
+    expect(logs.text()).not.toContain(SECRET);
+  });
+});
+
+describe('logs', () => {
+  it('never contain an environment variable value from an event', async () => {
+    const project = newProject();
+    const handler = h.handler({ maxRetries: 1 });
+    logs = captureLogs();
+    const { batch, failure } = failingBatch(project);
+    const withSample = {
+      ...failure,
+      detail: {
+        ...(failure.detail as object),
+        'additional-information': (sample.detail as Record<string, unknown>)[
+          'additional-information'
+        ],
+      },
+    };
+    await invoke(handler, withSample);
+    await invoke(handler, failAgain(batch.arn));
+    await invoke(handler, sample);
+    await sweep(handler);
+    logs.restore();
+
+    expect(JSON.stringify(failure)).toContain(SECRET);
+    expect(logs.text().length).toBeGreaterThan(0);
+    expect(logs.text()).not.toContain(SECRET);
+    // Every decision line names the event, the batch, the decision and why.
+    const decisions = logs.records().filter((r) => r.decision);
+    expect(decisions.length).toBeGreaterThan(2);
+    for (const line of decisions.filter((r) => r.batchArn)) {
+      expect(line).toMatchObject({
+        eventId: expect.any(String),
+        reason: expect.any(String),
+      });
+    }
+  });
+});
+
+function metricTotal(captured: CapturedLogs, name: string): number {
+  return captured
+    .records()
+    .filter((r) => r._aws !== undefined && typeof r[name] === 'number')
+    .reduce((sum, r) => sum + (r[name] as number), 0);
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor<T>(
+  probe: () => T | undefined,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await sleep(10);
+  }
+  throw new Error('condition not met in time');
+}
