@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
+import type {
+  BuildStateChangeEvent,
+  EventPhase,
+  TerminalStatus,
+} from './types.js';
+
+const MONTHS = [
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'May',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
+];
+
+/** `2026-11-20T09:41:07Z`: EventBridge's `time` (no milliseconds). */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `Nov 20, 2026 9:32:15 AM` (UTC): the dates inside CodeBuild's events. */
+export function eventDate(date: Date): string {
+  const hours = date.getUTCHours();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
+}
+
+function eventPhase(phase: BuildPhase): EventPhase {
+  const out: EventPhase = {
+    'phase-type': phase.phaseType ?? '',
+    'start-time': eventDate(phase.startTime ?? new Date(0)),
+  };
+  if (phase.phaseType === 'COMPLETED') return out;
+  if (phase.phaseStatus) out['phase-status'] = phase.phaseStatus;
+  const contexts = (phase.contexts ?? [])
+    .filter((c) => c.statusCode || c.message)
+    .map((c) => `${c.statusCode ?? ''}: ${c.message ?? ''}`);
+  if (contexts.length > 0) out['phase-context'] = contexts;
+  if (phase.endTime) out['end-time'] = eventDate(phase.endTime);
+  if (phase.durationInSeconds !== undefined) {
+    out['duration-in-seconds'] = phase.durationInSeconds;
+  }
+  return out;
+}
+
+/**
+ * The `CodeBuild Build State Change` event of a build that just reached a
+ * terminal status, in the shape EventBridge delivers (see
+ * test/fixtures/events/build-state-failed.json). Like the real event it says
+ * nothing about the batch the build belongs to.
+ */
+export function buildStateChangeEvent(
+  build: Build,
+  context: { account: string; region: string; at: Date },
+): BuildStateChangeEvent {
+  const env = build.environment;
+  const arn = build.arn ?? '';
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'CodeBuild Build State Change',
+    source: 'aws.codebuild',
+    account: context.account,
+    time: isoSeconds(context.at),
+    region: context.region,
+    resources: [arn],
+    detail: {
+      'build-status': build.buildStatus as TerminalStatus,
+      'project-name': build.projectName ?? '',
+      'build-id': arn,
+      'additional-information': {
+        environment: {
+          image: env?.image ?? '',
+          'privileged-mode': env?.privilegedMode ?? false,
+          'compute-type': env?.computeType ?? '',
+          type: env?.type ?? '',
+          'environment-variables': (env?.environmentVariables ?? []).map(
+            (v) => ({
+              name: v.name ?? '',
+              type: v.type ?? 'PLAINTEXT',
+              value: v.value ?? '',
+            }),
+          ),
+        },
+        'timeout-in-minutes': build.timeoutInMinutes ?? 60,
+        'build-complete': true,
+        initiator: build.initiator ?? '',
+        'build-start-time': eventDate(build.startTime ?? context.at),
+        source: {
+          location: build.source?.location ?? '',
+          type: build.source?.type ?? '',
+        },
+        'source-version': build.sourceVersion ?? '',
+        logs: {
+          'group-name': build.logs?.groupName ?? '',
+          'stream-name': build.logs?.streamName ?? '',
+          'deep-link': build.logs?.deepLink ?? '',
+        },
+        phases: (build.phases ?? []).map(eventPhase),
+        'queued-timeout-in-minutes': build.queuedTimeoutInMinutes ?? 480,
+      },
+      'current-phase': 'COMPLETED',
+      'current-phase-context': '[: ]',
+      version: '1',
+    },
+  };
+}
