@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  describe,
+  expect,
+  it,
+  vi,
+} from 'vitest';
 import type { Handler } from '../../lambda/service.js';
 import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
 import {
@@ -31,6 +39,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 afterEach(() => {
+  vi.restoreAllMocks();
   logs?.restore();
   cb.setFaults({});
 });
@@ -318,6 +327,9 @@ describe('failures along the way', () => {
   });
 
   it('rides out throttling and 5xx with SDK retries', async () => {
+    // The SDK's backoff is random * base delay; a small draw keeps the real
+    // retry strategy but makes its waits short.
+    vi.spyOn(Math, 'random').mockReturnValue(0.01);
     const project = newProject();
     const handler = h.handler();
     const { batch, failure } = failingBatch(project);
@@ -334,6 +346,9 @@ describe('failures along the way', () => {
   });
 
   it('fails the invocation when CodeBuild keeps throttling, and the redelivery retries', async () => {
+    // The SDK's backoff is random * base delay; a small draw keeps the real
+    // retry strategy but makes its waits short.
+    vi.spyOn(Math, 'random').mockReturnValue(0.01);
     const project = newProject();
     const handler = h.handler();
     const { batch, failure } = failingBatch(project);
