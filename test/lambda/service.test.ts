@@ -450,11 +450,23 @@ describe('what is never retried', () => {
       expect.objectContaining({ batchArn: batch.arn }),
     );
 
-    // The sweep lists only the configured project, which does not exist.
+    // The sweep lists only the configured project (which does not exist);
+    // it may re-read batches other tests left watched, never retry them.
     await sweep(handler);
-    expect(cb.requests.map((r) => r.operation)).toEqual([
-      'ListBuildBatchesForProject',
+    const listed = cb.requests.filter(
+      (r) => r.operation === 'ListBuildBatchesForProject',
+    );
+    expect(listed.map((r) => r.input)).toEqual([
+      expect.objectContaining({ projectName: 'some-other-project' }),
     ]);
+    expect(
+      cb.requests.filter(
+        (r) =>
+          !['ListBuildBatchesForProject', 'BatchGetBuildBatches'].includes(
+            r.operation,
+          ),
+      ),
+    ).toEqual([]);
     expect(cb.retryCount(batch.arn)).toBe(0);
   });
 
