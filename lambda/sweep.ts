@@ -114,7 +114,15 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  // allSettled, not all: if one worker fails, the invocation must not end
+  // while others are mid-call. Lambda would freeze them with the
+  // environment and thaw them minutes later, after CodeBuild forgot their
+  // token, and a stale RetryBuildBatch would retry past the budget.
+  const settled = await Promise.allSettled(
+    Array.from({ length: CONCURRENCY }, worker),
+  );
+  const failure = settled.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
 
   const summary: SweepSummary = {
     kind: 'sweep',

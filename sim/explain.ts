@@ -1,0 +1,82 @@
+/**
+ * Reads a run's function logs back into per-batch stories: which invocation
+ * (an event or the sweep) issued each retry, and how often a dry run said
+ * it would retry.
+ */
+import type { BatchResult, SimulationResult } from './simulation.js';
+
+/** A structured (JSON) log line of the function. */
+export type LogRecord = Record<string, unknown>;
+
+/** Every JSON line the function wrote. */
+export function logRecords(result: SimulationResult): LogRecord[] {
+  return result.logs.flatMap(({ line }) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as LogRecord];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** How each batch's retries came about, e.g. `event`, `sweep (resumed)`. */
+export function retryPaths(result: SimulationResult): Map<string, string[]> {
+  const byRequest = new Map(
+    result.invocations.map((r) => [
+      r.requestId,
+      (r.event.payload as { kind?: string }).kind === 'sweep'
+        ? 'sweep'
+        : 'event',
+    ]),
+  );
+  const paths = new Map<string, string[]>();
+  for (const record of logRecords(result)) {
+    if (record.message !== 'Retried batch') continue;
+    const arn = String(record.batchArn);
+    const via = byRequest.get(String(record.function_request_id)) ?? '?';
+    const resumed = record.reason === 'resumed-attempt' ? ' (resumed)' : '';
+    paths.set(arn, [...(paths.get(arn) ?? []), `${via}${resumed}`]);
+  }
+  return paths;
+}
+
+/** Dry-run "would retry" lines per batch. */
+export function wouldRetryCounts(
+  result: SimulationResult,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const record of logRecords(result)) {
+    if (record.decision !== 'would-retry') continue;
+    const arn = String(record.batchArn);
+    counts.set(arn, (counts.get(arn) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** A one-line outcome of a batch, for tables. */
+export function outcomeText(b: BatchResult, wouldRetry = 0): string {
+  const retries = (n: number) => `${n} ${n === 1 ? 'retry' : 'retries'}`;
+  switch (b.scope) {
+    case 'stale':
+      return `${b.status}, ended before the lookback window`;
+    case 'out-of-scope':
+      return `${b.status}, out of scope`;
+    case 'dry-run':
+      return `${b.status}, dry run: "would retry" ×${wouldRetry}`;
+    case 'retry':
+      if (b.status === 'SUCCEEDED') {
+        return b.retries === 0
+          ? 'SUCCEEDED'
+          : `SUCCEEDED after ${retries(b.retries)}`;
+      }
+      return b.retries >= b.maxRetries && b.failures > b.retries
+        ? `FAILED, budget exhausted (${b.retries}/${b.maxRetries})`
+        : `${b.status} after ${retries(b.retries)}`;
+  }
+}
+
+/** True when the batch went exactly as the workload says it should. */
+export function asExpected(b: BatchResult): boolean {
+  return b.retries === b.expectedRetries && b.status === b.expectedStatus;
+}

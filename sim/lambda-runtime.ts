@@ -1,0 +1,612 @@
+/**
+ * Lambda's asynchronous invocation, as configured in the template:
+ *
+ * - events wait in the function's queue; an invocation runs in an execution
+ *   environment (a worker thread that imported the bundled asset once), one
+ *   invocation per environment at a time, warm environments reused;
+ * - at most `ReservedConcurrentExecutions` run at once (or the account's
+ *   concurrency when the function is unreserved); an event that finds no
+ *   capacity is throttled and retried after 1 s, doubling to 5 minutes;
+ * - a function error (or a killed environment) is retried
+ *   `MaximumRetryAttempts` times, one minute and then two minutes later;
+ * - an event older than `MaximumEventAgeInSeconds` is discarded;
+ * - discarded and exhausted events go to the on-failure destination (the
+ *   dead-letter queue) with Lambda's invocation record;
+ * - when a handler settles, its environment is frozen until its next
+ *   invocation (see lambda-worker.mjs); idle environments are reused at
+ *   random and reclaimed after 30 idle minutes.
+ *
+ * Each invocation gets a context whose deadline is the template's Timeout
+ * from its start, in simulated time.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SimClock } from './clock.js';
+import type { Deployment } from './deployment.js';
+import type { CrashPoint, Endpoint, Network } from './network.js';
+import { type Random, uuidAt } from './random.js';
+import type { Scheduler } from './scheduler.js';
+
+/** An event in the function's asynchronous queue. */
+export interface QueuedEvent {
+  readonly seq: number;
+  readonly payload: unknown;
+  /** What sent it: the rule's name, or 'direct'. */
+  readonly sender: string;
+  readonly enqueuedAt: number;
+  /** Invocations made so far. */
+  attempts: number;
+  /** Times it found no capacity. */
+  throttles: number;
+}
+
+/** The error of a failed invocation, as Lambda reports it. */
+export interface InvocationError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+}
+
+/** One invocation, for figures and tests. */
+export interface InvocationRecord {
+  readonly requestId: string;
+  readonly event: QueuedEvent;
+  readonly attempt: number;
+  readonly environment: string;
+  readonly coldStart: boolean;
+  readonly startedAt: number;
+  readonly outcome: 'ok' | 'error' | 'killed';
+  readonly result?: unknown;
+  readonly error?: InvocationError;
+  readonly crashPoint?: CrashPoint;
+  /** Wall-clock milliseconds. */
+  readonly realMs: number;
+  /**
+   * API calls still unanswered when the handler settled: work the handler
+   * left running, which Lambda freezes with the environment.
+   */
+  readonly leftoverCalls: number;
+}
+
+/** A message in the dead-letter queue (Lambda's on-failure record). */
+export interface DeadLetter {
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: 'RetriesExhausted' | 'EventAgeExceeded';
+    readonly approximateInvokeCount: number;
+  };
+  readonly requestPayload: unknown;
+  readonly responsePayload?: InvocationError;
+}
+
+/**
+ * Decides where an invocation may be killed: the returned function is asked
+ * at every crash point the invocation reaches.
+ */
+export type CrashPlan = (invocation: {
+  readonly requestId: string;
+  readonly event: QueuedEvent;
+  readonly attempt: number;
+}) => ((point: CrashPoint) => boolean) | undefined;
+
+/** Options of {@link LambdaRuntime}. */
+export interface LambdaRuntimeOptions {
+  readonly deployment: Deployment;
+  readonly clock: SimClock;
+  readonly scheduler: Scheduler;
+  readonly network: Network;
+  readonly random: Random;
+  /** Concurrency when the function has no reserved concurrency. */
+  readonly accountConcurrency: number;
+  /** Variables every environment gets besides the template's (region, credentials). */
+  readonly baseEnvironment: Readonly<Record<string, string>>;
+  /** Real-time factor for timers inside environments (SDK backoff). */
+  readonly timerScale?: number;
+  /**
+   * Which idle (frozen) environment takes the next invocation: the most
+   * recently used, or one drawn at random. Lambda does not say; `random`
+   * lets environments stay frozen longer. Default `random`.
+   */
+  readonly reuse?: 'latest' | 'random';
+  /**
+   * Overrides the choice for scripted scenarios: an idle environment's id,
+   * `'new'` for a cold start, or undefined for the `reuse` policy.
+   */
+  readonly chooseEnvironment?: (
+    idle: readonly string[],
+    event: QueuedEvent,
+  ) => string | 'new' | undefined;
+  /** Idle environments are reclaimed after this long. Default 30 minutes. */
+  readonly idleLifetimeMs?: number;
+  /** Wall-clock limit of one invocation before it is treated as hung. */
+  readonly watchdogMs?: number;
+  readonly crashPlan?: CrashPlan;
+  readonly onInvocation?: (record: InvocationRecord) => void;
+  readonly onDeadLetter?: (message: DeadLetter) => void;
+  /** Every line an environment writes to stdout or stderr. */
+  readonly onLog?: (line: string, environment: string) => void;
+}
+
+/** Lambda's waits before the first and second asynchronous retry. */
+export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+/** Throttled events: 1 s, doubling, at most 5 minutes. */
+const THROTTLE_BASE_MS = 1_000;
+const THROTTLE_MAX_MS = 300_000;
+
+const WORKER_URL = new URL('./lambda-worker.mjs', import.meta.url);
+
+type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly error: InvocationError;
+      readonly died: boolean;
+      readonly crashPoint?: CrashPoint;
+    };
+
+/** One execution environment: an endpoint and a worker thread. */
+class ExecutionEnvironment {
+  readonly id: string;
+  /** Resolves once the bundle is imported (the cold start is over). */
+  readonly ready: Promise<void>;
+  busy = false;
+  /** Simulated time of the last invocation's end. */
+  idleSince = 0;
+  #dead = false;
+  readonly #freeze = new Int32Array(new SharedArrayBuffer(4));
+  #worker?: Worker;
+  #endpoint?: Endpoint;
+  #pending?: { id: number; resolve: (outcome: Outcome) => void };
+  #nextId = 0;
+
+  constructor(
+    id: string,
+    open: () => Promise<Endpoint>,
+    spawn: (endpoint: Endpoint, freezeBuffer: SharedArrayBuffer) => Worker,
+    onLog: (line: string) => void,
+  ) {
+    this.id = id;
+    this.ready = (async () => {
+      const endpoint = await open();
+      this.#endpoint = endpoint;
+      if (this.#dead) {
+        endpoint.sever();
+        throw new Error('environment ended before it started');
+      }
+      const worker = spawn(endpoint, this.#freeze.buffer as SharedArrayBuffer);
+      this.#worker = worker;
+      this.#attach(worker, onLog);
+      await new Promise<void>((resolve, reject) => {
+        const onMessage = (message: WorkerMessage) => {
+          if (message.type !== 'ready') return;
+          worker.off('message', onMessage);
+          resolve();
+        };
+        worker.on('message', onMessage);
+        worker.once('error', reject);
+        worker.once('exit', () => reject(new Error('worker exited')));
+      });
+    })();
+    // Failures surface through invoke(); never as unhandled rejections.
+    this.ready.catch(() => undefined);
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /** API calls of this environment not yet answered. */
+  get inFlight(): number {
+    return this.#endpoint?.inFlight ?? 0;
+  }
+
+  #attach(worker: Worker, onLog: (line: string) => void): void {
+    for (const stream of [worker.stdout, worker.stderr]) {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.length > 0) onLog(line);
+      });
+      stream.on('end', () => {
+        if (partial.length > 0) onLog(partial);
+      });
+    }
+    worker.on('message', (message: WorkerMessage) => {
+      const pending = this.#pending;
+      if (!pending || message.id !== pending.id) return;
+      if (message.type === 'result') {
+        this.#pending = undefined;
+        pending.resolve(
+          message.ok
+            ? { ok: true, value: message.value }
+            : {
+                ok: false,
+                error: message.error as InvocationError,
+                died: false,
+              },
+        );
+      } else if (message.type === 'crashed') {
+        this.kill(message.error as InvocationError);
+      }
+    });
+    worker.on('error', (error) => {
+      this.kill({
+        errorType: 'Runtime.ExitError',
+        errorMessage: String(error),
+      });
+    });
+    worker.on('exit', () => {
+      this.kill({
+        errorType: 'Runtime.ExitError',
+        errorMessage: 'Runtime exited',
+      });
+    });
+  }
+
+  async invoke(
+    event: unknown,
+    requestId: string,
+    deadlineMs: number,
+    kills: ((point: CrashPoint) => boolean) | undefined,
+    watchdogMs: number,
+  ): Promise<Outcome> {
+    await this.ready;
+    const worker = this.#worker as Worker;
+    const endpoint = this.#endpoint as Endpoint;
+    const id = ++this.#nextId;
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.kill({
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `no answer after ${watchdogMs} ms of wall-clock time`,
+        });
+      }, watchdogMs);
+      this.#pending = {
+        id,
+        resolve: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+      };
+      if (this.#dead) {
+        this.kill({ errorType: 'Runtime.ExitError', errorMessage: 'dead' });
+        return;
+      }
+      endpoint.arm(kills, (point) => {
+        this.kill(
+          {
+            errorType: 'Runtime.ExitError',
+            errorMessage: `RequestId: ${requestId} Error: Runtime exited (killed at ${point})`,
+          },
+          point,
+        );
+      });
+      // Thaw: whatever the last invocation left running resumes now.
+      Atomics.add(this.#freeze, 0, 1);
+      Atomics.notify(this.#freeze, 0);
+      worker.postMessage({ type: 'invoke', id, event, requestId, deadlineMs });
+    });
+  }
+
+  /** Ends the environment now; a pending invocation fails. */
+  kill(error: InvocationError, crashPoint?: CrashPoint): void {
+    if (!this.#dead) {
+      this.#dead = true;
+      this.#endpoint?.sever();
+      void this.#worker?.terminate();
+    }
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.resolve({ ok: false, error, died: true, crashPoint });
+  }
+
+  async close(): Promise<void> {
+    this.#dead = true;
+    await this.ready.catch(() => undefined);
+    await this.#worker?.terminate();
+    await this.#endpoint?.close();
+  }
+}
+
+interface WorkerMessage {
+  readonly type: 'ready' | 'result' | 'crashed';
+  readonly id?: number;
+  readonly ok?: boolean;
+  readonly value?: unknown;
+  readonly error?: unknown;
+}
+
+/**
+ * Runs the bundled function with Lambda's asynchronous invocation semantics.
+ *
+ * @example
+ * const lambda = new LambdaRuntime({ deployment, clock, scheduler, network, ... });
+ * lambda.invokeAsync(event, 'rule-name');
+ */
+export class LambdaRuntime {
+  readonly #options: LambdaRuntimeOptions;
+  readonly #environments: ExecutionEnvironment[] = [];
+  readonly #closed: Promise<void>[] = [];
+  #seq = 0;
+  #requests = 0;
+  #envs = 0;
+  #outstanding = 0;
+  readonly stats = {
+    queued: 0,
+    invocations: 0,
+    coldStarts: 0,
+    errors: 0,
+    killed: 0,
+    throttled: 0,
+    retried: 0,
+    deadLetters: 0,
+    maxConcurrency: 0,
+    reclaimed: 0,
+    leftoverWork: 0,
+  };
+
+  constructor(options: LambdaRuntimeOptions) {
+    this.#options = options;
+  }
+
+  /** The concurrency limit in force. */
+  get concurrency(): number {
+    return (
+      this.#options.deployment.fn.reservedConcurrency ??
+      this.#options.accountConcurrency
+    );
+  }
+
+  /** Events accepted and not yet finished (succeeded or dead-lettered). */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** Puts an event in the asynchronous queue (the Invoke API, Event type). */
+  invokeAsync(payload: unknown, sender: string): QueuedEvent {
+    const event: QueuedEvent = {
+      seq: ++this.#seq,
+      payload,
+      sender,
+      enqueuedAt: this.#options.clock.now(),
+      attempts: 0,
+      throttles: 0,
+    };
+    this.stats.queued++;
+    this.#outstanding++;
+    this.#options.scheduler.at(event.enqueuedAt, 'lambda', () =>
+      this.#dispatch(event),
+    );
+    return event;
+  }
+
+  /** Ends every environment. */
+  async close(): Promise<void> {
+    // Let the last log lines cross from the workers.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await Promise.all([
+      ...this.#environments.map((env) => env.close()),
+      ...this.#closed,
+    ]);
+    this.#environments.length = 0;
+  }
+
+  #dispatch(event: QueuedEvent): Promise<void> | undefined {
+    const { clock, deployment, scheduler } = this.#options;
+    const now = clock.now();
+    if (
+      now - event.enqueuedAt >
+      deployment.asyncInvoke.maximumEventAgeSeconds * 1000
+    ) {
+      this.#deadLetter(event, 'EventAgeExceeded');
+      return undefined;
+    }
+    const busy = this.#environments.filter((e) => !e.dead && e.busy).length;
+    this.#reclaimIdle(now);
+    const idle = this.#environments.filter((e) => !e.dead && !e.busy);
+    const chosen = this.#options.chooseEnvironment?.(
+      idle.map((e) => e.id),
+      event,
+    );
+    let env =
+      chosen === 'new'
+        ? undefined
+        : chosen !== undefined
+          ? idle.find((e) => e.id === chosen)
+          : idle.length === 0
+            ? undefined
+            : (this.#options.reuse ?? 'random') === 'random'
+              ? idle[
+                  this.#options.random.intAt(
+                    0,
+                    idle.length - 1,
+                    'reuse',
+                    event.seq,
+                    event.attempts,
+                  )
+                ]
+              : idle.reduce((a, b) => (b.idleSince > a.idleSince ? b : a));
+    if (!env && busy >= this.concurrency) {
+      event.throttles++;
+      this.stats.throttled++;
+      const delay = Math.min(
+        THROTTLE_BASE_MS * 2 ** (event.throttles - 1),
+        THROTTLE_MAX_MS,
+      );
+      scheduler.after(delay, 'lambda-throttled', () => this.#dispatch(event));
+      return undefined;
+    }
+    let coldStart = false;
+    if (!env) {
+      env = this.#startEnvironment();
+      coldStart = true;
+    }
+    env.busy = true;
+    this.stats.maxConcurrency = Math.max(this.stats.maxConcurrency, busy + 1);
+    return this.#run(event, env, coldStart);
+  }
+
+  /** Lambda reclaims environments that stayed idle too long. */
+  #reclaimIdle(now: number): void {
+    const lifetime = this.#options.idleLifetimeMs ?? 30 * 60_000;
+    for (const env of [...this.#environments]) {
+      if (env.dead || env.busy || now - env.idleSince < lifetime) continue;
+      this.stats.reclaimed++;
+      this.#environments.splice(this.#environments.indexOf(env), 1);
+      this.#closed.push(env.close().catch(() => undefined));
+    }
+  }
+
+  #startEnvironment(): ExecutionEnvironment {
+    const { deployment, clock, network, baseEnvironment } = this.#options;
+    const id = `env-${++this.#envs}`;
+    const { fn } = deployment;
+    const logStreamName = `2026/11/16/[$LATEST]${id}`;
+    const env = new ExecutionEnvironment(
+      id,
+      () => network.open(id),
+      (endpoint, freezeBuffer) =>
+        new Worker(WORKER_URL, {
+          workerData: {
+            clockBuffer: clock.buffer,
+            freezeBuffer,
+            timerScale: this.#options.timerScale ?? 0.05,
+            codeDirectory: fn.codeDirectory,
+            handler: fn.handler,
+            functionName: fn.name,
+            functionArn: fn.arn,
+            memoryMb: fn.memoryMb,
+            logGroupName: fn.logGroupName,
+            logStreamName,
+          },
+          env: {
+            ...fn.environment,
+            ...baseEnvironment,
+            AWS_LAMBDA_FUNCTION_NAME: fn.name,
+            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+            AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
+            AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+            AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+            LAMBDA_TASK_ROOT: fn.codeDirectory,
+            _HANDLER: fn.handler,
+            TZ: ':UTC',
+            // The SDK's standard variables: the only way the function learns
+            // where CodeBuild and DynamoDB are.
+            AWS_ENDPOINT_URL_CODEBUILD: endpoint.url,
+            AWS_ENDPOINT_URL_DYNAMODB: endpoint.url,
+          },
+          stdout: true,
+          stderr: true,
+          execArgv: [],
+        }),
+      (line) => this.#options.onLog?.(line, id),
+    );
+    this.#environments.push(env);
+    this.stats.coldStarts++;
+    return env;
+  }
+
+  async #run(
+    event: QueuedEvent,
+    env: ExecutionEnvironment,
+    coldStart: boolean,
+  ): Promise<void> {
+    const { clock, deployment, random, scheduler } = this.#options;
+    const startedAt = clock.now();
+    const real = performance.now();
+    event.attempts++;
+    const attempt = event.attempts;
+    const requestId = uuidAt(random, 'request', ++this.#requests);
+    const kills = this.#options.crashPlan?.({ requestId, event, attempt });
+    this.stats.invocations++;
+    let outcome: Outcome;
+    try {
+      outcome = await env.invoke(
+        event.payload,
+        requestId,
+        startedAt + deployment.fn.timeoutSeconds * 1000,
+        kills,
+        this.#options.watchdogMs ?? 60_000,
+      );
+    } catch (error) {
+      env.kill({ errorType: 'Runtime.InitError', errorMessage: String(error) });
+      outcome = {
+        ok: false,
+        died: true,
+        error: { errorType: 'Runtime.InitError', errorMessage: String(error) },
+      };
+    }
+    env.busy = false;
+    env.idleSince = clock.now();
+    // A killed environment's cut requests do not count: nothing resumes.
+    const leftoverCalls = env.dead ? 0 : env.inFlight;
+    if (leftoverCalls > 0) this.stats.leftoverWork++;
+    if (env.dead) {
+      const index = this.#environments.indexOf(env);
+      if (index >= 0) this.#environments.splice(index, 1);
+      this.#closed.push(env.close().catch(() => undefined));
+    }
+
+    const record: InvocationRecord = {
+      requestId,
+      event,
+      attempt,
+      environment: env.id,
+      coldStart,
+      startedAt,
+      outcome: outcome.ok ? 'ok' : outcome.died ? 'killed' : 'error',
+      result: outcome.ok ? outcome.value : undefined,
+      error: outcome.ok ? undefined : outcome.error,
+      crashPoint: outcome.ok ? undefined : outcome.crashPoint,
+      realMs: performance.now() - real,
+      leftoverCalls,
+    };
+    this.#options.onInvocation?.(record);
+    if (outcome.ok) {
+      this.#outstanding--;
+      return;
+    }
+
+    if (outcome.died) this.stats.killed++;
+    else this.stats.errors++;
+    const retriesLeft =
+      deployment.asyncInvoke.maximumRetryAttempts - (event.attempts - 1);
+    if (retriesLeft <= 0) {
+      this.#deadLetter(event, 'RetriesExhausted', outcome.error, requestId);
+      return;
+    }
+    this.stats.retried++;
+    const delay =
+      ASYNC_RETRY_DELAYS_MS[Math.min(event.attempts - 1, 1)] ??
+      ASYNC_RETRY_DELAYS_MS[1];
+    scheduler.after(delay, 'lambda-retry', () => this.#dispatch(event));
+  }
+
+  #deadLetter(
+    event: QueuedEvent,
+    condition: DeadLetter['requestContext']['condition'],
+    error?: InvocationError,
+    requestId?: string,
+  ): void {
+    const { clock, deployment, random } = this.#options;
+    this.stats.deadLetters++;
+    this.#outstanding--;
+    this.#options.onDeadLetter?.({
+      version: '1.0',
+      timestamp: clock.iso(),
+      requestContext: {
+        requestId: requestId ?? uuidAt(random, 'discarded', event.seq),
+        functionArn: `${deployment.fn.arn}:$LATEST`,
+        condition,
+        approximateInvokeCount: event.attempts,
+      },
+      requestPayload: event.payload,
+      responsePayload: error,
+    });
+  }
+}

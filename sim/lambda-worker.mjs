@@ -1,0 +1,181 @@
+// One Lambda execution environment: a worker thread that imports the bundled
+// asset once (the cold start) and then runs one invocation at a time, the way
+// the Node.js runtime does. Plain JavaScript so it starts under any runner
+// (tsx, vitest, node) without a TypeScript loader.
+//
+// Before the bundle is imported:
+// - `Date` reads the simulated clock (shared memory written by the
+//   simulation), so `Date.now()` and `new Date()` in the SDK, Powertools and
+//   the function are simulated time;
+// - `setTimeout` delays (SDK backoff) are scaled down by `timerScale`: the
+//   simulated clock stands still during a step, so these waits only cost
+//   wall-clock time.
+//
+// After each invocation the environment is frozen, as Lambda freezes it once
+// the handler has settled: the thread blocks until the next invocation, so
+// anything the handler left running (promises, timers, answers arriving on
+// open sockets) only resumes then, possibly much later in simulated time.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const {
+  clockBuffer,
+  freezeBuffer,
+  timerScale,
+  codeDirectory,
+  handler: handlerSetting,
+  functionName,
+  functionArn,
+  memoryMb,
+  logGroupName,
+  logStreamName,
+} = workerData;
+
+const clock = new BigInt64Array(clockBuffer);
+const simNow = () => Number(Atomics.load(clock, 0));
+const RealDate = Date;
+globalThis.Date = new Proxy(RealDate, {
+  construct(target, args, newTarget) {
+    return Reflect.construct(
+      target,
+      args.length === 0 ? [simNow()] : args,
+      newTarget,
+    );
+  },
+  apply() {
+    return new RealDate(simNow()).toString();
+  },
+  get(target, property) {
+    if (property === 'now') return simNow;
+    return Reflect.get(target, property, target);
+  },
+});
+
+const realSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = (callback, ms, ...args) =>
+  realSetTimeout(callback, Math.ceil(Number(ms ?? 0) * timerScale), ...args);
+
+let current;
+
+// A counter the simulation bumps to thaw the environment.
+const freeze = new Int32Array(freezeBuffer);
+
+/** Resolves once everything written to stdout and stderr has left. */
+function flushed(stream) {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * Answers the invocation, then freezes until the next one. The log lines of
+ * the invocation are flushed first (Lambda's runtime ships them before the
+ * freeze); what the handler left running is not.
+ */
+async function settle(message) {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  const generation = Atomics.load(freeze, 0);
+  parentPort.postMessage(message);
+  Atomics.wait(freeze, 0, generation);
+}
+
+// The Node.js runtime treats these as a crash of the invocation.
+process.on('unhandledRejection', (reason) =>
+  crash('Runtime.UnhandledPromiseRejection', reason),
+);
+process.on('uncaughtException', (error) =>
+  crash('Runtime.UncaughtException', error),
+);
+
+function crash(errorType, reason) {
+  parentPort.postMessage({
+    type: 'crashed',
+    id: current,
+    error: { errorType, errorMessage: String(reason?.message ?? reason) },
+  });
+}
+
+async function loadHandler() {
+  const dot = handlerSetting.lastIndexOf('.');
+  const modulePath = handlerSetting.slice(0, dot);
+  const exportName = handlerSetting.slice(dot + 1);
+  const file = ['.js', '.mjs', '.cjs']
+    .map((ext) => join(codeDirectory, `${modulePath}${ext}`))
+    .find((candidate) => existsSync(candidate));
+  if (!file) {
+    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), {
+      name: 'Runtime.ImportModuleError',
+    });
+  }
+  const module = await import(pathToFileURL(file).href);
+  const fn = module[exportName];
+  if (typeof fn !== 'function') {
+    throw Object.assign(
+      new Error(`${modulePath}.${exportName} is undefined or not exported`),
+      { name: 'Runtime.HandlerNotFound' },
+    );
+  }
+  return fn;
+}
+
+const started = RealDate.now();
+let handler;
+let initError;
+try {
+  handler = await loadHandler();
+} catch (error) {
+  initError = {
+    errorType: error?.name ?? 'Runtime.InitError',
+    errorMessage: String(error?.message ?? error),
+  };
+}
+parentPort.postMessage({
+  type: 'ready',
+  initMs: RealDate.now() - started,
+  initError,
+});
+
+parentPort.on('message', async (message) => {
+  if (message.type !== 'invoke') return;
+  const { id, event, requestId, deadlineMs } = message;
+  current = id;
+  if (initError) {
+    await settle({ type: 'result', id, ok: false, error: initError });
+    return;
+  }
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+    logGroupName,
+    logStreamName,
+    getRemainingTimeInMillis: () => Math.max(0, deadlineMs - simNow()),
+    done() {},
+    fail() {},
+    succeed() {},
+  };
+  try {
+    const value = await handler(event, context);
+    current = undefined;
+    await settle({
+      type: 'result',
+      id,
+      ok: true,
+      value: value === undefined ? null : JSON.parse(JSON.stringify(value)),
+    });
+  } catch (error) {
+    current = undefined;
+    await settle({
+      type: 'result',
+      id,
+      ok: false,
+      error: {
+        errorType: error?.name ?? 'Error',
+        errorMessage: String(error?.message ?? error),
+      },
+    });
+  }
+});

@@ -1,0 +1,364 @@
+/**
+ * The network between the function and the two local services.
+ *
+ * Every Lambda execution environment gets its own endpoint on 127.0.0.1; its
+ * `AWS_ENDPOINT_URL_CODEBUILD` and `AWS_ENDPOINT_URL_DYNAMODB` both point
+ * there, and the endpoint forwards each request, by its `X-Amz-Target`, to
+ * the CodeBuild emulator or to dynalite. Because the endpoint knows which
+ * environment is talking, it can:
+ * - count API calls by operation;
+ * - inject DynamoDB throttling (ProvisionedThroughputExceededException);
+ * - pass a DynamoDB outage through as a reset connection;
+ * - kill the environment at a precise point of the conversation, for
+ *   example after CodeBuild accepted RetryBuildBatch and before the
+ *   function sees the answer.
+ */
+import { once } from 'node:events';
+import {
+  Agent,
+  createServer,
+  type IncomingHttpHeaders,
+  request,
+  type Server,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Random } from './random.js';
+
+/** Where an invocation can be killed. */
+export const CRASH_POINTS = [
+  /** After BatchGetBuilds answered, before the batch is read. */
+  'after-lookup',
+  /** After the budget reservation was written, before its answer arrives. */
+  'after-reserve',
+  /** After reserving, before RetryBuildBatch is sent. */
+  'before-retry-call',
+  /** CodeBuild accepted RetryBuildBatch; the answer never arrives. */
+  'during-retry-call',
+  /** RetryBuildBatch answered; killed before the idempotency record is completed. */
+  'after-retry-call',
+] as const;
+
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+/** One API call seen on the wire. */
+export interface CallRecord {
+  readonly environment: string;
+  readonly service: 'codebuild' | 'dynamodb';
+  readonly operation: string;
+  readonly status: number;
+  /** The error type of a failed call (e.g. ThrottlingException). */
+  readonly errorType?: string;
+  /** Set when the network itself produced the outcome. */
+  readonly injected?: 'throttle' | 'outage' | 'crash';
+}
+
+/** Knobs of the network. */
+export interface NetworkFaults {
+  /** Probability that a DynamoDB call is answered with a throttling error. */
+  dynamodbThrottleRate: number;
+}
+
+/** Options of {@link Network}. */
+export interface NetworkOptions {
+  readonly codebuildEndpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly random: Random;
+  readonly faults?: Partial<NetworkFaults>;
+  readonly onCall?: (call: CallRecord) => void;
+  /**
+   * Sees every request before it is forwarded; may hold it (by returning a
+   * promise) or answer it with a throttling error. For scripted scenarios.
+   */
+  readonly intercept?: (request: {
+    readonly environment: string;
+    readonly service: 'codebuild' | 'dynamodb';
+    readonly operation: string;
+    readonly body: string;
+  }) => undefined | 'throttle' | Promise<undefined | 'throttle'>;
+}
+
+/** An environment's endpoint. */
+export interface Endpoint {
+  readonly url: string;
+  /** Requests received and not yet answered (or cut). */
+  readonly inFlight: number;
+  /**
+   * Sets, for the next invocation, which crash points kill it (asked at
+   * every point it reaches) and what to do when one does.
+   */
+  arm(
+    kills: ((point: CrashPoint) => boolean) | undefined,
+    onCrash: (point: CrashPoint) => void,
+  ): void;
+  /** From now on every request is cut; used when the environment dies. */
+  sever(): void;
+  close(): Promise<void>;
+}
+
+const TARGETS: Readonly<Record<string, 'codebuild' | 'dynamodb'>> = {
+  CodeBuild_20161006: 'codebuild',
+  DynamoDB_20120810: 'dynamodb',
+};
+
+/**
+ * The per-environment endpoints and their faults.
+ *
+ * @example
+ * const network = new Network({ codebuildEndpoint, dynamodbEndpoint, random });
+ * const endpoint = await network.open('env-1');
+ */
+export class Network {
+  readonly #options: NetworkOptions;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  readonly #endpoints = new Set<Endpoint>();
+  faults: NetworkFaults;
+
+  constructor(options: NetworkOptions) {
+    this.#options = options;
+    this.faults = { dynamodbThrottleRate: 0, ...options.faults };
+  }
+
+  /** Opens an endpoint for one execution environment. */
+  async open(environment: string): Promise<Endpoint> {
+    const sockets = new Set<Socket>();
+    let severed = false;
+    let kills: ((point: CrashPoint) => boolean) | undefined;
+    let onCrash: ((point: CrashPoint) => void) | undefined;
+    let retryAnswered = false;
+    let inFlight = 0;
+
+    const fire = (point: CrashPoint): boolean => {
+      if (severed || !kills?.(point)) return false;
+      kills = undefined;
+      severed = true;
+      onCrash?.(point);
+      return true;
+    };
+
+    const server: Server = createServer(async (req, res) => {
+      inFlight++;
+      res.on('close', () => {
+        inFlight--;
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const cut = () => {
+        req.socket.destroy();
+      };
+      if (severed) return cut();
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const [prefix, operation = '?'] = target.split('.');
+      const service = TARGETS[prefix ?? ''];
+      if (!service) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(
+          JSON.stringify({
+            __type: 'UnknownOperationException',
+            message: `unknown target ${target}`,
+          }),
+        );
+        return;
+      }
+      const record = (
+        status: number,
+        extra: Partial<CallRecord> = {},
+      ): void => {
+        this.#options.onCall?.({
+          environment,
+          service,
+          operation,
+          status,
+          ...extra,
+        });
+      };
+
+      // Kill points before the request leaves.
+      if (
+        (operation === 'BatchGetBuildBatches' && fire('after-lookup')) ||
+        (operation === 'RetryBuildBatch' && fire('before-retry-call')) ||
+        (service === 'dynamodb' && retryAnswered && fire('after-retry-call'))
+      ) {
+        record(0, { injected: 'crash' });
+        return cut();
+      }
+
+      const intercepted = await this.#options.intercept?.({
+        environment,
+        service,
+        operation,
+        body: body.toString('utf8'),
+      });
+      if (severed) return cut();
+      if (
+        intercepted === 'throttle' ||
+        (service === 'dynamodb' &&
+          this.#options.random.chance(this.faults.dynamodbThrottleRate))
+      ) {
+        const type =
+          service === 'dynamodb'
+            ? 'ProvisionedThroughputExceededException'
+            : 'ThrottlingException';
+        record(400, { errorType: type, injected: 'throttle' });
+        res.writeHead(400, {
+          'content-type':
+            service === 'dynamodb'
+              ? 'application/x-amz-json-1.0'
+              : 'application/x-amz-json-1.1',
+          'x-amzn-requestid': 'sim-throttle',
+        });
+        res.end(
+          JSON.stringify(
+            service === 'dynamodb'
+              ? {
+                  __type: `com.amazonaws.dynamodb.v20120810#${type}`,
+                  message:
+                    'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+                }
+              : { __type: type, message: 'Rate exceeded' },
+          ),
+        );
+        return;
+      }
+
+      const upstream =
+        service === 'codebuild'
+          ? this.#options.codebuildEndpoint
+          : this.#options.dynamodbEndpoint;
+      let answer: UpstreamAnswer;
+      try {
+        answer = await this.#forward(
+          upstream,
+          req.method ?? 'POST',
+          req.url ?? '/',
+          req.headers,
+          body,
+        );
+      } catch {
+        // The service is down: the client sees its connection reset.
+        record(0, { injected: 'outage', errorType: 'ECONNRESET' });
+        return cut();
+      }
+
+      // Kill points after the service acted, before the answer arrives.
+      if (
+        (operation === 'RetryBuildBatch' &&
+          answer.status === 200 &&
+          fire('during-retry-call')) ||
+        (operation === 'UpdateItem' &&
+          answer.status === 200 &&
+          body.includes('if_not_exists(retries') &&
+          fire('after-reserve'))
+      ) {
+        record(answer.status, { injected: 'crash' });
+        return cut();
+      }
+      if (operation === 'RetryBuildBatch') retryAnswered = true;
+
+      record(answer.status, {
+        errorType: answer.status >= 300 ? errorTypeOf(answer.body) : undefined,
+      });
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    server.keepAliveTimeout = 60_000;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+
+    const endpoint: Endpoint = {
+      url: `http://127.0.0.1:${port}`,
+      get inFlight() {
+        return inFlight;
+      },
+      arm: (decide, callback) => {
+        kills = decide;
+        onCrash = callback;
+        retryAnswered = false;
+      },
+      sever: () => {
+        severed = true;
+        for (const socket of sockets) socket.destroy();
+      },
+      close: async () => {
+        severed = true;
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.#endpoints.delete(endpoint);
+      },
+    };
+    this.#endpoints.add(endpoint);
+    return endpoint;
+  }
+
+  /** Closes every endpoint still open. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#endpoints].map((e) => e.close()));
+    this.#agent.destroy();
+  }
+
+  #forward(
+    base: string,
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): Promise<UpstreamAnswer> {
+    const url = new URL(path, base);
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        url,
+        {
+          method,
+          agent: this.#agent,
+          headers: { ...filterHeaders(headers), host: url.host },
+        },
+        (response) => {
+          const parts: Buffer[] = [];
+          response.on('data', (part: Buffer) => parts.push(part));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 500,
+              headers: filterHeaders(response.headers),
+              body: Buffer.concat(parts),
+            }),
+          );
+          response.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  }
+}
+
+interface UpstreamAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer;
+}
+
+function filterHeaders(headers: IncomingHttpHeaders) {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (['connection', 'keep-alive', 'transfer-encoding'].includes(name)) {
+      continue;
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+function errorTypeOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { __type?: string };
+    return parsed.__type?.split('#').pop();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * `npm run simulate -- [options]`: the reliability measurement. Runs a
+ * random workload of CodeBuild batches through the synthesized stack on
+ * emulated AWS with faults, prints the figures (or `--json`), and exits
+ * non-zero when an invariant breaks (over-retries, missed retries, budget
+ * exceeded, secrets in logs, batches left running).
+ *
+ * `--malformed N` instead feeds N generated malformed events through the bus
+ * and the function.
+ */
+import './quiet.js';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { synthesize } from './deployment.js';
+import { runMalformed } from './malformed.js';
+import { CRASH_POINTS, type CrashPoint } from './network.js';
+import {
+  describeFaults,
+  figuresTable,
+  progressWriter,
+  table,
+} from './report.js';
+import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
+import { type FaultKnobs, runSimulation } from './simulation.js';
+
+const USAGE = `Usage: npm run simulate -- [options]
+
+  --batches N        batches in the workload (default 1000)
+  --seed N           seed of the workload and the faults (default 1)
+  --dup P            share of events delivered twice (default ${DEFAULT_FAULTS.dup})
+  --drop P           share of events lost (default ${DEFAULT_FAULTS.drop})
+  --reorder P        share of events held back behind later ones (default ${DEFAULT_FAULTS.reorder})
+  --throttle P       share of CodeBuild calls throttled (default ${DEFAULT_FAULTS.throttle})
+  --server-errors P  share of CodeBuild calls answered with HTTP 500 (default ${DEFAULT_FAULTS.serverErrors})
+  --ddb-throttle P   share of DynamoDB calls throttled (default ${DEFAULT_FAULTS.dynamoThrottle})
+  --crash P          chance of a kill at each crash point an invocation reaches (default ${DEFAULT_FAULTS.crash})
+  --crash-at LIST    crash points to use (default all: ${CRASH_POINTS.join(',')})
+  --outage MIN       DynamoDB outage of MIN minutes, an hour in (default 10; 0: none)
+  --no-faults        every fault knob at 0 (flags after it still apply)
+  --param K=V        a CloudFormation parameter of the stack (repeatable), e.g. MaxRetries=3
+  --concurrency N    account concurrency for the unreserved function (default 6)
+  --json             print one JSON object instead of tables
+  --malformed N      feed N generated malformed events instead (with --seed)
+  --help`;
+
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new Error(`--${name} must be between 0 and 1`);
+  return n;
+}
+
+function whole(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`--${name} must be a whole number`);
+  }
+  return n;
+}
+
+/** Parsed command line. */
+export interface SimulateArgs {
+  readonly batches: number;
+  readonly seed: number;
+  readonly faults: FaultKnobs;
+  readonly parameters: Record<string, string>;
+  readonly concurrency?: number;
+  readonly json: boolean;
+  readonly malformed?: number;
+  readonly help: boolean;
+}
+
+/** Reads the command line (exported for tests). */
+export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      batches: { type: 'string' },
+      seed: { type: 'string' },
+      dup: { type: 'string' },
+      drop: { type: 'string' },
+      reorder: { type: 'string' },
+      throttle: { type: 'string' },
+      'server-errors': { type: 'string' },
+      'ddb-throttle': { type: 'string' },
+      crash: { type: 'string' },
+      'crash-at': { type: 'string' },
+      outage: { type: 'string' },
+      'no-faults': { type: 'boolean' },
+      param: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean' },
+      malformed: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const base: FaultKnobs = values['no-faults']
+    ? {
+        ...DEFAULT_FAULTS,
+        dup: 0,
+        drop: 0,
+        reorder: 0,
+        throttle: 0,
+        serverErrors: 0,
+        dynamoThrottle: 0,
+        crash: 0,
+        outage: undefined,
+      }
+    : DEFAULT_FAULTS;
+  const crashPoints = values['crash-at']
+    ? values['crash-at'].split(',').map((p) => {
+        if (!CRASH_POINTS.includes(p as CrashPoint)) {
+          throw new Error(
+            `--crash-at: unknown point ${p} (one of ${CRASH_POINTS.join(', ')})`,
+          );
+        }
+        return p as CrashPoint;
+      })
+    : base.crashPoints;
+  const outageMinutes = whole('outage', values.outage);
+  const faults: FaultKnobs = {
+    ...base,
+    dup: fraction('dup', values.dup) ?? base.dup,
+    drop: fraction('drop', values.drop) ?? base.drop,
+    reorder: fraction('reorder', values.reorder) ?? base.reorder,
+    throttle: fraction('throttle', values.throttle) ?? base.throttle,
+    serverErrors:
+      fraction('server-errors', values['server-errors']) ?? base.serverErrors,
+    dynamoThrottle:
+      fraction('ddb-throttle', values['ddb-throttle']) ?? base.dynamoThrottle,
+    crash: fraction('crash', values.crash) ?? base.crash,
+    crashPoints,
+    outage:
+      outageMinutes === undefined
+        ? base.outage
+        : outageMinutes === 0
+          ? undefined
+          : { atMs: 60 * 60_000, durationMs: outageMinutes * 60_000 },
+  };
+  const parameters: Record<string, string> = {};
+  for (const pair of values.param ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--param takes Key=Value, got ${pair}`);
+    parameters[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    batches: whole('batches', values.batches) ?? 1000,
+    seed: whole('seed', values.seed) ?? 1,
+    faults,
+    parameters,
+    concurrency: whole('concurrency', values.concurrency),
+    json: values.json ?? false,
+    malformed: whole('malformed', values.malformed),
+    help: values.help ?? false,
+  };
+}
+
+async function main(): Promise<void> {
+  let args: SimulateArgs;
+  try {
+    args = parseSimulateArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const assembly = await synthesize('simulate');
+
+  if (args.malformed !== undefined) {
+    const report = await runMalformed({
+      assembly,
+      count: args.malformed,
+      seed: args.seed,
+    });
+    if (args.json) {
+      console.log(JSON.stringify(report));
+    } else {
+      console.log(
+        table(
+          ['figure', 'value'],
+          [
+            ['malformed events generated', String(report.generated)],
+            ['matched by the rule', String(report.matchedByRule)],
+            ['invocations', String(report.invocations)],
+            [
+              'rejected with a logged reason',
+              String(report.rejectedWithReason),
+            ],
+            ['not rejected', String(report.notRejected)],
+            ['CodeBuild calls', String(report.codebuildCalls)],
+            ['DynamoDB calls', String(report.dynamodbCalls)],
+            ['secrets in logs', String(report.secretLeaks)],
+          ],
+        ),
+      );
+      console.log('\nMost frequent reasons:');
+      console.log(
+        table(
+          ['reason', 'events'],
+          report.topReasons.map(({ reason, count }) => [reason, count]),
+        ),
+      );
+    }
+    if (!report.ok) process.exitCode = 1;
+    return;
+  }
+
+  const scenario = randomScenario({
+    batches: args.batches,
+    seed: args.seed,
+    faults: args.faults,
+    parameters: args.parameters,
+    accountConcurrency: args.concurrency,
+  });
+  const progress = progressWriter();
+  const result = await runSimulation({
+    ...scenario,
+    assembly,
+    onProgress: args.json ? undefined : (p) => progress.update(p),
+  });
+  progress.done();
+  const { figures } = result;
+  if (args.json) {
+    console.log(
+      JSON.stringify({
+        ...figures,
+        ok: result.ok,
+        faults: args.faults,
+        parameters: result.deployments[0]?.parameters,
+      }),
+    );
+  } else {
+    console.log(`Faults: ${describeFaults(args.faults)}`);
+    console.log(
+      `Stack parameters: ${Object.entries(
+        result.deployments[0]?.parameters ?? {},
+      )
+        .filter(([k]) => k !== 'BootstrapVersion')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}\n`,
+    );
+    console.log(figuresTable(figures));
+    console.log(
+      result.ok
+        ? '\nAll invariants hold.'
+        : '\nINVARIANT BROKEN: see the marked rows above.',
+    );
+  }
+  if (!result.ok) process.exitCode = 1;
+}
+
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+) {
+  await main();
+}

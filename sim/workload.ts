@@ -1,0 +1,493 @@
+/**
+ * The CodeBuild activity of a simulated account: batches with several build
+ * groups across a few projects, each healthy, flaky or broken, some failing
+ * before any child build exists.
+ *
+ * Every outcome is a keyed draw on the seed (batch, run, group), so the
+ * workload alone determines how each batch would go if every failure with
+ * budget left were retried exactly once; that is the expectation the
+ * simulation checks the function against.
+ */
+import type {
+  BatchSnapshot,
+  CodeBuildEmulator,
+  TerminalStatus,
+} from '../test/support/codebuild-emulator.js';
+import type { SimClock } from './clock.js';
+import type { Random } from './random.js';
+import type { Scheduler } from './scheduler.js';
+
+export type BatchKind = 'healthy' | 'flaky' | 'broken';
+
+/** How a batch relates to the deployment(s) watching it. */
+export type BatchScope =
+  /** In scope of a deployment that retries. */
+  | 'retry'
+  /** In scope of a DryRun deployment only. */
+  | 'dry-run'
+  /** In no deployment's ProjectNames. */
+  | 'out-of-scope'
+  /** Failed before the lookback window (history before the deployment). */
+  | 'stale';
+
+/** One run of a batch (the first, or one after a retry). */
+export interface RunPlan {
+  /** The run fails in DOWNLOAD_BATCHSPEC, before any child build. */
+  readonly preBuild: boolean;
+  /** Whether the run fails (some group fails, or preBuild). */
+  readonly fails: boolean;
+  /** Groups that fail in this run (among those that run). */
+  readonly failingGroups: readonly string[];
+  /** How long each group's build runs. */
+  readonly durationMs: Readonly<Record<string, number>>;
+  /** How long after its last child (or its first failure, fast-fail) the batch settles. */
+  readonly settleLagMs: number;
+}
+
+/** One batch of the workload. */
+export interface BatchPlan {
+  readonly key: string;
+  /** A short description (the demo names its scenarios). */
+  readonly label: string;
+  readonly project: string;
+  readonly kind: BatchKind;
+  readonly groups: readonly string[];
+  /** Start, relative to the start of the workload (negative: history). */
+  readonly startOffsetMs: number;
+  /** Stop the other children as soon as one fails (CodeBuild fast-fail). */
+  readonly fastFail: boolean;
+  /**
+   * Runs that fail in DOWNLOAD_BATCHSPEC, before any child build exists:
+   * the first only (a transient problem) or every one (a broken batch
+   * buildspec).
+   */
+  readonly preBuild?: 'first' | 'always';
+  /** Explicit runs (the demo); missing runs are drawn from the seed. */
+  readonly runs?: readonly Partial<RunPlan>[];
+}
+
+/** Parameters of {@link generateWorkload}. */
+export interface WorkloadOptions {
+  readonly batches: number;
+  readonly random: Random;
+  /** Projects in scope of the deployment. */
+  readonly projects: readonly string[];
+  /** Projects outside ProjectNames (their failures must not be retried). */
+  readonly outOfScopeProjects?: readonly string[];
+  /** Share of batches in out-of-scope projects. */
+  readonly outOfScopeShare?: number;
+  /** Share of batches that failed before the lookback window. */
+  readonly staleShare?: number;
+  /** Shares of healthy, flaky and broken batches (normalized). */
+  readonly mix?: { healthy: number; flaky: number; broken: number };
+  /** Share of failing batches whose first run fails before any build. */
+  readonly preBuildShare?: number;
+  /** Share of batches using fast-fail. */
+  readonly fastFailShare?: number;
+  /** Batches start within this window. */
+  readonly spreadMs?: number;
+  /** Where stale batches start (negative: before the workload's origin). */
+  readonly staleOffsetMs?: number;
+  /** All times are whole multiples of this. */
+  readonly tickMs: number;
+}
+
+/** Build groups a batch can have (2 to 4 of them). */
+const GROUP_NAMES = ['build', 'unit', 'lint', 'integration', 'e2e'] as const;
+
+/** Probability that a flaky batch's run after a retry fails again. */
+export const FLAKY_REFAIL_RATE = 0.4;
+
+/**
+ * Draws a workload of `batches` batches.
+ *
+ * @example
+ * const plans = generateWorkload({ batches: 100, random: new Random(1), projects: ['web'], tickMs: 10_000 });
+ */
+export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
+  const r = options.random;
+  const mix = options.mix ?? { healthy: 0.45, flaky: 0.4, broken: 0.15 };
+  const total = mix.healthy + mix.flaky + mix.broken;
+  const spread = options.spreadMs ?? 4 * 3_600_000;
+  const tick = options.tickMs;
+  const plans: BatchPlan[] = [];
+  for (let i = 0; i < options.batches; i++) {
+    const key = `b${String(i + 1).padStart(4, '0')}`;
+    const stale = r.chanceAt(options.staleShare ?? 0, key, 'stale');
+    const outOfScope =
+      !stale &&
+      (options.outOfScopeProjects?.length ?? 0) > 0 &&
+      r.chanceAt(options.outOfScopeShare ?? 0, key, 'scope');
+    const projects = outOfScope
+      ? (options.outOfScopeProjects as readonly string[])
+      : options.projects;
+    const project = projects[r.intAt(0, projects.length - 1, key, 'project')];
+    const draw = r.at(key, 'kind') * total;
+    const kind: BatchKind =
+      draw < mix.healthy
+        ? 'healthy'
+        : draw < mix.healthy + mix.flaky
+          ? 'flaky'
+          : 'broken';
+    const count = r.intAt(2, 4, key, 'groups');
+    const groups = GROUP_NAMES.slice(0, count);
+    const startOffsetMs = stale
+      ? (options.staleOffsetMs ?? -30 * 3_600_000) +
+        r.intAt(0, 60, key, 'start') * tick
+      : r.intAt(0, Math.floor(spread / tick), key, 'start') * tick;
+    const preBuild =
+      kind !== 'healthy' &&
+      r.chanceAt(options.preBuildShare ?? 0.1, key, 'pre-build')
+        ? kind === 'broken'
+          ? 'always'
+          : 'first'
+        : undefined;
+    plans.push({
+      key,
+      label: stale ? 'failed before the lookback window' : kind,
+      project: project as string,
+      kind: stale ? 'broken' : kind,
+      groups,
+      startOffsetMs,
+      fastFail: r.chanceAt(options.fastFailShare ?? 0.25, key, 'fast-fail'),
+      ...(preBuild ? { preBuild } : {}),
+    });
+  }
+  return plans;
+}
+
+/** Whether run `run` of `plan` fails before any child build. */
+function runPreBuild(plan: BatchPlan, run: number): boolean {
+  return (
+    plan.runs?.[run]?.preBuild ??
+    (plan.preBuild === 'always' || (plan.preBuild === 'first' && run === 0))
+  );
+}
+
+/** Whether run `run` of `plan` fails. */
+function runFails(plan: BatchPlan, run: number, random: Random): boolean {
+  const explicit = plan.runs?.[run]?.fails;
+  if (explicit !== undefined) return explicit;
+  if (runPreBuild(plan, run)) return true;
+  switch (plan.kind) {
+    case 'healthy':
+      return false;
+    case 'broken':
+      return true;
+    case 'flaky':
+      return run === 0 || random.chanceAt(FLAKY_REFAIL_RATE, plan.key, run);
+  }
+}
+
+/** The full plan of run `run` of `plan` (explicit parts win). */
+export function runPlan(
+  plan: BatchPlan,
+  run: number,
+  random: Random,
+  tickMs: number,
+  running: readonly string[] = plan.groups,
+): RunPlan {
+  const explicit = plan.runs?.[run] ?? {};
+  const fails = runFails(plan, run, random);
+  const preBuild = runPreBuild(plan, run);
+  const durationMs: Record<string, number> = {};
+  for (const group of plan.groups) {
+    durationMs[group] =
+      explicit.durationMs?.[group] ??
+      random.intAt(3, 20, plan.key, run, group, 'minutes') * 60_000;
+  }
+  let failingGroups = (explicit.failingGroups ?? []).filter((g) =>
+    running.includes(g),
+  );
+  if (fails && !preBuild && failingGroups.length === 0) {
+    failingGroups = running.filter((g) =>
+      random.chanceAt(0.4, plan.key, run, g, 'fails'),
+    );
+    if (failingGroups.length === 0) {
+      failingGroups = [
+        running[random.intAt(0, running.length - 1, plan.key, run)],
+      ] as string[];
+    }
+  }
+  if (!fails) failingGroups = [];
+  return {
+    preBuild,
+    fails,
+    failingGroups,
+    durationMs,
+    settleLagMs:
+      explicit.settleLagMs ??
+      random.intAt(0, Math.floor(120_000 / tickMs), plan.key, run, 'lag') *
+        tickMs,
+  };
+}
+
+/**
+ * How the batch goes if the service behaves: every failure that still has
+ * budget is retried exactly once. Returns the number of retries and the
+ * final status.
+ */
+export function expectedCourse(
+  plan: BatchPlan,
+  random: Random,
+  maxRetries: number,
+  retries: boolean,
+): { readonly retries: number; readonly finalStatus: 'SUCCEEDED' | 'FAILED' } {
+  let run = 0;
+  let count = 0;
+  while (runFails(plan, run, random)) {
+    if (!retries || count >= maxRetries) {
+      return { retries: count, finalStatus: 'FAILED' };
+    }
+    count++;
+    run++;
+  }
+  return { retries: count, finalStatus: 'SUCCEEDED' };
+}
+
+/** What happened to one batch in the emulator. */
+export interface BatchHistory {
+  readonly plan: BatchPlan;
+  arn?: string;
+  /** Runs started (1 + retries the workload saw). */
+  runs: number;
+  /** Times the batch settled FAILED. */
+  failures: number;
+  /** Retries CodeBuild performed (from the emulator's count). */
+  retries: number;
+  /** Settled status of the latest run, or IN_PROGRESS / NOT_STARTED. */
+  status: string;
+  /** When the latest run settled. */
+  settledAt?: number;
+  /** Failure-to-retry latencies, ms of simulated time. */
+  readonly latenciesMs: number[];
+}
+
+/**
+ * Drives the emulator through the workload on the simulated clock: starts
+ * batches, ends child builds, settles batches, and notices retries (after
+ * every step) to start the next run.
+ */
+export class WorkloadDriver {
+  readonly #emulator: CodeBuildEmulator;
+  readonly #scheduler: Scheduler;
+  readonly #clock: SimClock;
+  readonly #random: Random;
+  readonly #tickMs: number;
+  readonly #origin: number;
+  readonly histories: BatchHistory[];
+  /** Batches settled FAILED, waiting to see whether they get retried. */
+  readonly #awaitingRetry = new Set<BatchHistory>();
+  #pendingTasks = 0;
+  #lastChangeAt = 0;
+
+  constructor(options: {
+    emulator: CodeBuildEmulator;
+    scheduler: Scheduler;
+    clock: SimClock;
+    random: Random;
+    tickMs: number;
+    plans: readonly BatchPlan[];
+    /** Simulated time that offset 0 stands for. */
+    origin: number;
+  }) {
+    this.#emulator = options.emulator;
+    this.#scheduler = options.scheduler;
+    this.#clock = options.clock;
+    this.#random = options.random;
+    this.#tickMs = options.tickMs;
+    this.#origin = options.origin;
+    this.histories = options.plans.map((plan) => ({
+      plan,
+      runs: 0,
+      failures: 0,
+      retries: 0,
+      status: 'NOT_STARTED',
+      latenciesMs: [],
+    }));
+    this.#scheduler.onStep(() => this.#noticeRetries());
+  }
+
+  /** Schedules every batch start. */
+  start(): void {
+    for (const history of this.histories) {
+      this.#task(this.#origin + history.plan.startOffsetMs, 'start', () =>
+        this.#startRun(history),
+      );
+    }
+  }
+
+  /** True when no batch is running and nothing is scheduled. */
+  get idle(): boolean {
+    return (
+      this.#pendingTasks === 0 &&
+      this.histories.every((h) => h.status !== 'IN_PROGRESS')
+    );
+  }
+
+  /** The last simulated instant a batch settled or was retried. */
+  get lastChangeAt(): number {
+    return this.#lastChangeAt;
+  }
+
+  /** The history of the batch with this ARN. */
+  byArn(arn: string): BatchHistory | undefined {
+    return this.histories.find((h) => h.arn === arn);
+  }
+
+  /**
+   * Schedules workload work. With `history`, the task belongs to the batch's
+   * current run and is skipped if a retry started another run meanwhile.
+   */
+  #task(
+    at: number,
+    label: string,
+    fn: () => void,
+    history?: BatchHistory,
+  ): void {
+    const run = history?.runs;
+    this.#pendingTasks++;
+    this.#scheduler.at(at, label, () => {
+      this.#pendingTasks--;
+      if (history && history.runs !== run) return;
+      fn();
+    });
+  }
+
+  #plan(history: BatchHistory, running?: readonly string[]): RunPlan {
+    return runPlan(
+      history.plan,
+      history.runs - 1,
+      this.#random,
+      this.#tickMs,
+      running,
+    );
+  }
+
+  #startRun(history: BatchHistory): void {
+    history.runs++;
+    const run = this.#plan(history);
+    const { plan } = history;
+    if (history.runs === 1) {
+      const batch = run.preBuild
+        ? this.#emulator.failBatchBeforeBuilds(plan.project)
+        : this.#emulator.startBatch(plan.project, { groups: plan.groups });
+      history.arn = batch.arn;
+      if (run.preBuild) {
+        this.#settled(history, batch);
+        return;
+      }
+      history.status = 'IN_PROGRESS';
+      this.#scheduleChildren(history);
+      return;
+    }
+    // A retry: CodeBuild has put the batch back IN_PROGRESS and started new
+    // builds for the groups it retries (none if it had failed before any).
+    history.status = 'IN_PROGRESS';
+    const arn = history.arn as string;
+    const hasGroups = (this.#emulator.getBatch(arn).buildGroups ?? []).length;
+    if (run.preBuild) {
+      this.#task(
+        this.#clock.now() + this.#tickMs,
+        'settle',
+        () => this.#settle(history, { status: 'FAILED' }),
+        history,
+      );
+      return;
+    }
+    if (hasGroups === 0) this.#emulator.startGroups(arn, plan.groups);
+    this.#scheduleChildren(history);
+  }
+
+  #scheduleChildren(history: BatchHistory): void {
+    const arn = history.arn as string;
+    const now = this.#clock.now();
+    const groupOf = new Map(
+      (this.#emulator.getBatch(arn).buildGroups ?? []).map((g) => [
+        g.currentBuildSummary?.arn,
+        g.identifier ?? '?',
+      ]),
+    );
+    const running = this.#emulator
+      .currentBuilds(arn)
+      .filter((b) => b.buildStatus === 'IN_PROGRESS')
+      .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
+    const run = this.#plan(
+      history,
+      running.map((r) => r.group),
+    );
+    for (const { build, group } of running) {
+      const status: TerminalStatus = run.failingGroups.includes(group)
+        ? 'FAILED'
+        : 'SUCCEEDED';
+      const duration = Math.max(
+        this.#tickMs,
+        run.durationMs[group] ?? this.#tickMs,
+      );
+      this.#task(
+        now + duration,
+        'complete',
+        () => this.#complete(history, build.arn, status, run),
+        history,
+      );
+    }
+  }
+
+  #complete(
+    history: BatchHistory,
+    buildArn: string,
+    status: TerminalStatus,
+    run: RunPlan,
+  ): void {
+    const arn = history.arn as string;
+    if (this.#emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
+      return; // stopped by fast-fail
+    }
+    this.#emulator.completeBuild(buildArn, status);
+    const running = this.#emulator
+      .currentBuilds(arn)
+      .some((b) => b.buildStatus === 'IN_PROGRESS');
+    const fastFail = history.plan.fastFail && status !== 'SUCCEEDED';
+    if (running && !fastFail) return;
+    this.#task(
+      this.#clock.now() + run.settleLagMs,
+      'settle',
+      () => this.#settle(history, { force: true }),
+      history,
+    );
+  }
+
+  #settle(
+    history: BatchHistory,
+    options: { force?: boolean; status?: TerminalStatus },
+  ): void {
+    const arn = history.arn as string;
+    if (this.#emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS') return;
+    this.#settled(history, this.#emulator.settleBatch(arn, options));
+  }
+
+  #settled(history: BatchHistory, batch: BatchSnapshot): void {
+    history.status = batch.buildBatchStatus;
+    history.settledAt = this.#clock.now();
+    this.#lastChangeAt = this.#clock.now();
+    if (batch.buildBatchStatus === 'FAILED') {
+      history.failures++;
+      this.#awaitingRetry.add(history);
+    }
+  }
+
+  /** After each step: batches CodeBuild retried start their next run. */
+  #noticeRetries(): void {
+    for (const history of [...this.#awaitingRetry]) {
+      const count = this.#emulator.retryCount(history.arn as string);
+      if (count === history.retries) continue;
+      history.retries = count;
+      history.latenciesMs.push(
+        this.#clock.now() - (history.settledAt ?? this.#clock.now()),
+      );
+      this.#lastChangeAt = this.#clock.now();
+      this.#awaitingRetry.delete(history);
+      this.#startRun(history);
+    }
+  }
+}

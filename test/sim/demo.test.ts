@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { demoSummary, demoTable } from '../../sim/demo.js';
+import { synthesize } from '../../sim/deployment.js';
+import { asExpected, retryPaths, wouldRetryCounts } from '../../sim/explain.js';
+import { demoScenario } from '../../sim/scenarios.js';
+import {
+  type BatchResult,
+  runSimulation,
+  type SimulationResult,
+} from '../../sim/simulation.js';
+
+// `npm run demo` as a smoke test: the scripted scenario, end to end.
+
+let result: SimulationResult;
+let wallMs: number;
+
+beforeAll(async () => {
+  const started = performance.now();
+  const assembly = await synthesize('test-demo');
+  result = await runSimulation({ ...demoScenario(), assembly });
+  wallMs = performance.now() - started;
+}, 120_000);
+
+const batch = (key: string): BatchResult => {
+  const found = result.batches.find((b) => b.key === key);
+  if (!found) throw new Error(`no batch ${key}`);
+  return found;
+};
+
+describe('the demo scenario', () => {
+  it('goes as expected for every batch, with every invariant holding', () => {
+    expect(result.batches).toHaveLength(15);
+    expect(result.batches.filter((b) => !asExpected(b))).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(result.figures.retriesIssued).toBe(14);
+  });
+
+  it('retries flaky batches until they pass, broken ones up to MaxRetries', () => {
+    expect(batch('d02')).toMatchObject({ retries: 1, status: 'SUCCEEDED' });
+    expect(batch('d03')).toMatchObject({ retries: 2, status: 'SUCCEEDED' });
+    expect(batch('d04')).toMatchObject({
+      retries: 2,
+      failures: 3,
+      status: 'FAILED',
+      budgetRetries: 2,
+    });
+  });
+
+  it('finds failures without events through the sweep', () => {
+    const paths = retryPaths(result);
+    expect(paths.get(batch('d05').arn as string)).toEqual(['sweep', 'sweep']);
+    expect(paths.get(batch('d07').arn as string)).toEqual(['sweep']);
+    expect(paths.get(batch('d08').arn as string)).toEqual(['sweep']);
+  });
+
+  it('retries once for an event delivered three times', () => {
+    expect(batch('d06')).toMatchObject({ retries: 1, budgetRetries: 1 });
+  });
+
+  it('finishes an attempt whose process died, with the same token', () => {
+    const paths = retryPaths(result);
+    expect(paths.get(batch('d11').arn as string)).toEqual(['sweep (resumed)']);
+    expect(batch('d11').budgetRetries).toBe(1);
+    expect(batch('d12')).toMatchObject({ retries: 1, budgetRetries: 1 });
+    expect(result.figures.crashes).toEqual({
+      'before-retry-call': 1,
+      'during-retry-call': 1,
+    });
+  });
+
+  it('rides out throttling and a DynamoDB outage', () => {
+    expect(batch('d13').retries).toBe(1);
+    expect(result.figures.faultsInjected.codebuildThrottles).toBe(2);
+    expect(batch('d14').retries).toBe(1);
+    expect(result.figures.dlqMessages).toBeGreaterThan(0);
+  });
+
+  it('leaves alone what is out of scope, dry run, or outside the window', () => {
+    expect(batch('d09')).toMatchObject({ scope: 'out-of-scope', retries: 0 });
+    expect(batch('d10')).toMatchObject({ scope: 'dry-run', retries: 0 });
+    expect(
+      wouldRetryCounts(result).get(batch('d10').arn as string),
+    ).toBeGreaterThan(0);
+    expect(batch('d15')).toMatchObject({ scope: 'stale', retries: 0 });
+  });
+
+  it('prints a table row per batch and a summary', () => {
+    const text = demoTable(result);
+    expect(text.split('\n')).toHaveLength(2 + 15);
+    expect(text).toContain('sweep (resumed)');
+    expect(text).not.toContain('✗');
+    expect(demoSummary(result)).toContain('over-retries 0, missed 0');
+  });
+
+  it('runs well within a minute', () => {
+    expect(wallMs).toBeLessThan(60_000);
+  });
+});

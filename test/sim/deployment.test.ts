@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DescribeTableCommand,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParameterError } from '../../sim/cfn.js';
+import {
+  type Assembly,
+  resolveDeployment,
+  synthesize,
+} from '../../sim/deployment.js';
+import { createTable } from '../../sim/dynamo-table.js';
+import { type LocalDynaliteServer, startDynalite } from '../support/dynamo.js';
+
+// What the harness reads from the synthesized template, with parameters
+// resolved as CloudFormation would.
+
+let assembly: Assembly;
+let dynamo: LocalDynaliteServer;
+
+beforeAll(async () => {
+  [assembly, dynamo] = await Promise.all([
+    synthesize('test-deployment'),
+    startDynalite(),
+  ]);
+});
+afterAll(() => dynamo.stop());
+
+describe('resolveDeployment', () => {
+  it('finds the bundled function and its settings', () => {
+    const { fn } = resolveDeployment(assembly);
+    expect(fn.handler).toBe('index.handler');
+    expect(fn.runtime).toMatch(/^nodejs(22|24)\.x$/);
+    expect(fn.timeoutSeconds).toBeGreaterThan(0);
+    expect(existsSync(join(fn.codeDirectory, 'index.mjs'))).toBe(true);
+    expect(fn.reservedConcurrency).toBeUndefined();
+  });
+
+  it('resolves the environment from parameters and references', () => {
+    const d = resolveDeployment(assembly, {
+      parameters: {
+        MaxRetries: '4',
+        DryRun: 'true',
+        ProjectNames: 'web-app,api',
+        LogLevel: 'DEBUG',
+      },
+    });
+    expect(d.fn.environment).toMatchObject({
+      TABLE_NAME: d.table.name,
+      MAX_RETRIES: '4',
+      DRY_RUN: 'true',
+      PROJECT_NAMES: 'web-app,api',
+      RETRY_TYPE: 'RETRY_FAILED_BUILDS',
+      LOOKBACK_HOURS: '24',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+    for (const value of Object.values(d.fn.environment)) {
+      expect(value).not.toMatch(/Ref|Fn::|\[object/);
+    }
+  });
+
+  it('narrows the rule pattern to ProjectNames through the Fn::If', () => {
+    const all = resolveDeployment(assembly);
+    const scoped = resolveDeployment(assembly, {
+      parameters: { ProjectNames: 'web-app,api' },
+    });
+    const pattern = (d: typeof all) =>
+      d.rules.find((r) => r.eventPattern)?.eventPattern as {
+        detail: Record<string, unknown>;
+      };
+    expect(pattern(all)).toMatchObject({
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+    });
+    expect(pattern(all).detail['project-name']).toBeUndefined();
+    expect(pattern(scoped).detail['project-name']).toEqual(['web-app', 'api']);
+  });
+
+  it('reads the schedule, its constant input and the async settings', () => {
+    const d = resolveDeployment(assembly);
+    const sweep = d.rules.find((r) => r.scheduleExpression);
+    expect(sweep?.scheduleRateMs).toBe(5 * 60_000);
+    expect(sweep?.targets[0]?.input).toEqual({ kind: 'sweep' });
+    expect(
+      resolveDeployment(assembly, {
+        parameters: { SweepIntervalMinutes: '1' },
+      }).rules.find((r) => r.scheduleExpression)?.scheduleExpression,
+    ).toBe('rate(1 minute)');
+    expect(d.asyncInvoke.maximumRetryAttempts).toBeGreaterThanOrEqual(0);
+    expect(d.asyncInvoke.maximumEventAgeSeconds).toBeGreaterThan(0);
+    expect(d.deadLetterQueueArns).toContain(d.asyncInvoke.onFailureArn);
+  });
+
+  it('reserves concurrency only when ReservedConcurrency is above 0', () => {
+    expect(
+      resolveDeployment(assembly, {
+        parameters: { ReservedConcurrency: '3' },
+      }).fn.reservedConcurrency,
+    ).toBe(3);
+  });
+
+  it('refuses parameter values CloudFormation would refuse', () => {
+    expect(() =>
+      resolveDeployment(assembly, { parameters: { MaxRetries: '11' } }),
+    ).toThrow(ParameterError);
+    expect(() =>
+      resolveDeployment(assembly, { parameters: { DryRun: 'maybe' } }),
+    ).toThrow(ParameterError);
+  });
+
+  it("creates the template's table on dynalite", async () => {
+    const { table } = resolveDeployment(assembly, { stackName: 'TableTest' });
+    await createTable(dynamo.client, table);
+    const { TableNames } = await dynamo.client.send(new ListTablesCommand({}));
+    expect(TableNames).toContain(table.name);
+    const { Table } = await dynamo.client.send(
+      new DescribeTableCommand({ TableName: table.name }),
+    );
+    expect(Table?.KeySchema).toEqual([
+      { AttributeName: 'id', KeyType: 'HASH' },
+    ]);
+    expect(Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual([
+      'watched',
+    ]);
+    expect(table.timeToLiveAttribute).toBe('expiration');
+  });
+});

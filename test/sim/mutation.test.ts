@@ -1,0 +1,97 @@
+import {
+  cpSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Template } from '../../sim/cfn.js';
+import {
+  type Assembly,
+  resolveDeployment,
+  SCRATCH,
+  synthesize,
+} from '../../sim/deployment.js';
+import { randomScenario } from '../../sim/scenarios.js';
+import { NO_FAULTS, runSimulation } from '../../sim/simulation.js';
+
+// The harness must be able to fail: run it against deliberately broken
+// copies of what `cdk deploy` ships and check that it says so.
+
+let assembly: Assembly;
+const copies: string[] = [];
+
+beforeAll(async () => {
+  assembly = await synthesize('test-mutation');
+});
+afterAll(() => {
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A copy of the assembly whose bundled function has `from` replaced. */
+function mutateBundle(from: string, to: string): Assembly {
+  const dir = join(SCRATCH, 'sim', `mutant-${process.pid}-${copies.length}`);
+  copies.push(dir);
+  cpSync(assembly.directory, dir, { recursive: true });
+  const codeDirectory = resolveDeployment({ ...assembly, directory: dir }).fn
+    .codeDirectory;
+  const file = readdirSync(codeDirectory).find((f) => f.endsWith('.mjs'));
+  const path = join(codeDirectory, file as string);
+  const code = readFileSync(path, 'utf8');
+  // The mutation must hit exactly one place, or the test proves nothing.
+  expect(code.split(from)).toHaveLength(2);
+  writeFileSync(path, code.replace(from, to));
+  return { ...assembly, directory: dir };
+}
+
+describe('the harness catches a broken function', () => {
+  it('reports over-retries and budget excess when the budget check is off by one', async () => {
+    const broken = mutateBundle('retries < :max', 'retries <= :max');
+    const result = await runSimulation({
+      ...randomScenario({ batches: 30, seed: 5, faults: NO_FAULTS }),
+      assembly: broken,
+    });
+    expect(result.figures.overRetries).toBeGreaterThan(0);
+    expect(result.figures.budgetExceeded).toBeGreaterThan(0);
+    expect(result.ok).toBe(false);
+  }, 120_000);
+
+  it('reports missed retries when the sweep is disabled and events are lost', async () => {
+    const template = structuredClone(assembly.template) as Template & {
+      Resources: Record<string, { Type: string; Properties?: object }>;
+    };
+    for (const resource of Object.values(template.Resources)) {
+      const props = resource.Properties as Record<string, unknown> | undefined;
+      if (resource.Type === 'AWS::Events::Rule' && props?.ScheduleExpression) {
+        props.State = 'DISABLED';
+      }
+    }
+    const result = await runSimulation({
+      ...randomScenario({
+        batches: 30,
+        seed: 5,
+        faults: { ...NO_FAULTS, drop: 1 },
+      }),
+      assembly: { ...assembly, template },
+    });
+    expect(result.figures.expectedRetries).toBeGreaterThan(0);
+    expect(result.figures.missedRetries).toBe(result.figures.expectedRetries);
+    expect(result.ok).toBe(false);
+  }, 120_000);
+
+  it('the same run passes against the unmodified stack', async () => {
+    const result = await runSimulation({
+      ...randomScenario({
+        batches: 30,
+        seed: 5,
+        faults: { ...NO_FAULTS, drop: 1 },
+      }),
+      assembly,
+    });
+    expect(result.figures.expectedRetries).toBeGreaterThan(0);
+    expect(result.figures.missedRetries).toBe(0);
+    expect(result.ok).toBe(true);
+  }, 120_000);
+});

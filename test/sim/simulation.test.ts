@@ -1,0 +1,103 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Assembly, synthesize } from '../../sim/deployment.js';
+import { randomScenario } from '../../sim/scenarios.js';
+import { runSimulation, type SimulationResult } from '../../sim/simulation.js';
+
+// CI-sized reliability runs: the synthesized stack and its bundled function
+// on emulated AWS, 100 batches per seed, every fault knob on.
+
+let assembly: Assembly;
+beforeAll(async () => {
+  assembly = await synthesize('test-simulation');
+});
+
+const SEEDS = [11, 12, 13];
+
+describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
+  let result: SimulationResult;
+  beforeAll(async () => {
+    result = await runSimulation({
+      ...randomScenario({ batches: 100, seed }),
+      assembly,
+    });
+  }, 120_000);
+
+  it('never retries more than once per failure, nor past the budget', () => {
+    const { figures } = result;
+    expect(figures.overRetries).toBe(0);
+    expect(figures.budgetExceeded).toBe(0);
+  });
+
+  it('retries every failure that had budget left', () => {
+    const { figures } = result;
+    expect(figures.missedRetries).toBe(0);
+    expect(figures.expectedRetries).toBeGreaterThan(20);
+    expect(figures.retriesIssued).toBe(figures.expectedRetries);
+    expect(figures.unfinished).toBe(0);
+    for (const batch of result.batches) {
+      expect(
+        { key: batch.key, retries: batch.retries, status: batch.status },
+        batch.label,
+      ).toEqual({
+        key: batch.key,
+        retries: batch.expectedRetries,
+        status: batch.expectedStatus,
+      });
+    }
+  });
+
+  it('keeps the DynamoDB budget in step with what CodeBuild did', () => {
+    expect(result.figures.budgetMismatches).toBe(0);
+    for (const batch of result.batches.filter((b) => b.scope === 'retry')) {
+      expect(batch.budgetRetries ?? 0).toBeLessThanOrEqual(batch.maxRetries);
+    }
+  });
+
+  it('heals flaky batches and stops broken ones', () => {
+    const { figures } = result;
+    expect(figures.flakyTotal).toBeGreaterThan(10);
+    expect(figures.flakyRecovered).toBeGreaterThan(figures.flakyTotal / 2);
+    expect(figures.brokenExhausted).toBeGreaterThan(0);
+  });
+
+  it('leaves out-of-scope and stale batches alone', () => {
+    const untouched = result.batches.filter(
+      (b) => b.scope === 'out-of-scope' || b.scope === 'stale',
+    );
+    for (const batch of untouched) expect(batch.retries).toBe(0);
+  });
+
+  it('actually exercised every fault', () => {
+    const { figures } = result;
+    expect(figures.deliveries.dropped).toBeGreaterThan(0);
+    expect(figures.deliveries.duplicated).toBeGreaterThan(0);
+    expect(figures.deliveries.reordered).toBeGreaterThan(0);
+    expect(figures.faultsInjected.codebuildThrottles).toBeGreaterThan(0);
+    expect(figures.faultsInjected.codebuildServerErrors).toBeGreaterThan(0);
+    expect(figures.faultsInjected.dynamodbThrottles).toBeGreaterThan(0);
+    expect(figures.faultsInjected.dynamodbOutageResets).toBeGreaterThan(0);
+    expect(figures.invocationOutcomes.killed).toBeGreaterThan(0);
+    expect(figures.invocationOutcomes.lambdaRetries).toBeGreaterThan(0);
+    expect(figures.dlqMessages).toBeGreaterThan(0);
+  });
+
+  it('never logs an environment-variable value from an event', () => {
+    expect(result.secrets.length).toBeGreaterThan(0);
+    // The function did receive the secrets...
+    const delivered = result.invocations.filter((r) =>
+      result.secrets.some((s) => JSON.stringify(r.event.payload).includes(s)),
+    );
+    expect(delivered.length).toBeGreaterThan(100);
+    // ...and no line it wrote (logs, metrics) holds one.
+    expect(result.logs.length).toBeGreaterThan(500);
+    const leaking = result.logs.filter((l) =>
+      result.secrets.some((s) => l.line.includes(s)),
+    );
+    expect(leaking).toEqual([]);
+    expect(result.figures.secretLeaks).toBe(0);
+  });
+
+  it('reports a result that passes', () => {
+    expect(result.ok).toBe(true);
+  });
+});
