@@ -6,7 +6,7 @@ import {
   BatchRetryService,
   type BatchRetryServiceProps,
 } from '../../lib/batch-retry-service.js';
-import { CfnEvaluator } from './cfn-eval.js';
+import { CfnResolver } from '../../sim/cfn.js';
 import { addNag, reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
@@ -103,7 +103,7 @@ describe('BatchRetryService with literal props', () => {
     const scoped = statements(named).find(
       (s) => s.Sid === 'CodeBuildProjectsInScope',
     );
-    expect(new CfnEvaluator(named).evaluate(scoped.Resource)).toEqual([
+    expect(new CfnResolver(named).resolve(scoped.Resource)).toEqual([
       'arn:aws:codebuild:eu-west-1:111122223333:project/web-app',
       'arn:aws:codebuild:eu-west-1:111122223333:project/api',
     ]);

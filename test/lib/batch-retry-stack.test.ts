@@ -9,7 +9,7 @@ import {
   TERMINAL_BUILD_STATUSES,
 } from '../../lib/batch-retry-service.js';
 import { BatchRetryStack } from '../../lib/batch-retry-stack.js';
-import { CfnEvaluator } from './cfn-eval.js';
+import { CfnResolver } from '../../sim/cfn.js';
 import { addNag, reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
@@ -166,13 +166,13 @@ describe('event rule', () => {
   it('resolves to the right pattern with and without project names', () => {
     const pattern = json.Resources[ids().eventRule].Properties.EventPattern;
     const statuses = ['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'SUCCEEDED'];
-    expect(new CfnEvaluator(json).evaluate(pattern)).toEqual({
+    expect(new CfnResolver(json).resolve(pattern)).toEqual({
       source: ['aws.codebuild'],
       'detail-type': ['CodeBuild Build State Change'],
       detail: { 'build-status': statuses },
     });
-    const scoped = new CfnEvaluator(json, { ProjectNames: 'web,api' });
-    expect((scoped.evaluate(pattern) as Json).detail).toEqual({
+    const scoped = new CfnResolver(json, { ProjectNames: 'web,api' });
+    expect((scoped.resolve(pattern) as Json).detail).toEqual({
       'build-status': statuses,
       'project-name': ['web', 'api'],
     });
@@ -198,14 +198,14 @@ describe('sweep rule', () => {
   it('runs rate(N minutes), singular for 1', () => {
     const expression =
       json.Resources[ids().sweepRule].Properties.ScheduleExpression;
-    expect(new CfnEvaluator(json).evaluate(expression)).toBe('rate(5 minutes)');
+    expect(new CfnResolver(json).resolve(expression)).toBe('rate(5 minutes)');
     for (const [value, expected] of [
       ['1', 'rate(1 minute)'],
       ['2', 'rate(2 minutes)'],
       ['60', 'rate(60 minutes)'],
     ]) {
-      const cfn = new CfnEvaluator(json, { SweepIntervalMinutes: value });
-      expect(cfn.evaluate(expression)).toBe(expected);
+      const cfn = new CfnResolver(json, { SweepIntervalMinutes: value });
+      expect(cfn.resolve(expression)).toBe(expected);
     }
   });
 
@@ -274,9 +274,9 @@ describe('function', () => {
   it('passes PROJECT_NAMES as the comma-joined list, empty for all', () => {
     const value = resource('AWS::Lambda::Function').Properties.Environment
       .Variables.PROJECT_NAMES;
-    expect(new CfnEvaluator(json).evaluate(value)).toBe('');
-    const cfn = new CfnEvaluator(json, { ProjectNames: 'web,api' });
-    expect(cfn.evaluate(value)).toBe('web,api');
+    expect(new CfnResolver(json).resolve(value)).toBe('');
+    const cfn = new CfnResolver(json, { ProjectNames: 'web,api' });
+    expect(cfn.resolve(value)).toBe('web,api');
   });
 
   it('reserves concurrency only when ReservedConcurrency is not 0', () => {
@@ -293,9 +293,9 @@ describe('function', () => {
     expect(json.Conditions[condition]).toEqual({
       'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ReservedConcurrency' }, '0'] }],
     });
-    expect(new CfnEvaluator(json).evaluate(value)).toBeUndefined();
-    const cfn = new CfnEvaluator(json, { ReservedConcurrency: '5' });
-    expect(cfn.evaluate(value)).toBe('5');
+    expect(new CfnResolver(json).resolve(value)).toBeUndefined();
+    const cfn = new CfnResolver(json, { ReservedConcurrency: '5' });
+    expect(cfn.resolve(value)).toBe('5');
   });
 
   it('logs to its own log group, retained one month', () => {
@@ -490,22 +490,22 @@ describe('IAM', () => {
     expect(statement.Action).toEqual(projectActions);
     expect(statement.Resource).toHaveLength(MAX_PROJECT_NAMES);
 
-    const none = new CfnEvaluator(json);
+    const none = new CfnResolver(json);
     expect(none.condition(policy.Condition)).toBe(false);
 
-    const two = new CfnEvaluator(json, { ProjectNames: 'web-app,api' });
+    const two = new CfnResolver(json, { ProjectNames: 'web-app,api' });
     expect(two.condition(policy.Condition)).toBe(true);
     const arn = (name: string) =>
       `arn:aws:codebuild:eu-west-1:111122223333:project/${name}`;
-    const resolved = two.evaluate(statement.Resource) as string[];
+    const resolved = two.resolve(statement.Resource) as string[];
     expect(new Set(resolved)).toEqual(
       new Set([arn('web-app'), arn('api'), arn('')]),
     );
     expect(resolved.slice(0, 2)).toEqual([arn('web-app'), arn('api')]);
 
     const names = Array.from({ length: MAX_PROJECT_NAMES }, (_, i) => `p${i}`);
-    const full = new CfnEvaluator(json, { ProjectNames: names.join(',') });
-    expect(full.evaluate(statement.Resource)).toEqual(names.map(arn));
+    const full = new CfnResolver(json, { ProjectNames: names.join(',') });
+    expect(full.resolve(statement.Resource)).toEqual(names.map(arn));
   });
 
   it('all projects: project/* and ListBuildBatches, only without names', () => {
@@ -530,8 +530,8 @@ describe('IAM', () => {
         Resource: '*',
       },
     ]);
-    expect(new CfnEvaluator(json).condition(policy.Condition)).toBe(true);
-    const named = new CfnEvaluator(json, { ProjectNames: 'web' });
+    expect(new CfnResolver(json).condition(policy.Condition)).toBe(true);
+    const named = new CfnResolver(json, { ProjectNames: 'web' });
     expect(named.condition(policy.Condition)).toBe(false);
   });
 
@@ -540,7 +540,7 @@ describe('IAM', () => {
       .filter((s) => s.condition !== undefined)
       .map((s) => s.condition as string);
     for (const value of ['', 'web', 'a1,b2,c3']) {
-      const cfn = new CfnEvaluator(json, { ProjectNames: value });
+      const cfn = new CfnResolver(json, { ProjectNames: value });
       const live = new Set(conditions.filter((c) => cfn.condition(c)));
       expect(live.size, value).toBe(1);
     }
