@@ -1,79 +1,174 @@
-// Runs in its own process so its RSS is the handler's, not the servers'.
-// argv: <mode: ours|floor> <input.json> ; prints one JSON line of stats.
+// A Lambda-like process: loads bundles as execution environments (one
+// module instance each, so each has its own SDK clients, sockets and retry
+// quota) and invokes them, one event at a time per environment, on request
+// from the parent over IPC. Its stdout/stderr (the function's logs) go to
+// /dev/null; their bytes are counted. Built by run.ts into plain JS and run
+// with plain `node` and the template's environment (NODE_OPTIONS included).
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import * as cb from '@aws-sdk/client-codebuild';
-import * as ddb from '@aws-sdk/client-dynamodb';
 
-interface Call {
-  readonly service: 'codebuild' | 'dynamodb';
-  readonly operation: string;
-  readonly input: Record<string, unknown>;
-}
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-interface WorkerInput {
-  readonly bundle: string;
-  readonly events: unknown[];
-  /** For the floor: the calls each event caused in our run. */
-  readonly calls?: Call[][];
-}
-
-const [mode, file] = process.argv.slice(2);
-const input = JSON.parse(readFileSync(file, 'utf8')) as WorkerInput;
-const context = () => {
-  const deadline = Date.now() + 120_000;
-  return {
-    awsRequestId: 'bench',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-  };
-};
-
-const latencies: number[] = [];
-let rssPeak = 0;
-const sampleRss = setInterval(() => {
-  rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-}, 20);
-
-if (mode === 'ours') {
-  const { handler } = (await import(pathToFileURL(input.bundle).href)) as {
-    handler: (e: unknown, c: unknown) => Promise<unknown>;
-  };
-  for (const event of input.events) {
-    const t0 = performance.now();
-    await handler(event, context());
-    latencies.push(performance.now() - t0);
-  }
-} else {
-  // Exactly the calls our run made for each event, through the same SDK
-  // clients, with no logic in between. Refusals (conditional checks, token
-  // replays) are still one round trip each, as in our run.
-  const codebuild = new cb.CodeBuildClient({ maxAttempts: 5 });
-  const dynamodb = new ddb.DynamoDBClient({ maxAttempts: 5 });
-  type Send = (command: unknown) => Promise<unknown>;
-  type Command = new (input: unknown) => unknown;
-  const commands = { codebuild: cb, dynamodb: ddb } as unknown as Record<
-    Call['service'],
-    Record<string, Command>
-  >;
-  const senders: Record<Call['service'], Send> = {
-    codebuild: (c) => codebuild.send(c as never),
-    dynamodb: (c) => dynamodb.send(c as never),
-  };
-  for (const calls of input.calls ?? []) {
-    const t0 = performance.now();
-    for (const call of calls) {
-      const Command = commands[call.service][`${call.operation}Command`];
-      await senders[call.service](new Command(call.input)).catch(
-        () => undefined,
-      );
+/** Messages from the parent. */
+export type Request =
+  | {
+      readonly type: 'load';
+      readonly id: number;
+      readonly key: string;
+      readonly bundle: string;
+      /** Set only while the module is imported (config is read then). */
+      readonly importEnv?: Readonly<Record<string, string>>;
     }
-    latencies.push(performance.now() - t0);
+  | {
+      readonly type: 'invoke';
+      readonly id: number;
+      readonly key: string;
+      readonly event: unknown;
+    }
+  | { readonly type: 'stats'; readonly id: number };
+
+/** Answers to the parent. */
+export type Reply =
+  | { readonly type: 'loaded'; readonly id: number; readonly ms: number }
+  | {
+      readonly type: 'invoked';
+      readonly id: number;
+      readonly ms: number;
+      readonly ok: boolean;
+      readonly result?: unknown;
+      readonly error?: string;
+      readonly logBytes: number;
+    }
+  | {
+      readonly type: 'stats';
+      readonly id: number;
+      /** Peak resident set size of the process so far. */
+      readonly maxRssMb: number;
+      readonly rssMb: number;
+    }
+  | { readonly type: 'failed'; readonly id: number; readonly error: string };
+
+const timeoutMs = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 120) * 1000;
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'bench';
+const handlers = new Map<string, Handler>();
+
+let logBytes = 0;
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logBytes +=
+      typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+
+/** The context object Lambda passes, with the function's timeout. */
+function context() {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    awsRequestId: randomUUID(),
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:111122223333:function:${functionName}`,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '256',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'bench',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+const send = (reply: Reply) => process.send?.(reply);
+
+async function handle(request: Request): Promise<Reply> {
+  switch (request.type) {
+    case 'load': {
+      const saved = { ...process.env };
+      Object.assign(process.env, request.importEnv ?? {});
+      const started = performance.now();
+      try {
+        const url = `${pathToFileURL(request.bundle).href}?env=${encodeURIComponent(request.key)}`;
+        const module = (await import(url)) as { handler?: Handler };
+        if (typeof module.handler !== 'function') {
+          throw new Error(`${request.bundle} exports no handler`);
+        }
+        handlers.set(request.key, module.handler);
+      } finally {
+        for (const name of Object.keys(request.importEnv ?? {})) {
+          if (name in saved) process.env[name] = saved[name];
+          else delete process.env[name];
+        }
+      }
+      return {
+        type: 'loaded',
+        id: request.id,
+        ms: performance.now() - started,
+      };
+    }
+    case 'invoke': {
+      const handler = handlers.get(request.key);
+      if (!handler) throw new Error(`no environment ${request.key}`);
+      const bytesBefore = logBytes;
+      const started = performance.now();
+      try {
+        const result = await handler(request.event, context());
+        const ms = performance.now() - started;
+        return {
+          type: 'invoked',
+          id: request.id,
+          ms,
+          ok: true,
+          result,
+          logBytes: logBytes - bytesBefore,
+        };
+      } catch (error) {
+        const ms = performance.now() - started;
+        return {
+          type: 'invoked',
+          id: request.id,
+          ms,
+          ok: false,
+          error: error instanceof Error ? error.name : String(error),
+          logBytes: logBytes - bytesBefore,
+        };
+      }
+    }
+    case 'stats':
+      return {
+        type: 'stats',
+        id: request.id,
+        maxRssMb: peakRssMb(),
+        rssMb: process.memoryUsage.rss() / 2 ** 20,
+      };
   }
 }
-clearInterval(sampleRss);
-rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-const total = latencies.reduce((a, b) => a + b, 0);
-process.stdout.write(
-  `${JSON.stringify({ latencies, totalMs: total, rssPeakMb: rssPeak / 2 ** 20 })}\n`,
-);
-process.exit(0);
+
+/**
+ * Peak RSS of this process's own memory. Not `resourceUsage().maxRSS`: Linux
+ * carries the parent's peak across fork and exec into it, so every child of
+ * the bench would report at least the bench's own RSS. VmHWM belongs to the
+ * address space exec created.
+ */
+function peakRssMb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = status.match(/^VmHWM:\s+(\d+) kB/m)?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // Not Linux: fall back below.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+process.on('message', (request: Request) => {
+  handle(request).then(send, (error: unknown) =>
+    send({
+      type: 'failed',
+      id: request.id,
+      error:
+        error instanceof Error ? (error.stack ?? error.message) : String(error),
+    }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
