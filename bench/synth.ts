@@ -46,14 +46,12 @@ interface Template {
  */
 export async function synthesize(outdir: string): Promise<Shipped> {
   const started = performance.now();
-  const { App } = await import('aws-cdk-lib');
-  const { BatchRetryStack } = await import('../lib/batch-retry-stack.js');
+  const { createApp } = await import('../lib/app.js');
   // The CLI turns asset metadata on; an in-process App must ask for it.
-  const app = new App({
+  const { app, stack } = createApp({
     outdir,
     context: { 'aws:cdk:enable-asset-metadata': true },
   });
-  const stack = new BatchRetryStack(app, 'CodeBuildBatchRetry');
   app.synth();
   const synthMs = performance.now() - started;
   const template = JSON.parse(

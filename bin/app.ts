@@ -1,15 +1,6 @@
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { BatchRetryStack } from '../lib/batch-retry-stack.js';
+import { createApp } from '../lib/app.js';
 
-const app = new App();
-
-const account = process.env.CDK_DEFAULT_ACCOUNT;
-const region = process.env.CDK_DEFAULT_REGION;
-new BatchRetryStack(app, 'CodeBuildBatchRetry', {
-  env: account && region ? { account, region } : undefined,
-});
-
-// cdk-nag runs as a policy-validation plugin at synth; any finding that is
-// not acknowledged in code (Validations.of(...).acknowledge) fails the synth.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// The account and region come from the CLI's environment
+// (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION); without them the template is
+// environment-agnostic.
+createApp();

@@ -25,7 +25,11 @@ import {
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SCRATCH = join(PROJECT_ROOT, '.scratch');
 
-/** The stack id `bin/app.ts` gives the app's one stack. */
+/**
+ * The app's one stack id: `STACK_ID` of `lib/app.ts`, restated because
+ * importing it would load aws-cdk-lib before {@link synthesize} points HOME
+ * into the scratch folder. The synthesis checks the two agree.
+ */
 export const STACK_ID = 'CodeBuildBatchRetry';
 
 /** A synthesized cloud assembly. */
@@ -40,8 +44,8 @@ export interface Assembly {
 /**
  * Synthesizes the app in-process, the way `bin/app.ts` builds it (the same
  * stack class and id, cdk-nag's AwsSolutions pack as a validation plugin),
- * into `.scratch/sim/cdk.out/<label>`, with TMPDIR and CDK_HOME under
- * `.scratch` so nothing is written elsewhere. Bundling is local esbuild.
+ * into `.scratch/sim/cdk.out/<label>`, with TMPDIR, CDK_HOME and HOME
+ * under `.scratch` so nothing is written elsewhere. Bundling is local esbuild.
  *
  * @example
  * const assembly = await synthesize('demo');
@@ -53,21 +57,24 @@ export async function synthesize(label = `run-${process.pid}`) {
   mkdirSync(cdkHome, { recursive: true });
   process.env.TMPDIR = tmp;
   process.env.CDK_HOME = cdkHome;
+  // aws-cdk-lib keeps an asset fingerprint cache in ~/.cdk, its path fixed
+  // from HOME when the module loads (below): a local run must not write
+  // into the user's home directory.
+  process.env.HOME = join(SCRATCH, 'home');
   const outdir = join(SCRATCH, 'sim', 'cdk.out', label);
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
 
   const started = Date.now();
-  // Imported here so the CLIs load aws-cdk-lib only when they synthesize.
-  const [{ App, Validations }, { AwsSolutionsChecks }, { BatchRetryStack }] =
-    await Promise.all([
-      import('aws-cdk-lib'),
-      import('cdk-nag'),
-      import('../lib/batch-retry-stack.js'),
-    ]);
-  const app = new App({ outdir });
-  new BatchRetryStack(app, STACK_ID);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // Imported here so the CLIs load aws-cdk-lib only when they synthesize
+  // (and after HOME points into the scratch folder).
+  const { createApp } = await import('../lib/app.js');
+  const { app, stack: built } = createApp({ outdir });
+  if (built.stackName !== STACK_ID) {
+    throw new Error(
+      `lib/app.ts names the stack ${built.stackName}, not ${STACK_ID}`,
+    );
+  }
   const cloudAssembly = app.synth();
   const stack = cloudAssembly.getStackByName(STACK_ID);
   return {

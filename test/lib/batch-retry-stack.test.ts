@@ -1,16 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../lib/app.js';
 import {
   MAX_PROJECT_NAMES,
   TERMINAL_BUILD_STATUSES,
 } from '../../lib/batch-retry-service.js';
-import { BatchRetryStack } from '../../lib/batch-retry-stack.js';
+import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
 import { CfnResolver } from '../../sim/cfn.js';
-import { addNag, reportedViolations, scratchOutdir } from './synth.js';
+import { reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
 type Json = any;
@@ -62,9 +63,9 @@ function allStatements(): { condition?: string; statement: Json }[] {
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 
 beforeAll(() => {
-  const app = new App({ outdir: scratchOutdir('stack') });
-  stack = new BatchRetryStack(app, 'CodeBuildBatchRetry');
-  addNag(app);
+  // Built as bin/app.ts builds it: the same factory, cdk-nag included.
+  const { app, stack: built } = createApp({ outdir: scratchOutdir('stack') });
+  stack = built;
   // One synth for the whole file; it throws on unacknowledged nag errors.
   const assembly = app.synth();
   artifact = assembly.getStackByName(stack.stackName);
