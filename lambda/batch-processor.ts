@@ -3,7 +3,7 @@ import type { BudgetStore } from './budget-store.js';
 import type { Config } from './config.js';
 import type { BudgetView, Trigger } from './decision.js';
 import { decideRetry } from './decision.js';
-import { logger } from './logger.js';
+import { logger, logSkip } from './logger.js';
 import { count, countSkip, METRIC } from './metrics.js';
 import type { RetryStep } from './retry-step.js';
 import { retryToken } from './retry-token.js';
@@ -64,7 +64,7 @@ export class BatchProcessor {
 
     switch (decision.action) {
       case 'skip':
-        logger.info('Skipped batch', {
+        logSkip('Skipped batch', {
           ...log,
           decision: 'skip',
           reason: decision.reason,

@@ -32,6 +32,26 @@ export type SkipReason =
   | 'before-lookback'
   | 'retries-disabled';
 
+/**
+ * Skips that are the normal state of an account (every succeeded batch,
+ * every standalone build, every project out of scope): they are logged at
+ * DEBUG and counted in the `Skipped` metric, so an account with thousands
+ * of builds a day does not pay log ingestion for lines nobody reads.
+ * Everything else (a FAULT or TIMED_OUT batch, one before the lookback, a
+ * build CodeBuild no longer knows, observe mode) is logged at INFO.
+ */
+const ROUTINE_SKIPS: ReadonlySet<string> = new Set([
+  'out-of-scope',
+  'standalone-build',
+  'batch-in-progress',
+  'batch-succeeded',
+]);
+
+/** True when a skip `reason` is routine (see {@link ROUTINE_SKIPS}). */
+export function isRoutineSkip(reason: string): boolean {
+  return ROUTINE_SKIPS.has(reason);
+}
+
 /** The outcome of {@link decideRetry}. */
 export type RetryDecision =
   | {

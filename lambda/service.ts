@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { isInScope } from './decision.js';
 import { InvalidEventError } from './errors.js';
 import { type BuildStateChange, parseInvocation } from './event.js';
-import { logger } from './logger.js';
+import { logger, logSkip } from './logger.js';
 import { count, countSkip, METRIC, metrics } from './metrics.js';
 import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
 import { runSweep, type SweepSummary } from './sweep.js';
@@ -84,7 +84,7 @@ export function createHandler(
     event: BuildStateChange,
   ): Promise<InvocationResult> => {
     const ignore = (reason: string): InvocationResult => {
-      logger.info('Ignored build', {
+      logSkip('Ignored build', {
         buildArn: event.buildArn,
         decision: 'skip',
         reason,

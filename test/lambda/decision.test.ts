@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchView, failureKey } from '../../lambda/batch.js';
 import type { Config } from '../../lambda/config.js';
-import { decideRetry, isInScope } from '../../lambda/decision.js';
+import {
+  decideRetry,
+  isInScope,
+  isRoutineSkip,
+} from '../../lambda/decision.js';
 
 const now = new Date('2026-11-20T12:00:00Z');
 const config: Config = {
@@ -136,5 +140,47 @@ describe('isInScope', () => {
     expect(isInScope(config, 'anything')).toBe(true);
     expect(isInScope({ ...config, projectNames: ['a1'] }, 'a1')).toBe(true);
     expect(isInScope({ ...config, projectNames: ['a1'] }, 'a2')).toBe(false);
+  });
+});
+
+describe('isRoutineSkip', () => {
+  it('marks the normal state of an account as routine', () => {
+    for (const reason of [
+      'out-of-scope',
+      'standalone-build',
+      'batch-in-progress',
+      'batch-succeeded',
+    ]) {
+      expect(isRoutineSkip(reason)).toBe(true);
+    }
+  });
+
+  it('keeps what an operator should see at INFO', () => {
+    for (const reason of [
+      'batch-fault',
+      'batch-timed-out',
+      'batch-stopped',
+      'batch-status-unknown',
+      'before-lookback',
+      'retries-disabled',
+      'build-not-found',
+      'batch-not-found',
+    ]) {
+      expect(isRoutineSkip(reason)).toBe(false);
+    }
+  });
+
+  it('agrees with the decision for a succeeded batch and a FAULT batch', () => {
+    const skip = (status: string) =>
+      decideRetry(config, {
+        batch: { ...failed, status },
+        trigger: 'build-ended',
+        now,
+      });
+    expect(skip('SUCCEEDED')).toEqual({
+      action: 'skip',
+      reason: 'batch-succeeded',
+    });
+    expect(skip('FAULT')).toEqual({ action: 'skip', reason: 'batch-fault' });
   });
 });

@@ -8,6 +8,7 @@ import {
   it,
   vi,
 } from 'vitest';
+import { logger } from '../../lambda/logger.js';
 import type { Handler } from '../../lambda/service.js';
 import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
 import {
@@ -429,10 +430,38 @@ describe('what is never retried', () => {
     const build = cb.startBuild(project);
     cb.completeBuild(build.arn, 'FAILED');
 
-    expect(await invoke(handler, lastEvent())).toEqual({
+    const event = lastEvent();
+    logs = captureLogs();
+    expect(await invoke(handler, event)).toEqual({
       kind: 'ignored',
       reason: 'standalone-build',
     });
+    logs.restore();
+    // Routine: counted under its reason, no line at the default INFO level.
+    expect(logs.records().filter((r) => r.level !== undefined)).toEqual([]);
+    expect(
+      logs
+        .records()
+        .filter((r) => r._aws !== undefined && r.Reason === 'standalone-build')
+        .map((r) => r.Skipped),
+    ).toEqual([1]);
+
+    // At DEBUG the same event is logged with its decision and reason.
+    logger.setLogLevel('DEBUG');
+    try {
+      logs = captureLogs();
+      await invoke(handler, event);
+    } finally {
+      logs.restore();
+      logger.setLogLevel('INFO');
+    }
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'DEBUG',
+        decision: 'skip',
+        reason: 'standalone-build',
+      }),
+    );
   });
 
   it('ignores a project out of scope without any API call', async () => {
@@ -538,7 +567,8 @@ describe('logs', () => {
   it('never contain an environment variable value from an event', async () => {
     const project = newProject();
     const handler = h.handler({ maxRetries: 1 });
-    logs = captureLogs();
+    // The most verbose level, so that every line the function can write is
+    // checked.
     const { batch, failure } = failingBatch(project);
     const withSample = {
       ...failure,
@@ -549,15 +579,22 @@ describe('logs', () => {
         ],
       },
     };
-    await invoke(handler, withSample);
-    await invoke(handler, failAgain(batch.arn));
-    await invoke(handler, sample);
-    await sweep(handler);
-    logs.restore();
+    logger.setLogLevel('DEBUG');
+    logs = captureLogs();
+    try {
+      await invoke(handler, withSample);
+      await invoke(handler, failAgain(batch.arn));
+      await invoke(handler, sample);
+      await sweep(handler);
+    } finally {
+      logs.restore();
+      logger.setLogLevel('INFO');
+    }
 
     expect(JSON.stringify(failure)).toContain(SECRET);
     expect(logs.text().length).toBeGreaterThan(0);
     expect(logs.text()).not.toContain(SECRET);
+    expect(logs.records().some((r) => r.level === 'DEBUG')).toBe(true);
     // Every decision line names the event, the batch, the decision and why.
     const decisions = logs.records().filter((r) => r.decision);
     expect(decisions.length).toBeGreaterThan(2);
