@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import {
   buildEntry,
+  CJS_ENTRY_POINTS,
   componentSources,
   describe,
   extraBytesByPackage,
@@ -80,6 +81,15 @@ for (const [name, source] of Object.entries(componentSources(floorCode))) {
     await buildEntry(name, join(SCRATCH, 'components', name), source),
   );
 }
+// Information only: the floor's source as the calibration built it.
+components.push(
+  await buildEntry(
+    'floor-cjs-entry-points',
+    join(SCRATCH, 'components', 'floor-cjs-entry-points'),
+    floorCode,
+    CJS_ENTRY_POINTS,
+  ),
+);
 const workerFile = join(SCRATCH, 'worker.mjs');
 await build({
   entryPoints: [join(ROOT, 'bench', 'worker.ts')],
