@@ -42,7 +42,7 @@ export interface Assembly {
 }
 
 /**
- * Synthesizes the app in-process, the way `bin/app.ts` builds it (the same
+ * Synthesizes the app in-process with `lib/app.ts`, as `bin/app.ts` does (the same
  * stack class and id, cdk-nag's AwsSolutions pack as a validation plugin),
  * into `.scratch/sim/cdk.out/<label>`, with TMPDIR, CDK_HOME and HOME
  * under `.scratch` so nothing is written elsewhere. Bundling is local esbuild.
