@@ -100,7 +100,11 @@ export function parseInvocation(input: unknown): Invocation {
       `event is ${size} bytes, over the ${MAX_EVENT_BYTES}-byte EventBridge limit`,
     );
   }
-  if (SweepInputSchema.safeParse(input).success) return { kind: 'sweep' };
+  // Only an object with a `kind` can be the sweep rule's input; asking zod
+  // first would build (and throw away) a ZodError for every build event.
+  if ('kind' in input && SweepInputSchema.safeParse(input).success) {
+    return { kind: 'sweep' };
+  }
 
   const source = (input as { source?: unknown }).source;
   if (source === 'aws.events') {
