@@ -227,13 +227,103 @@ export const handler = async (event: { calls?: Call[] }) => {
 `;
 }
 
+/** The key prefix the function gives Powertools Idempotency records. */
+export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
+
+/**
+ * The issue's calibration as a working handler: "a plain handler with
+ * Powertools Logger, Idempotency and lib-dynamodb" on the floor's clients.
+ * In the warm run it is given the calls our handler made, like the floor,
+ * and makes them the way such a handler would: DynamoDB through the
+ * document client (inputs in document form), RetryBuildBatch wrapped in
+ * Powertools Idempotency keyed by its token (which issues the record's
+ * PutItem and UpdateItem itself, so ours are not replayed), the Lambda
+ * context on the logger and one structured line per event. No validation,
+ * no metrics, no decisions: what the named dependencies cost at the least.
+ */
+export function referenceSource(spec: FloorSpec): string {
+  const floor = floorSource(spec).replace(
+    'export const handler = async',
+    'export const floorHandler = async',
+  );
+  return `${floor}
+import { Logger } from '@aws-lambda-powertools/logger';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import {
+  BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand,
+  QueryCommand, UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+const logger = new Logger({ serviceName: 'codebuild-batch-retry' });
+const documentClient = DynamoDBDocumentClient.from(clients.dynamodb as never, {
+  marshallOptions: { removeUndefinedValues: true },
+});
+const documentCommands: Record<string, Command> = {
+  GetItem: GetCommand, BatchGetItem: BatchGetCommand, PutItem: PutCommand,
+  UpdateItem: UpdateCommand, DeleteItem: DeleteCommand, Query: QueryCommand,
+} as never;
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'idempotencyToken',
+  expiresAfterSeconds: 3600,
+});
+// The stored result must be plain data (the SDK's output holds Dates).
+const retryOnce = makeIdempotent(
+  async (input: object) => {
+    const output = (await clients.codebuild.send(
+      new commands.codebuild.RetryBuildBatch(input),
+    )) as { buildBatch?: { buildBatchStatus?: string } };
+    return { status: output.buildBatch?.buildBatchStatus };
+  },
+  {
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: process.env.TABLE_NAME ?? 'table',
+      awsSdkV3Client: clients.dynamodb as never,
+    }),
+    config: idempotencyConfig,
+    keyPrefix: ${JSON.stringify(IDEMPOTENCY_KEY_PREFIX)},
+    dataIndexArgument: 0,
+  },
+);
+type ReferenceCall = Call & { document?: object; recordOfIdempotency?: boolean };
+export const handler = async (
+  event: { calls?: ReferenceCall[] },
+  context: { awsRequestId?: string },
+) => {
+  logger.addContext(context as never);
+  idempotencyConfig.registerLambdaContext(context as never);
+  let errors = 0;
+  let lastError: string | undefined;
+  for (const call of event.calls ?? []) {
+    if (call.recordOfIdempotency) continue;
+    try {
+      if (call.service === 'codebuild' && call.operation === 'RetryBuildBatch') {
+        await retryOnce(call.input);
+      } else if (call.document) {
+        await documentClient.send(new documentCommands[call.operation](call.document) as never);
+      } else {
+        await clients[call.service].send(new commands[call.service][call.operation](call.input));
+      }
+    } catch (error) {
+      errors++;
+      lastError = \`\${call.operation}: \${(error as Error).name}: \${(error as Error).message}\`;
+    }
+  }
+  logger.info('Handled event', { calls: event.calls?.length ?? 0, errors });
+  return { errors, lastError };
+};
+`;
+}
+
 /**
  * What each dependency costs on its own: the floor plus that one thing,
  * created at module scope as the function creates it. Shared code (e.g.
  * Powertools commons) is counted in each, so the parts add up to more than
  * the whole.
  */
-export function componentSources(floor: string): Record<string, string> {
+export function componentSources(
+  floor: string,
+  reference: string,
+): Record<string, string> {
   const lambda = (file: string) => JSON.stringify(join(ROOT, 'lambda', file));
   return {
     'lib-dynamodb': `${floor}
@@ -260,32 +350,10 @@ export const once = makeIdempotent(async (request: { token: string }) => request
   config,
   dataIndexArgument: 0,
 });`,
-    // The issue's own calibration: "a plain handler with Powertools Logger,
-    // Idempotency and lib-dynamodb" on top of the clients. What it costs
-    // over this floor is the least an implementation using the dependencies
-    // the user named can add.
-    'issue-reference': `${floor}
-import { Logger } from '@aws-lambda-powertools/logger';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-const logger = new Logger({ serviceName: 'codebuild-batch-retry' });
-const documentClient = DynamoDBDocumentClient.from(clients.dynamodb as never);
-const persistenceStore = new DynamoDBPersistenceLayer({
-  tableName: process.env.TABLE_NAME ?? 'table',
-  awsSdkV3Client: clients.dynamodb as never,
-});
-const config = new IdempotencyConfig({ eventKeyJmesPath: 'token', expiresAfterSeconds: 3600 });
-const once = makeIdempotent(async (request: { token: string }) => request, {
-  persistenceStore,
-  config,
-  dataIndexArgument: 0,
-});
-export const referenceHandler = async (event: { token: string }) => {
-  logger.info('event', { token: event.token });
-  await documentClient.send(new UpdateCommand({ TableName: 't', Key: { pk: event.token } }));
-  return once(event);
-};`,
+    // The issue's own calibration (see referenceSource): what it costs over
+    // this floor is the least an implementation using the dependencies the
+    // user named can add.
+    'issue-reference': reference,
     'zod-mini-import': `${floor}
 import * as z from 'zod/mini';
 export const schema = z.object({ kind: z.string() });`,

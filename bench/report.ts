@@ -249,6 +249,29 @@ export function assemble(m: Measurements) {
     floorP50Ms: round(percentile(theirs, 50), 2),
     floorP99Ms: round(percentile(theirs, 99), 2),
     warmByKind: byKind,
+    warmReference: {
+      what: "the issue's reference handler (Logger, Idempotency, lib-dynamodb) making the same calls",
+      eventsPerSec: round(perSecond(warm.reference.latencies)),
+      ratioToFloor: ratio(
+        perSecond(warm.reference.latencies),
+        floorEventsPerSec,
+      ),
+      oursOverReference: ratio(
+        warmEventsPerSec,
+        perSecond(warm.reference.latencies),
+      ),
+      p50Ms: round(percentile(warm.reference.latencies, 50), 2),
+      meanMsByKind: Object.fromEntries(
+        WARM_MIX.map((kind) => {
+          const v = warm.reference.latencies.filter(
+            (_, i) => warm.reference.kinds[i] === kind,
+          );
+          return [kind, round(sum(v) / v.length, 3)];
+        }),
+      ),
+      errors: warm.reference.errors,
+      peakRssMb: round(warm.reference.maxRssMb),
+    },
     firstEventMs: round(warm.ours.firstEventMs),
     floorFirstEventMs: round(warm.floor.firstEventMs),
     warmErrors: { ours: warm.ours.errors, floor: warm.floor.errors },
@@ -401,6 +424,14 @@ function rows(r: Results): string[][] {
       `${r.warmThroughputRatio} (${r.warmThroughputRatioByBlock.min}-${r.warmThroughputRatioByBlock.max})`,
       t.warmThroughputRatio.target,
       mark(t.warmThroughputRatio.met),
+    ],
+    [
+      "issue's reference, warm events/s",
+      `${r.warmReference.eventsPerSec}`,
+      `${r.floorEventsPerSec}`,
+      `${r.warmReference.ratioToFloor} (ours over it ${r.warmReference.oursOverReference})`,
+      'info (Logger+Idempotency+lib-dynamodb)',
+      '',
     ],
     [
       'warm p50 / p99 ms',
@@ -601,6 +632,12 @@ Raw figures: \`bench/results.json\`.
   ${r.warmFidelity.itemsFloor} table items, ${r.warmFidelity.unmappedIds} unmapped ids). Events/s is events
   per second of handler time (what Lambda bills); the ratio's range over
   blocks of ${r.warmThroughputRatioByBlock.blockEvents} events shows the noise. Logs go to /dev/null.
+  A third process runs the issue's reference handler against a third twin
+  world, given the same calls (information): DynamoDB through lib-dynamodb,
+  RetryBuildBatch inside Powertools Idempotency (which writes its records
+  itself), the Lambda context on the logger and one log line per event, no
+  validation, metrics or decisions. It made ${r.warmFidelity.callsReference} calls and
+  ${r.warmFidelity.retriesReference} retries with ${r.warmReference.errors} errors; mean ms per kind: ${WARM_MIX.map((k) => `${k} ${r.warmReference.meanMsByKind[k]}`).join(', ')}.
 - **Calls** are counted from the emulator's request log and dynalite's
   (every request either server received, in arrival order). The physical
   minimum per retried batch is ${PHYSICAL_MINIMUM.join(' + ')}.

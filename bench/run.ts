@@ -17,6 +17,7 @@ import {
   floorSpec,
   listAsset,
   rebuildShipped,
+  referenceSource,
 } from './bundles.js';
 import { measureBurst } from './burst.js';
 import { measureColdStarts } from './cold-start.js';
@@ -76,7 +77,9 @@ const spec = await floorSpec(
 const floorCode = floorSource(spec);
 const floor = await buildEntry('floor', join(SCRATCH, 'floor'), floorCode);
 const components = [];
-for (const [name, source] of Object.entries(componentSources(floorCode))) {
+for (const [name, source] of Object.entries(
+  componentSources(floorCode, referenceSource(spec)),
+)) {
   components.push(
     await buildEntry(name, join(SCRATCH, 'components', name), source),
   );
@@ -119,8 +122,17 @@ const cold = measureColdStarts(
 progress('remote calls: out-of-scope event, watched batch, idle sweep');
 const probes = await measureProbes(shipped, workerFile);
 
-progress('warm: shipped handler and floor in lock step, twin worlds');
-const warm = await measureWarm(shipped, floor.file, workerFile);
+progress(
+  'warm: shipped handler, floor and reference in lock step, triplet worlds',
+);
+const referenceBundle = components.find((c) => c.name === 'issue-reference');
+if (!referenceBundle) throw new Error('the reference bundle was not built');
+const warm = await measureWarm(
+  shipped,
+  floor.file,
+  referenceBundle.file,
+  workerFile,
+);
 
 const sweeps = [];
 for (const account of [...SWEEP_ACCOUNTS, SWEEP_CONTROL]) {
