@@ -249,6 +249,15 @@ export function assemble(m: Measurements) {
     floorP50Ms: round(percentile(theirs, 50), 2),
     floorP99Ms: round(percentile(theirs, 99), 2),
     warmByKind: byKind,
+    warmControl: {
+      what: 'a second copy of our handler in the same rotation: the rig bias check (1 = none)',
+      eventsPerSec: round(perSecond(warm.control.latencies)),
+      oursOverControl: ratio(
+        warmEventsPerSec,
+        perSecond(warm.control.latencies),
+      ),
+      errors: warm.control.errors,
+    },
     warmReference: {
       what: "the issue's reference handler (Logger, Idempotency, lib-dynamodb) making the same calls",
       eventsPerSec: round(perSecond(warm.reference.latencies)),
@@ -424,6 +433,14 @@ function rows(r: Results): string[][] {
       `${r.warmThroughputRatio} (${r.warmThroughputRatioByBlock.min}-${r.warmThroughputRatioByBlock.max})`,
       t.warmThroughputRatio.target,
       mark(t.warmThroughputRatio.met),
+    ],
+    [
+      'rig check: ours / a copy of ours',
+      `${r.warmEventsPerSec}`,
+      `${r.warmControl.eventsPerSec}`,
+      `${r.warmControl.oursOverControl}`,
+      'info (1 = no bias)',
+      '',
     ],
     [
       "issue's reference, warm events/s",
@@ -621,23 +638,27 @@ Raw figures: \`bench/results.json\`.
   ${r.coldStartIqrMs.ours.join('–')} ms, floor ${r.coldStartIqrMs.floor.join('–')} ms. From spawning \`node\`
   until ready: ${r.coldStartProcessMs} vs ${r.floorColdStartProcessMs} ms (info).
 - **Warm**: ${WARM_EVENTS} events (after ${WARMUP_EVENTS} untimed) in the mix ${WARM_MIX.join(', ')}
-  (repeating; a duplicate is the preceding retried event delivered again), through
-  the shipped bundle in its own Lambda-like process against the CodeBuild
-  emulator and dynalite. The floor runs in an identical process against a
-  twin world (the same batches, created in the same order), event by event
-  in lock step: after each of our events the bench reads the calls we made
-  from the servers' logs and the floor sends exactly those (ids mapped to the
-  twin), so both worlds do the same work (this run: ${r.warmFidelity.callsOurs} vs
-  ${r.warmFidelity.callsFloor} calls, ${r.warmFidelity.retriesOurs} vs ${r.warmFidelity.retriesFloor} retries, ${r.warmFidelity.itemsOurs} vs
-  ${r.warmFidelity.itemsFloor} table items, ${r.warmFidelity.unmappedIds} unmapped ids). Events/s is events
-  per second of handler time (what Lambda bills); the ratio's range over
-  blocks of ${r.warmThroughputRatioByBlock.blockEvents} events shows the noise. Logs go to /dev/null.
-  A third process runs the issue's reference handler against a third twin
-  world, given the same calls (information): DynamoDB through lib-dynamodb,
-  RetryBuildBatch inside Powertools Idempotency (which writes its records
-  itself), the Lambda context on the logger and one log line per event, no
-  validation, metrics or decisions. It made ${r.warmFidelity.callsReference} calls and
-  ${r.warmFidelity.retriesReference} retries with ${r.warmReference.errors} errors; mean ms per kind: ${WARM_MIX.map((k) => `${k} ${r.warmReference.meanMsByKind[k]}`).join(', ')}.
+  (repeating; a duplicate is the preceding retried event delivered again),
+  each side in its own Lambda-like process against its own CodeBuild
+  emulator and dynalite, all worlds twins (the same batches, created in the
+  same order). A scout (a copy of the shipped bundle in a fifth world) takes
+  every event first; the bench reads the calls it made from the servers'
+  logs. Then, in an order that rotates through all 24 permutations: our
+  handler (the event), a second copy of it (the *control*), the floor
+  (exactly the scout's calls, ids mapped to its twin, nothing in between)
+  and the issue's reference handler (the same calls through lib-dynamodb, with
+  RetryBuildBatch inside Powertools Idempotency, which writes its own
+  records, the Lambda context on the logger and one line per event; no
+  validation, metrics or decisions). The rotation is there because this rig
+  favours whoever goes later (all servers share the bench's process); ours
+  against the control shows what bias is left (this run:
+  ×${r.warmControl.oursOverControl}). Fidelity this run: ${r.warmFidelity.callsOurs} / ${r.warmFidelity.callsFloor} / ${r.warmFidelity.callsReference}
+  calls (ours / floor / reference), ${r.warmFidelity.retriesOurs} / ${r.warmFidelity.retriesFloor} / ${r.warmFidelity.retriesReference} retries, ${r.warmFidelity.itemsOurs} vs
+  ${r.warmFidelity.itemsFloor} table items, ${r.warmFidelity.divergedEvents} events where ours diverged from the scout,
+  ${r.warmFidelity.unmappedIds} unmapped ids; errors: reference ${r.warmReference.errors}, control ${r.warmControl.errors}. Events/s
+  is events per second of handler time (what Lambda bills); the ratio's
+  range over blocks of ${r.warmThroughputRatioByBlock.blockEvents} events shows the noise. Logs go to /dev/null.
+  Reference mean ms per kind: ${WARM_MIX.map((k) => `${k} ${r.warmReference.meanMsByKind[k]}`).join(', ')}.
 - **Calls** are counted from the emulator's request log and dynalite's
   (every request either server received, in arrival order). The physical
   minimum per retried batch is ${PHYSICAL_MINIMUM.join(' + ')}.

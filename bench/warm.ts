@@ -1,21 +1,25 @@
-// Warm cost: the shipped handler against one world, the floor against its
-// twin, event by event in lock step. Before each floor event the bench
-// reads which calls our handler just made (from the servers' logs) and
-// hands exactly those, with the twin's ids, to the floor, which sends them
-// with nothing in between. Both worlds start identical, so every replayed
-// call has the same effect (the same writes succeed, the same retries
-// happen) and the servers do the same work for both.
+// Warm cost, event by event in lock step. A scout (a copy of the shipped
+// handler in its own world) takes each event first; the bench reads the
+// calls it made from the servers' logs. Then four followers, each in a twin
+// world, take the same event in a rotating order: our handler, a second
+// copy of it (the control), the floor (handed exactly the scout's calls,
+// with its twin's ids, sent with nothing in between) and the issue's
+// reference handler (the same calls, through its libraries). All worlds
+// start identical, so every call has the same effect everywhere. The order
+// rotates through every permutation because the rig favours whoever goes
+// later (the servers share a process, and what just ran is warm); the
+// control shows what bias is left: ours against ours should read 1.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { IDEMPOTENCY_KEY_PREFIX } from './bundles.js';
-import { LambdaProcess } from './lambda-process.js';
+import { type Invocation, LambdaProcess } from './lambda-process.js';
 import { WARM_EVENTS, WARM_MIX, WARMUP_EVENTS } from './settings.js';
 import type { Shipped } from './synth.js';
 import { type Call, IdMap, World } from './world.js';
 
 export type WarmKind = (typeof WARM_MIX)[number];
 
-/** One side (ours or the floor) of the warm run. */
+/** One side of the warm run. */
 export interface WarmSide {
   /** Latency of each measured event, in delivery order. */
   readonly latencies: number[];
@@ -28,8 +32,14 @@ export interface WarmSide {
   errors: number;
 }
 
+/** The followers, in the order they are reported. */
+const FOLLOWERS = ['ours', 'control', 'floor', 'reference'] as const;
+type Follower = (typeof FOLLOWERS)[number];
+
 export interface Warm {
   readonly ours: WarmSide;
+  /** A second copy of our handler: the rig's bias check. */
+  readonly control: WarmSide;
   readonly floor: WarmSide;
   /** The issue's reference handler (see `referenceSource`), information. */
   readonly reference: WarmSide;
@@ -37,17 +47,19 @@ export interface Warm {
   readonly sequences: Record<WarmKind, Record<string, number>>;
   /** What our handler returned, per kind (`kind/outcome`), with counts. */
   readonly outcomes: Record<WarmKind, Record<string, number>>;
-  /** Checks that the floor's world ended where ours did. */
+  /** Checks that every world did the same work. */
   readonly fidelity: {
     readonly retriesOurs: number;
     readonly retriesFloor: number;
+    readonly retriesReference: number;
     readonly itemsOurs: number;
     readonly itemsFloor: number;
     readonly callsOurs: number;
     readonly callsFloor: number;
-    readonly unmappedIds: number;
-    readonly retriesReference: number;
     readonly callsReference: number;
+    /** Events where our handler's calls differed from the scout's. */
+    readonly divergedEvents: number;
+    readonly unmappedIds: number;
   };
 }
 
@@ -57,13 +69,16 @@ export async function measureWarm(
   referenceBundle: string,
   workerFile: string,
 ): Promise<Warm> {
-  const [a, b, c] = await Promise.all([
-    World.start(),
-    World.start(),
-    World.start(),
-  ]);
-  const ids = new IdMap();
-  const idsC = new IdMap();
+  const [scoutWorld, ...twins] = await Promise.all(
+    [null, ...FOLLOWERS].map(() => World.start()),
+  );
+  const worlds = Object.fromEntries(
+    FOLLOWERS.map((name, i) => [name, twins[i]]),
+  ) as Record<Follower, World>;
+  const ids = Object.fromEntries(
+    FOLLOWERS.map((name) => [name, new IdMap()]),
+  ) as Record<Follower, IdMap>;
+
   const plan: { kind: WarmKind; event: unknown }[] = [];
   let lastRetry: unknown;
   for (let i = 0; i < WARMUP_EVENTS + WARM_EVENTS; i++) {
@@ -72,19 +87,30 @@ export async function measureWarm(
       plan.push({ kind, event: lastRetry });
       continue;
     }
-    const made = a.event(kind);
-    ids.pair(made.ids, b.event(kind).ids);
-    idsC.pair(made.ids, c.event(kind).ids);
+    const made = scoutWorld.event(kind);
+    for (const name of FOLLOWERS) {
+      ids[name].pair(made.ids, worlds[name].event(kind).ids);
+    }
     if (kind === 'retried') lastRetry = made.event;
     plan.push({ kind, event: made.event });
   }
 
-  const ours = await LambdaProcess.start(workerFile, a.lambdaEnv(shipped));
-  const floor = await LambdaProcess.start(workerFile, b.lambdaEnv(shipped));
-  const reference = await LambdaProcess.start(workerFile, c.lambdaEnv(shipped));
-  await ours.load('fn', shipped.bundle);
-  await floor.load('fn', floorBundle);
-  await reference.load('fn', referenceBundle);
+  const start = (world: World) =>
+    LambdaProcess.start(workerFile, world.lambdaEnv(shipped));
+  const scout = await start(scoutWorld);
+  const processes = Object.fromEntries(
+    await Promise.all(
+      FOLLOWERS.map(async (name) => [name, await start(worlds[name])]),
+    ),
+  ) as Record<Follower, LambdaProcess>;
+  const bundles: Record<Follower, string> = {
+    ours: shipped.bundle,
+    control: shipped.bundle,
+    floor: floorBundle,
+    reference: referenceBundle,
+  };
+  await scout.load('fn', shipped.bundle);
+  for (const name of FOLLOWERS) await processes[name].load('fn', bundles[name]);
 
   const side = (): WarmSide => ({
     latencies: [],
@@ -94,39 +120,54 @@ export async function measureWarm(
     logBytes: { ignored: 0, standalone: 0, retried: 0, duplicate: 0 },
     errors: 0,
   });
-  const result = { ours: side(), floor: side(), reference: side() };
+  const result = Object.fromEntries(
+    FOLLOWERS.map((name) => [name, side()]),
+  ) as Record<Follower, WarmSide>;
   const sequences = emptyByKind();
   const outcomes = emptyByKind();
-  const callsStartA = a.calls.length;
-  const callsStartB = b.calls.length;
-  const callsStartC = c.calls.length;
+  const callsAtStart = Object.fromEntries(
+    FOLLOWERS.map((name) => [name, worlds[name].calls.length]),
+  ) as Record<Follower, number>;
+  const orders = permutations([...FOLLOWERS]);
+  let divergedEvents = 0;
 
   for (const [i, { kind, event }] of plan.entries()) {
-    const mark = a.calls.length;
-    const mine = await ours.invoke('fn', event);
-    const calls: Call[] = a.calls.slice(mark);
-    const theirs = await floor.invoke('fn', { calls: ids.translate(calls) });
-    const referenced = await reference.invoke('fn', {
-      calls: asReferenceCalls(idsC.translate(calls)),
-    });
-
+    const mark = scoutWorld.calls.length;
+    await scout.invoke('fn', event);
+    const calls: Call[] = scoutWorld.calls.slice(mark);
     const sequence = calls.map((c) => c.operation).join(' ');
-    sequences[kind][sequence] = (sequences[kind][sequence] ?? 0) + 1;
-    const outcome = describeOutcome(mine.ok, mine.result ?? mine.error);
-    outcomes[kind][outcome] = (outcomes[kind][outcome] ?? 0) + 1;
-    for (const [s, invocation, errors] of [
-      [result.ours, mine, mine.ok ? 0 : 1],
-      [
-        result.floor,
-        theirs,
-        (theirs.result as { errors?: number } | undefined)?.errors ?? 1,
-      ],
-      [
-        result.reference,
-        referenced,
-        (referenced.result as { errors?: number } | undefined)?.errors ?? 1,
-      ],
-    ] as const) {
+
+    for (const name of orders[i % orders.length]) {
+      const world = worlds[name];
+      const before = world.calls.length;
+      const input =
+        name === 'floor'
+          ? { calls: ids.floor.translate(calls) }
+          : name === 'reference'
+            ? { calls: asReferenceCalls(ids.reference.translate(calls)) }
+            : ids[name].translate(event, false);
+      const invocation: Invocation = await processes[name].invoke('fn', input);
+      const made = world.calls
+        .slice(before)
+        .map((c) => c.operation)
+        .join(' ');
+      let errors: number;
+      if (name === 'ours' || name === 'control') {
+        errors = invocation.ok ? 0 : 1;
+        if (made !== sequence) divergedEvents++;
+      } else {
+        errors =
+          (invocation.result as { errors?: number } | undefined)?.errors ?? 1;
+      }
+      if (name === 'ours') {
+        sequences[kind][made] = (sequences[kind][made] ?? 0) + 1;
+        const outcome = describeOutcome(
+          invocation.ok,
+          invocation.result ?? invocation.error,
+        );
+        outcomes[kind][outcome] = (outcomes[kind][outcome] ?? 0) + 1;
+      }
+      const s = result[name];
       if (i === 0) s.firstEventMs = invocation.ms;
       s.errors += errors;
       if (i < WARMUP_EVENTS) continue;
@@ -136,31 +177,40 @@ export async function measureWarm(
     }
   }
 
-  const [oursStats, floorStats, referenceStats] = await Promise.all([
-    ours.stats(),
-    floor.stats(),
-    reference.stats(),
-  ]);
-  result.ours.maxRssMb = oursStats.maxRssMb;
-  result.floor.maxRssMb = floorStats.maxRssMb;
-  result.reference.maxRssMb = referenceStats.maxRssMb;
-  await Promise.all([ours.stop(), floor.stop(), reference.stop()]);
+  for (const name of FOLLOWERS) {
+    result[name].maxRssMb = (await processes[name].stats()).maxRssMb;
+  }
+  await Promise.all([scout, ...Object.values(processes)].map((p) => p.stop()));
 
   const total = (w: World) =>
     [...w.retriesByBatch().values()].reduce((x, y) => x + y, 0);
+  const callsOf = (name: Follower) =>
+    worlds[name].calls.length - callsAtStart[name];
   const fidelity = {
-    retriesOurs: total(a),
-    retriesFloor: total(b),
-    itemsOurs: await a.itemCount(),
-    itemsFloor: await b.itemCount(),
-    callsOurs: a.calls.length - callsStartA,
-    callsFloor: b.calls.length - callsStartB,
-    unmappedIds: ids.unmapped + idsC.unmapped,
-    retriesReference: total(c),
-    callsReference: c.calls.length - callsStartC,
+    retriesOurs: total(worlds.ours),
+    retriesFloor: total(worlds.floor),
+    retriesReference: total(worlds.reference),
+    itemsOurs: await worlds.ours.itemCount(),
+    itemsFloor: await worlds.floor.itemCount(),
+    callsOurs: callsOf('ours'),
+    callsFloor: callsOf('floor'),
+    callsReference: callsOf('reference'),
+    divergedEvents,
+    unmappedIds: FOLLOWERS.reduce((n, name) => n + ids[name].unmapped, 0),
   };
-  await Promise.all([a.stop(), b.stop(), c.stop()]);
+  await Promise.all([scoutWorld, ...twins].map((w) => w.stop()));
   return { ...result, sequences, outcomes, fidelity };
+}
+
+/** Every order of `items` (24 for four followers). */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [
+      item,
+      ...rest,
+    ]),
+  );
 }
 
 function emptyByKind(): Record<WarmKind, Record<string, number>> {

@@ -268,10 +268,15 @@ export class IdMap {
     });
   }
 
-  translate<T>(value: T): T {
+  /**
+   * `value` with every paired id replaced by its twin's. Unpaired ids are
+   * left as they are and counted, unless `countUnpaired` is false (an
+   * event's own envelope id needs no twin).
+   */
+  translate<T>(value: T, countUnpaired = true): T {
     const text = JSON.stringify(value).replace(UUID, (id) => {
       const twin = this.#map.get(id);
-      if (twin === undefined) this.unmapped++;
+      if (twin === undefined && countUnpaired) this.unmapped++;
       return twin ?? id;
     });
     return JSON.parse(text) as T;
