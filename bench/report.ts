@@ -251,6 +251,10 @@ export function assemble(m: Measurements) {
     warmByKind: byKind,
     warmControl: {
       what: 'a second copy of our handler in the same rotation: the rig bias check (1 = none)',
+      environment: JSON.parse(process.env.BENCH_CONTROL_ENV ?? '{}') as Record<
+        string,
+        string
+      >,
       eventsPerSec: round(perSecond(warm.control.latencies)),
       oursOverControl: ratio(
         warmEventsPerSec,

@@ -32,6 +32,16 @@ export interface WarmSide {
   errors: number;
 }
 
+/**
+ * Extra environment for the control copy, for diagnosis only: with
+ * `BENCH_CONTROL_ENV='{"POWERTOOLS_METRICS_DISABLED":"true"}'` the control
+ * row measures what metrics cost, under the same rotation. Empty by default,
+ * which makes the control a bias check.
+ */
+const CONTROL_ENVIRONMENT: Record<string, string> = JSON.parse(
+  process.env.BENCH_CONTROL_ENV ?? '{}',
+);
+
 /** The followers, in the order they are reported. */
 const FOLLOWERS = ['ours', 'control', 'floor', 'reference'] as const;
 type Follower = (typeof FOLLOWERS)[number];
@@ -95,12 +105,18 @@ export async function measureWarm(
     plan.push({ kind, event: made.event });
   }
 
-  const start = (world: World) =>
-    LambdaProcess.start(workerFile, world.lambdaEnv(shipped));
+  const start = (world: World, extra: Record<string, string> = {}) =>
+    LambdaProcess.start(workerFile, { ...world.lambdaEnv(shipped), ...extra });
   const scout = await start(scoutWorld);
   const processes = Object.fromEntries(
     await Promise.all(
-      FOLLOWERS.map(async (name) => [name, await start(worlds[name])]),
+      FOLLOWERS.map(async (name) => [
+        name,
+        await start(
+          worlds[name],
+          name === 'control' ? CONTROL_ENVIRONMENT : undefined,
+        ),
+      ]),
     ),
   ) as Record<Follower, LambdaProcess>;
   const bundles: Record<Follower, string> = {
