@@ -219,7 +219,7 @@ export async function measureWarm(
 }
 
 /** Every order of `items` (24 for four followers). */
-function permutations<T>(items: readonly T[]): T[][] {
+export function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
   return items.flatMap((item, i) =>
     permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [
