@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { IDEMPOTENCY_KEY_PREFIX } from '../lambda/retry-step.js';
 import { ROOT } from './settings.js';
 
 /**
@@ -179,13 +180,11 @@ export async function floorSpec(
 }
 
 /**
- * The floor's source: the clients, created at module scope the way the
- * function creates them, and a handler that sends the calls it is given,
- * in order, with no logic in between. Errors are counted, not handled:
- * the function's expected refusals (a failed condition) cost one round
- * trip here too.
+ * The floor's imports, clients (created at module scope the way the
+ * function creates them) and command table, without a handler: shared by
+ * the floor and the reference handler.
  */
-export function floorSource(spec: FloorSpec): string {
+function clientsSource(spec: FloorSpec): string {
   const lines: string[] = [];
   const clientLines: string[] = [];
   const commandLines: string[] = [];
@@ -211,7 +210,18 @@ ${clientLines.join('\n')}
 const commands: Record<string, Record<string, Command>> = {
 ${commandLines.join('\n')}
 };
-export const handler = async (event: { calls?: Call[] }) => {
+`;
+}
+
+/**
+ * The floor's source: the clients, created at module scope the way the
+ * function creates them, and a handler that sends the calls it is given,
+ * in order, with no logic in between. Errors are counted, not handled:
+ * the function's expected refusals (a failed condition) cost one round
+ * trip here too.
+ */
+export function floorSource(spec: FloorSpec): string {
+  return `${clientsSource(spec)}export const handler = async (event: { calls?: Call[] }) => {
   let errors = 0;
   for (const call of event.calls ?? []) {
     try {
@@ -227,9 +237,6 @@ export const handler = async (event: { calls?: Call[] }) => {
 `;
 }
 
-/** The key prefix the function gives Powertools Idempotency records. */
-export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
-
 /**
  * The issue's calibration as a working handler: "a plain handler with
  * Powertools Logger, Idempotency and lib-dynamodb" on the floor's clients.
@@ -242,11 +249,7 @@ export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
  * no metrics, no decisions: what the named dependencies cost at the least.
  */
 export function referenceSource(spec: FloorSpec): string {
-  const floor = floorSource(spec).replace(
-    'export const handler = async',
-    'export const floorHandler = async',
-  );
-  return `${floor}
+  return `${clientsSource(spec)}
 import { Logger } from '@aws-lambda-powertools/logger';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';

@@ -15,7 +15,7 @@ import {
 import { percentile, perSecond, ratio, round, sum } from './stats.js';
 import type { SweepRun } from './sweep.js';
 import type { Shipped } from './synth.js';
-import type { Warm, WarmKind } from './warm.js';
+import { CONTROL_ENVIRONMENT, type Warm, type WarmKind } from './warm.js';
 
 export interface Measurements {
   readonly commit: string;
@@ -251,10 +251,7 @@ export function assemble(m: Measurements) {
     warmByKind: byKind,
     warmControl: {
       what: 'a second copy of our handler in the same rotation: the rig bias check (1 = none)',
-      environment: JSON.parse(process.env.BENCH_CONTROL_ENV ?? '{}') as Record<
-        string,
-        string
-      >,
+      environment: CONTROL_ENVIRONMENT,
       eventsPerSec: round(perSecond(warm.control.latencies)),
       oursOverControl: ratio(
         warmEventsPerSec,

@@ -11,7 +11,7 @@
 // control shows what bias is left: ours against ours should read 1.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { IDEMPOTENCY_KEY_PREFIX } from './bundles.js';
+import { IDEMPOTENCY_KEY_PREFIX } from '../lambda/retry-step.js';
 import { type Invocation, LambdaProcess } from './lambda-process.js';
 import { WARM_EVENTS, WARM_MIX, WARMUP_EVENTS } from './settings.js';
 import type { Shipped } from './synth.js';
@@ -38,7 +38,7 @@ export interface WarmSide {
  * row measures what metrics cost, under the same rotation. Empty by default,
  * which makes the control a bias check.
  */
-const CONTROL_ENVIRONMENT: Record<string, string> = JSON.parse(
+export const CONTROL_ENVIRONMENT: Readonly<Record<string, string>> = JSON.parse(
   process.env.BENCH_CONTROL_ENV ?? '{}',
 );
 

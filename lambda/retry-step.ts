@@ -6,6 +6,9 @@ import {
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { CodeBuildGateway, RetryResult } from './codebuild-gateway.js';
 
+/** Prefix of the Powertools Idempotency records' keys in the table. */
+export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
+
 /** One RetryBuildBatch call for one reserved attempt. */
 export interface RetryRequest {
   readonly batchArn: string;
@@ -59,7 +62,7 @@ export function createRetryStep(
   const once = makeIdempotent(call, {
     persistenceStore,
     config,
-    keyPrefix: 'retry-build-batch',
+    keyPrefix: IDEMPOTENCY_KEY_PREFIX,
     dataIndexArgument: 0,
   });
   return async (request) => {
