@@ -1,0 +1,173 @@
+/**
+ * The service's contract: every name, default, limit and allowed value that
+ * more than one place needs. The function, the CDK construct and stack, the
+ * local AWS toolkit, the simulation and the benchmarks import it from here;
+ * none of them repeats a literal that lives here.
+ *
+ * Kept free of imports and I/O, so the function's bundle pays only for the
+ * strings themselves.
+ */
+
+/** Service name: log lines, the metrics' `service` dimension. */
+export const SERVICE_NAME = 'codebuild-batch-retry';
+
+/** CloudWatch namespace of every metric the function emits. */
+export const METRIC_NAMESPACE = 'CodeBuildBatchRetry';
+
+/** The CDK stack's construct id, which is also its default stack name. */
+export const STACK_ID = 'CodeBuildBatchRetry';
+
+/** The values RetryBuildBatch accepts for `retryType`. */
+export const RETRY_TYPES = ['RETRY_FAILED_BUILDS', 'RETRY_ALL_BUILDS'] as const;
+
+/** A `retryType` RetryBuildBatch accepts. */
+export type RetryType = (typeof RETRY_TYPES)[number];
+
+/** Powertools log levels the `LogLevel` setting accepts. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** Spellings of a boolean setting (CloudFormation has no boolean type). */
+export const BOOLEAN_VALUES = ['true', 'false'] as const;
+
+/**
+ * A CodeBuild project name: 2-255 characters, letters, digits, `-` and `_`,
+ * starting with a letter or digit. Without anchors, for use inside ARNs.
+ */
+export const PROJECT_NAME_BODY = '[A-Za-z0-9][A-Za-z0-9_-]{1,254}';
+
+/** {@link PROJECT_NAME_BODY} anchored, as CloudFormation's AllowedPattern. */
+export const PROJECT_NAME_PATTERN = `^${PROJECT_NAME_BODY}$`;
+
+/**
+ * How many project names the stack can scope IAM to when `ProjectNames` is a
+ * CloudFormation list parameter. CloudFormation cannot map over a list and
+ * `Fn::Join`'s delimiter must be a literal, so project ARNs are built slot by
+ * slot with `Fn::Select`; names beyond this many would get no permissions,
+ * so the function refuses them at cold start.
+ */
+export const MAX_PROJECT_NAMES = 20;
+
+/** The CodeBuild event the rule matches; there is no batch-level event. */
+export const BUILD_STATE_CHANGE = 'CodeBuild Build State Change';
+
+/** Build statuses after which a build will not change again. */
+export const TERMINAL_BUILD_STATUSES = [
+  'SUCCEEDED',
+  'FAILED',
+  'FAULT',
+  'STOPPED',
+  'TIMED_OUT',
+] as const;
+
+/** A terminal build status. */
+export type TerminalBuildStatus = (typeof TERMINAL_BUILD_STATUSES)[number];
+
+/** Terminal statuses that say a build failed, so its batch may fail. */
+export const FAILURE_BUILD_STATUSES = [
+  'FAILED',
+  'FAULT',
+  'TIMED_OUT',
+] as const satisfies readonly TerminalBuildStatus[];
+
+/** The constant input the sweep schedule passes to the function. */
+export const SWEEP_INPUT = { kind: 'sweep' } as const;
+
+/** A whole-number setting's range and default. */
+export interface NumberSetting {
+  readonly parameter: string;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+}
+
+/** A setting with a fixed list of allowed values. */
+export interface ChoiceSetting<T extends string = string> {
+  readonly parameter: string;
+  readonly allowed: readonly T[];
+  readonly default: T;
+}
+
+/**
+ * The stack's parameters: CloudFormation name, range or allowed values, and
+ * default. The construct's props take the same defaults; the function
+ * validates the same ranges again at cold start.
+ */
+export const SETTINGS = {
+  maxRetries: { parameter: 'MaxRetries', min: 0, max: 10, default: 2 },
+  retryType: {
+    parameter: 'RetryType',
+    allowed: RETRY_TYPES,
+    default: 'RETRY_FAILED_BUILDS',
+  },
+  projectNames: { parameter: 'ProjectNames' },
+  dryRun: { parameter: 'DryRun', allowed: BOOLEAN_VALUES, default: 'false' },
+  sweepIntervalMinutes: {
+    parameter: 'SweepIntervalMinutes',
+    min: 1,
+    max: 60,
+    default: 5,
+  },
+  lookbackHours: { parameter: 'LookbackHours', min: 1, max: 168, default: 24 },
+  logLevel: { parameter: 'LogLevel', allowed: LOG_LEVELS, default: 'INFO' },
+  reservedConcurrency: {
+    parameter: 'ReservedConcurrency',
+    min: 0,
+    max: 1000,
+    default: 0,
+  },
+} as const satisfies Record<
+  string,
+  NumberSetting | ChoiceSetting | { readonly parameter: string }
+>;
+
+/**
+ * The environment variables the function reads. The stack sets each one
+ * from a parameter or a resource reference; `POWERTOOLS_*` are read by
+ * Powertools itself.
+ */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  maxRetries: 'MAX_RETRIES',
+  retryType: 'RETRY_TYPE',
+  projectNames: 'PROJECT_NAMES',
+  dryRun: 'DRY_RUN',
+  lookbackHours: 'LOOKBACK_HOURS',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+
+/**
+ * The DynamoDB table's shape. One table holds the retry budgets, the watch
+ * list (a sparse index: only watched batches carry its keys) and Powertools
+ * Idempotency's records, which share the partition key and the TTL attribute.
+ */
+export const TABLE = {
+  partitionKey: 'id',
+  /** TTL attribute, epoch seconds. */
+  ttlAttribute: 'expiration',
+  watchIndex: 'watched',
+  watchPartitionKey: 'watchShard',
+  watchSortKey: 'watchedAt',
+} as const;
+
+/**
+ * Metric names. Each key is its metric's name, so a dashboard, an alarm and
+ * the code read the same word.
+ */
+export const METRIC = {
+  RetryIssued: 'RetryIssued',
+  RetryWouldIssue: 'RetryWouldIssue',
+  Skipped: 'Skipped',
+  BatchWatched: 'BatchWatched',
+  BudgetExhausted: 'BudgetExhausted',
+  RetryRefused: 'RetryRefused',
+  InvalidEvent: 'InvalidEvent',
+  SweepCandidates: 'SweepCandidates',
+} as const;
+
+/** A metric the function emits. */
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** The dimension that splits `Skipped` by its reason. */
+export const SKIP_REASON_DIMENSION = 'Reason';
