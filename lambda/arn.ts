@@ -1,8 +1,10 @@
+import { PROJECT_NAME_BODY } from './contract.js';
+
 /**
  * CodeBuild ARNs this service handles. Kept strict: anything that does not
  * look like a CodeBuild build ARN is rejected before any API call.
  */
-const PROJECT = '[A-Za-z0-9][A-Za-z0-9_-]{1,254}';
+const PROJECT = PROJECT_NAME_BODY;
 const PARTITION = 'aws(?:-[a-z]+)*';
 
 const BUILD_ARN = new RegExp(

@@ -30,3 +30,22 @@ export function failureKey(batch: BatchView): string {
   const settled = batch.endTime ? batch.endTime.toISOString() : 'unsettled';
   return `${settled}/p${batch.phaseCount}`;
 }
+
+/** What a build state event's build turned out to be (BatchGetBuilds). */
+export type BuildLookup =
+  | { readonly kind: 'batch-child'; readonly batchArn: string }
+  | { readonly kind: 'standalone' }
+  | { readonly kind: 'not-found' };
+
+/**
+ * What the budget store knows about a batch's retries, as plain data: a
+ * view of the stored record, read when it was cheap to read.
+ */
+export interface BudgetView {
+  /** Retry attempts reserved so far. */
+  readonly retries: number;
+  /** The failure the latest attempt was reserved for. */
+  readonly lastFailure?: string;
+  /** The failure for which exhaustion was already reported. */
+  readonly exhaustedFailure?: string;
+}

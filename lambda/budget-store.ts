@@ -11,11 +11,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { BudgetView } from './decision.js';
+import type { BudgetView } from './batch.js';
+import { TABLE } from './contract.js';
 
-/** Name of the sparse index listing batches the sweep must re-read. */
-export const WATCH_INDEX = 'watched';
-/** The single partition value of {@link WATCH_INDEX}. */
+// Attribute names come from the contract, which the table's definition also
+// reads; the expressions below splice them in.
+const { partitionKey: ID, ttlAttribute: TTL } = TABLE;
+const { watchPartitionKey: SHARD, watchSortKey: WATCHED_AT } = TABLE;
+/** The single partition value of the watch index. */
 const WATCH_SHARD = 'watched';
 /** BatchGetItem reads at most 100 keys per call. */
 const BATCH_GET_LIMIT = 100;
@@ -51,8 +54,8 @@ export interface BudgetStoreOptions {
  * the budget cannot be exceeded, without transactions.
  *
  * Item attributes: `retries` (attempts reserved), `lastFailure` (the failure
- * the latest attempt belongs to), `exhaustedFailure`, `watchShard`/`watchedAt`
- * (present only while watched), `expiration` (TTL, epoch seconds).
+ * the latest attempt belongs to), `exhaustedFailure`, the watch index's keys
+ * (present only while watched), and the TTL attribute (epoch seconds).
  */
 export class BudgetStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -87,9 +90,9 @@ export class BudgetStore {
       const { Attributes } = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: { id: keyOf(batchArn) },
+          Key: { [ID]: keyOf(batchArn) },
           UpdateExpression:
-            'SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, expiration = :expiration REMOVE watchShard, watchedAt',
+            `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
           ConditionExpression:
             '(attribute_not_exists(retries) OR retries < :max) AND (attribute_not_exists(lastFailure) OR lastFailure <> :failure)',
           ExpressionAttributeValues: {
@@ -131,7 +134,7 @@ export class BudgetStore {
     attempt: number,
   ): Promise<boolean> {
     return this.#conditional({
-      Key: { id: keyOf(batchArn) },
+      Key: { [ID]: keyOf(batchArn) },
       UpdateExpression:
         'SET retries = retries - :one, updatedAt = :now REMOVE lastFailure',
       ConditionExpression: 'lastFailure = :failure AND retries = :attempt',
@@ -150,9 +153,9 @@ export class BudgetStore {
    */
   async markExhausted(batchArn: string, failure: string): Promise<boolean> {
     return this.#conditional({
-      Key: { id: keyOf(batchArn) },
+      Key: { [ID]: keyOf(batchArn) },
       UpdateExpression:
-        'SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, expiration = :expiration REMOVE watchShard, watchedAt',
+        `SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
       ConditionExpression:
         'attribute_not_exists(exhaustedFailure) OR exhaustedFailure <> :failure',
       ExpressionAttributeValues: {
@@ -169,9 +172,9 @@ export class BudgetStore {
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: { id: keyOf(batchArn) },
+        Key: { [ID]: keyOf(batchArn) },
         UpdateExpression:
-          'SET watchShard = :shard, watchedAt = if_not_exists(watchedAt, :now), batchArn = :arn, expiration = :expiration',
+          `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), batchArn = :arn, ${TTL} = :expiration`,
         ExpressionAttributeValues: {
           ':shard': WATCH_SHARD,
           ':now': this.#now(),
@@ -185,9 +188,9 @@ export class BudgetStore {
   /** Takes the batch off the watch list. */
   async unwatch(batchArn: string): Promise<void> {
     await this.#conditional({
-      Key: { id: keyOf(batchArn) },
-      UpdateExpression: 'REMOVE watchShard, watchedAt',
-      ConditionExpression: 'attribute_exists(watchShard)',
+      Key: { [ID]: keyOf(batchArn) },
+      UpdateExpression: `REMOVE ${SHARD}, ${WATCHED_AT}`,
+      ConditionExpression: `attribute_exists(${SHARD})`,
     });
   }
 
@@ -199,8 +202,8 @@ export class BudgetStore {
       const page = await this.#doc.send(
         new QueryCommand({
           TableName: this.#table,
-          IndexName: WATCH_INDEX,
-          KeyConditionExpression: 'watchShard = :shard',
+          IndexName: TABLE.watchIndex,
+          KeyConditionExpression: `${SHARD} = :shard`,
           ExpressionAttributeValues: { ':shard': WATCH_SHARD },
           ExclusiveStartKey: cursor,
         }),
@@ -208,7 +211,7 @@ export class BudgetStore {
       for (const item of page.Items ?? []) {
         watched.push({
           batchArn: String(item.batchArn),
-          watchedAt: Number(item.watchedAt),
+          watchedAt: Number(item[WATCHED_AT]),
         });
       }
       cursor = page.LastEvaluatedKey;
@@ -221,7 +224,7 @@ export class BudgetStore {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: { id: keyOf(batchArn) },
+        Key: { [ID]: keyOf(batchArn) },
         ConsistentRead: true,
       }),
     );
@@ -236,7 +239,7 @@ export class BudgetStore {
     for (let i = 0; i < batchArns.length; i += BATCH_GET_LIMIT) {
       let keys: Record<string, unknown>[] | undefined = batchArns
         .slice(i, i + BATCH_GET_LIMIT)
-        .map((arn) => ({ id: keyOf(arn) }));
+        .map((arn) => ({ [ID]: keyOf(arn) }));
       while (keys && keys.length > 0) {
         const result: BatchGetCommandOutput = await this.#doc.send(
           new BatchGetCommand({

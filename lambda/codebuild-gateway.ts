@@ -10,22 +10,17 @@ import {
   RetryBuildBatchCommand,
 } from '@aws-sdk/client-codebuild';
 import { parseBatchArn } from './arn.js';
-import type { BatchView } from './batch.js';
+import type { BatchView, BuildLookup } from './batch.js';
+import type { RetryType } from './contract.js';
 
 /** BatchGetBuildBatches and the list calls take at most 100 ids. */
 const PAGE_SIZE = 100;
 
-/** What a build state event's build turned out to be. */
-export type BuildLookup =
-  | { readonly kind: 'batch-child'; readonly batchArn: string }
-  | { readonly kind: 'standalone' }
-  | { readonly kind: 'not-found' };
-
-/** Result of {@link CodeBuildGateway.retryBatch}. */
-export type RetryResult =
+/** CodeBuild's answer to {@link CodeBuildGateway.retryBatch}. */
+export type RetryResponse =
   | { readonly kind: 'retried'; readonly status: string }
   /** InvalidInputException: the batch is no longer failed (or bad input). */
-  | { readonly kind: 'rejected'; readonly message: string }
+  | { readonly kind: 'refused'; readonly message: string }
   /** ResourceNotFoundException: the batch is gone. */
   | { readonly kind: 'not-found' };
 
@@ -76,14 +71,14 @@ export class CodeBuildGateway {
   async retryBatch(input: {
     readonly batchId: string;
     readonly token: string;
-    readonly retryType: string;
-  }): Promise<RetryResult> {
+    readonly retryType: RetryType;
+  }): Promise<RetryResponse> {
     try {
       const { buildBatch } = await this.#client.send(
         new RetryBuildBatchCommand({
           id: input.batchId,
           idempotencyToken: input.token,
-          retryType: input.retryType as 'RETRY_FAILED_BUILDS',
+          retryType: input.retryType,
         }),
       );
       return {
@@ -92,7 +87,7 @@ export class CodeBuildGateway {
       };
     } catch (error) {
       if (error instanceof InvalidInputException) {
-        return { kind: 'rejected', message: error.message };
+        return { kind: 'refused', message: error.message };
       }
       if (error instanceof ResourceNotFoundException) {
         return { kind: 'not-found' };

@@ -69,6 +69,12 @@ export const FAILURE_BUILD_STATUSES = [
   'TIMED_OUT',
 ] as const satisfies readonly TerminalBuildStatus[];
 
+/**
+ * SDK attempts per call. Standard retry mode backs off exponentially on
+ * ThrottlingException and 5xx; the function's timeout covers the worst case.
+ */
+export const SDK_MAX_ATTEMPTS = 5;
+
 /** The constant input the sweep schedule passes to the function. */
 export const SWEEP_INPUT = { kind: 'sweep' } as const;
 

@@ -1,6 +1,13 @@
-import type { BatchView } from './batch.js';
+import type { BatchView, BudgetView, BuildLookup } from './batch.js';
 import { failureKey } from './batch.js';
 import type { Config } from './config.js';
+import {
+  FAILURE_BUILD_STATUSES,
+  type TerminalBuildStatus,
+} from './contract.js';
+
+// Every retry rule of the service, as pure functions of plain data. The
+// handler, the sweep and the retrier ask these; they do not decide.
 
 /** What asked us to look at the batch. */
 export type Trigger =
@@ -11,18 +18,12 @@ export type Trigger =
   /** The scheduled sweep. */
   | 'sweep';
 
-/** What the budget store already knows about the batch, when it was read. */
-export interface BudgetView {
-  /** Retry attempts reserved so far. */
-  readonly retries: number;
-  /** The failure the latest attempt was reserved for. */
-  readonly lastFailure?: string;
-  /** The failure for which exhaustion was already reported. */
-  readonly exhaustedFailure?: string;
-}
-
+/** Why nothing is retried: the `Reason` dimension of the `Skipped` metric. */
 export type SkipReason =
   | 'out-of-scope'
+  | 'standalone-build'
+  | 'build-not-found'
+  | 'batch-not-found'
   | 'batch-in-progress'
   | 'batch-succeeded'
   | 'batch-stopped'
@@ -30,27 +31,34 @@ export type SkipReason =
   | 'batch-timed-out'
   | 'batch-status-unknown'
   | 'before-lookback'
-  | 'retries-disabled';
+  | 'retries-disabled'
+  /** Another invocation is making this very RetryBuildBatch call. */
+  | 'in-flight'
+  /** An earlier delivery of this failure already retried it. */
+  | 'already-retried';
 
 /**
- * Skips that are the normal state of an account (every succeeded batch,
- * every standalone build, every project out of scope): they are logged at
- * DEBUG and counted in the `Skipped` metric, so an account with thousands
- * of builds a day does not pay log ingestion for lines nobody reads.
- * Everything else (a FAULT or TIMED_OUT batch, one before the lookback, a
- * build CodeBuild no longer knows, observe mode) is logged at INFO.
+ * The `reason` of every decision log line: one word per cause, each with one
+ * meaning.
  */
-const ROUTINE_SKIPS: ReadonlySet<string> = new Set([
-  'out-of-scope',
-  'standalone-build',
-  'batch-in-progress',
-  'batch-succeeded',
-]);
-
-/** True when a skip `reason` is routine (see {@link ROUTINE_SKIPS}). */
-export function isRoutineSkip(reason: string): boolean {
-  return ROUTINE_SKIPS.has(reason);
-}
+export type Reason =
+  | SkipReason
+  /** No budget left for this failure. */
+  | 'budget-exhausted'
+  /** A child failed while the batch still runs: watched until it settles. */
+  | 'batch-not-settled'
+  /** A new failure of the batch: a new attempt. */
+  | 'batch-failed'
+  /** The attempt was reserved by an invocation that died before retrying. */
+  | 'resumed-attempt'
+  /** DryRun: would retry. */
+  | 'dry-run'
+  /** CodeBuild refused RetryBuildBatch (the batch is no longer failed). */
+  | 'retry-refused'
+  /** A project named in ProjectNames does not exist. */
+  | 'project-not-found'
+  /** The input is not an event the function acts on. */
+  | 'invalid-event';
 
 /** The outcome of {@link decideRetry}. */
 export type RetryDecision =
@@ -69,6 +77,18 @@ export type RetryDecision =
     }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
+/** What the service did with one batch. */
+export type BatchResult =
+  | 'retried'
+  | 'would-retry'
+  | 'already-retried'
+  | 'in-flight'
+  | 'watching'
+  | 'skipped'
+  | 'exhausted'
+  | 'refused'
+  | 'not-found';
+
 /** Inputs of {@link decideRetry} besides the configuration. */
 export interface DecisionInput {
   readonly batch: BatchView;
@@ -78,12 +98,96 @@ export interface DecisionInput {
   readonly budget?: BudgetView;
 }
 
+/**
+ * Watches older than the longest batch timeout (36 h) are dropped: such a
+ * batch is stuck or gone, and the lookback scan still finds it if it fails.
+ */
+export const MAX_WATCH_MS = 48 * 3_600_000;
+
+/**
+ * Skips that are the normal state of an account (every succeeded batch,
+ * every standalone build, every project out of scope): logged at DEBUG and
+ * counted, so an account with thousands of builds a day does not pay log
+ * ingestion for lines nobody reads. Everything else is logged at INFO.
+ */
+const ROUTINE_SKIPS: ReadonlySet<Reason> = new Set<Reason>([
+  'out-of-scope',
+  'standalone-build',
+  'batch-in-progress',
+  'batch-succeeded',
+]);
+
 const SETTLED_SKIPS: Readonly<Record<string, SkipReason>> = {
   SUCCEEDED: 'batch-succeeded',
   STOPPED: 'batch-stopped',
   FAULT: 'batch-fault',
   TIMED_OUT: 'batch-timed-out',
 };
+
+const FAILURES: ReadonlySet<string> = new Set(FAILURE_BUILD_STATUSES);
+
+/**
+ * True when a skip `reason` is routine (logged at DEBUG, see
+ * {@link ROUTINE_SKIPS}).
+ *
+ * @example
+ * isRoutineSkip('batch-succeeded'); // true
+ */
+export function isRoutineSkip(reason: Reason): boolean {
+  return ROUTINE_SKIPS.has(reason);
+}
+
+/**
+ * True when the project is one the service looks after.
+ *
+ * @example
+ * isInScope({ ...config, projectNames: [] }, 'any'); // true
+ */
+export function isInScope(config: Config, projectName: string): boolean {
+  return (
+    config.projectNames.length === 0 ||
+    config.projectNames.includes(projectName)
+  );
+}
+
+/**
+ * The trigger a child build's terminal status makes: a failure says the
+ * batch is about to fail; any other end may be the batch's last event.
+ *
+ * @example
+ * triggerOf('FAULT'); // 'build-failed'
+ */
+export function triggerOf(buildStatus: TerminalBuildStatus): Trigger {
+  return FAILURES.has(buildStatus) ? 'build-failed' : 'build-ended';
+}
+
+/**
+ * Why a looked-up build that is not a batch's child leads nowhere.
+ *
+ * @example
+ * buildSkipReason({ kind: 'standalone' }); // 'standalone-build'
+ */
+export function buildSkipReason(
+  lookup: Exclude<BuildLookup, { kind: 'batch-child' }>,
+): SkipReason {
+  return lookup.kind === 'standalone' ? 'standalone-build' : 'build-not-found';
+}
+
+/**
+ * True when the batch settled inside the lookback window. A batch without
+ * an end time has not settled.
+ *
+ * @example
+ * isInLookback(config, batch, new Date());
+ */
+export function isInLookback(
+  config: Config,
+  batch: BatchView,
+  now: Date,
+): boolean {
+  const windowStart = now.getTime() - config.lookbackHours * 3_600_000;
+  return batch.endTime !== undefined && batch.endTime.getTime() >= windowStart;
+}
 
 /**
  * Decides, from plain data, whether a batch should be retried now.
@@ -116,39 +220,95 @@ export function decideRetry(
       reason: SETTLED_SKIPS[batch.status] ?? 'batch-status-unknown',
     };
   }
-  const windowStart = now.getTime() - config.lookbackHours * 3_600_000;
-  if (!batch.endTime || batch.endTime.getTime() < windowStart) {
+  if (!isInLookback(config, batch, now)) {
     return { action: 'skip', reason: 'before-lookback' };
   }
   if (config.maxRetries === 0) {
     return { action: 'skip', reason: 'retries-disabled' };
   }
   const failure = failureKey(batch);
-  if (budget) {
-    // The same failure with a reserved attempt goes on, so that a crash
-    // between reserving and RetryBuildBatch is finished with the same token.
-    const sameFailure = budget.lastFailure === failure;
-    if (!sameFailure && budget.retries >= config.maxRetries) {
-      return {
-        action: 'exhausted',
-        failure,
-        retries: budget.retries,
-        reported: budget.exhaustedFailure === failure,
-      };
-    }
+  if (budget && !hasBudgetFor(config, failure, budget)) {
+    return {
+      action: 'exhausted',
+      failure,
+      retries: budget.retries,
+      reported: budget.exhaustedFailure === failure,
+    };
   }
   return { action: 'retry', failure, dryRun: config.dryRun };
 }
 
 /**
- * True when the project is one the service looks after.
+ * The attempt a dry run reports for `failure`: the one it would reserve, or
+ * the reserved one when this failure already holds it. Undefined when no
+ * budget is left.
  *
  * @example
- * isInScope({ ...config, projectNames: [] }, 'any'); // true
+ * dryRunAttempt(config, failure, { retries: 1 }); // 2 with MaxRetries 2
  */
-export function isInScope(config: Config, projectName: string): boolean {
-  return (
-    config.projectNames.length === 0 ||
-    config.projectNames.includes(projectName)
-  );
+export function dryRunAttempt(
+  config: Config,
+  failure: string,
+  budget: BudgetView = { retries: 0 },
+): number | undefined {
+  if (!hasBudgetFor(config, failure, budget)) return undefined;
+  return budget.lastFailure === failure ? budget.retries : budget.retries + 1;
+}
+
+/**
+ * The reason a retry is made: a freshly reserved attempt, or one a dead
+ * invocation reserved for this very failure.
+ */
+export function retryReason(
+  reservation: 'reserved' | 'duplicate',
+): 'batch-failed' | 'resumed-attempt' {
+  return reservation === 'duplicate' ? 'resumed-attempt' : 'batch-failed';
+}
+
+/**
+ * The sweep's scan of FAILED batches, newest first: the batches of a page
+ * inside the window are candidates, and a page with none ends the scan.
+ *
+ * @example
+ * const { candidates, keepGoing } = scanPage(config, page, new Date());
+ */
+export function scanPage(
+  config: Config,
+  page: readonly BatchView[],
+  now: Date,
+): { readonly candidates: BatchView[]; readonly keepGoing: boolean } {
+  const candidates = page.filter((b) => isInLookback(config, b, now));
+  return { candidates, keepGoing: candidates.length > 0 };
+}
+
+/**
+ * True when a watch ends before its batch is processed: CodeBuild no longer
+ * knows the batch, or it has been watched longer than {@link MAX_WATCH_MS}.
+ */
+export function watchLapsed(
+  watchedAt: number,
+  batch: BatchView | undefined,
+  now: number,
+): boolean {
+  return batch === undefined || watchedAt < now - MAX_WATCH_MS;
+}
+
+/**
+ * True when a watched batch needs no more watching after the sweep
+ * processed it: it settled and was not retried. A retry (or its reservation)
+ * already ended the watch in the same write.
+ */
+export function watchDone(batch: BatchView, result: BatchResult): boolean {
+  if (batch.status === 'IN_PROGRESS') return false;
+  return !['retried', 'already-retried', 'in-flight'].includes(result);
+}
+
+// The same failure with a reserved attempt goes on, so that a crash between
+// reserving and RetryBuildBatch is finished with the same token.
+function hasBudgetFor(
+  config: Config,
+  failure: string,
+  budget: BudgetView,
+): boolean {
+  return budget.lastFailure === failure || budget.retries < config.maxRetries;
 }

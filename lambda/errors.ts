@@ -19,15 +19,16 @@ export class InvalidConfigError extends BatchRetryError {
 }
 
 /**
- * An incoming event is not one the function can act on. Carries a reason
- * that is safe to log; never the event itself, which may hold secrets.
+ * An incoming event is not one the function can act on. Carries a
+ * description of the problem that is safe to log (paths and expectations);
+ * never the event itself, which may hold secrets.
  */
 export class InvalidEventError extends BatchRetryError {
-  readonly reason: string;
+  readonly problem: string;
 
-  constructor(reason: string) {
-    super(`Invalid event: ${reason}`);
+  constructor(problem: string) {
+    super(`Invalid event: ${problem}`);
     this.name = 'InvalidEventError';
-    this.reason = reason;
+    this.problem = problem;
   }
 }

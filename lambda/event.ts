@@ -1,27 +1,16 @@
 import * as z from 'zod/mini';
 import { parseBuildArn } from './arn.js';
+import {
+  BUILD_STATE_CHANGE,
+  SWEEP_INPUT,
+  TERMINAL_BUILD_STATUSES,
+  type TerminalBuildStatus,
+} from './contract.js';
 import { InvalidEventError } from './errors.js';
 
 /** EventBridge rejects events over 256 KiB; anything larger is not real. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
-/** Build statuses after which a build will not change again. */
-export const TERMINAL_BUILD_STATUSES = [
-  'SUCCEEDED',
-  'FAILED',
-  'FAULT',
-  'STOPPED',
-  'TIMED_OUT',
-] as const;
-
-/** The statuses that say a batch is probably about to fail. */
-const FAILURE_STATUSES: ReadonlySet<string> = new Set([
-  'FAILED',
-  'FAULT',
-  'TIMED_OUT',
-]);
-
-export type BuildStatus = (typeof TERMINAL_BUILD_STATUSES)[number];
 
 /** A child (or standalone) build reached a terminal status. */
 export interface BuildStateChange {
@@ -29,9 +18,7 @@ export interface BuildStateChange {
   readonly eventId: string;
   readonly buildArn: string;
   readonly projectName: string;
-  readonly buildStatus: BuildStatus;
-  /** True when the status means the build failed (so its batch may fail). */
-  readonly isFailure: boolean;
+  readonly buildStatus: TerminalBuildStatus;
 }
 
 /** The scheduled reconciliation sweep. */
@@ -60,7 +47,7 @@ const envelope = {
 const BuildStateChangeSchema = z.object({
   ...envelope,
   source: z.literal('aws.codebuild'),
-  'detail-type': z.literal('CodeBuild Build State Change'),
+  'detail-type': z.literal(BUILD_STATE_CHANGE),
   detail: z.object({
     'build-status': z.enum(TERMINAL_BUILD_STATUSES),
     'project-name': z.string().check(z.minLength(2), z.maxLength(255)),
@@ -74,7 +61,7 @@ const ScheduledEventSchema = z.object({
   'detail-type': z.literal('Scheduled Event'),
 });
 
-const SweepInputSchema = z.strictObject({ kind: z.literal('sweep') });
+const SweepInputSchema = z.strictObject({ kind: z.literal(SWEEP_INPUT.kind) });
 
 /**
  * Turns the raw Lambda input into an {@link Invocation}, or throws
@@ -137,7 +124,6 @@ export function parseInvocation(input: unknown): Invocation {
     buildArn,
     projectName: arn.projectName,
     buildStatus: detail['build-status'],
-    isFailure: FAILURE_STATUSES.has(detail['build-status']),
   };
 }
 

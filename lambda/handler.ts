@@ -1,5 +1,5 @@
 import { loadConfig } from './config.js';
-import { createHandler } from './service.js';
+import { createHandler } from './create-handler.js';
 
 /**
  * The Lambda entry point. Configuration is validated at cold start, so a bad

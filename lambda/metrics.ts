@@ -1,9 +1,16 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SERVICE_NAME } from './logger.js';
+import {
+  METRIC,
+  METRIC_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+  SKIP_REASON_DIMENSION,
+} from './contract.js';
+import type { SkipReason } from './decision.js';
 
 /** The one metrics buffer, flushed at the end of every invocation. */
 export const metrics = new Metrics({
-  namespace: 'CodeBuildBatchRetry',
+  namespace: METRIC_NAMESPACE,
   serviceName: SERVICE_NAME,
 });
 
@@ -12,36 +19,24 @@ export const metrics = new Metrics({
 // construction (config and environment lookups) on the most common path.
 const skips = metrics.singleMetric();
 
-/** Metric names, so dashboards and alarms have one list to read. */
-export const METRIC = {
-  retried: 'RetryIssued',
-  wouldRetry: 'RetryWouldIssue',
-  skipped: 'Skipped',
-  watched: 'BatchWatched',
-  budgetExhausted: 'BudgetExhausted',
-  invalidEvent: 'InvalidEvent',
-  notRetryable: 'RetryRejected',
-  sweepCandidates: 'SweepCandidates',
-} as const;
-
 /**
- * Counts one occurrence of a metric.
+ * Counts occurrences of a metric.
  *
  * @example
- * count(METRIC.retried);
+ * count(METRIC.RetryIssued);
  */
-export function count(name: string, value = 1): void {
+export function count(name: MetricName, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);
 }
 
 /**
- * Counts a skip under a `Reason` dimension, in its own EMF blob so the
+ * Counts a skip under its `Reason` dimension, in its own EMF blob so the
  * dimension does not leak onto the invocation's other metrics.
  *
  * @example
  * countSkip('out-of-scope');
  */
-export function countSkip(reason: string): void {
-  skips.addDimension('Reason', reason);
-  skips.addMetric(METRIC.skipped, MetricUnit.Count, 1);
+export function countSkip(reason: SkipReason): void {
+  skips.addDimension(SKIP_REASON_DIMENSION, reason);
+  skips.addMetric(METRIC.Skipped, MetricUnit.Count, 1);
 }

@@ -4,7 +4,8 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import type { CodeBuildGateway, RetryResult } from './codebuild-gateway.js';
+import type { CodeBuildGateway, RetryResponse } from './codebuild-gateway.js';
+import type { RetryType } from './contract.js';
 
 /** Prefix of the Powertools Idempotency records' keys in the table. */
 export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
@@ -15,7 +16,7 @@ export interface RetryRequest {
   readonly batchId: string;
   readonly attempt: number;
   readonly failure: string;
-  readonly retryType: string;
+  readonly retryType: RetryType;
   readonly token: string;
 }
 
@@ -24,7 +25,7 @@ export type RetryStepResult =
   /** `fresh` is false when an earlier delivery already made the call. */
   | {
       readonly kind: 'done';
-      readonly result: RetryResult;
+      readonly response: RetryResponse;
       readonly fresh: boolean;
     }
   /** Another invocation is making this very call right now. */
@@ -55,7 +56,7 @@ export function createRetryStep(
   const call = async (
     request: RetryRequest,
     witness: { ran: boolean },
-  ): Promise<RetryResult> => {
+  ): Promise<RetryResponse> => {
     witness.ran = true;
     return gateway.retryBatch(request);
   };
@@ -68,8 +69,8 @@ export function createRetryStep(
   return async (request) => {
     const witness = { ran: false };
     try {
-      const result = await once(request, witness);
-      return { kind: 'done', result, fresh: witness.ran };
+      const response = await once(request, witness);
+      return { kind: 'done', response, fresh: witness.ran };
     } catch (error) {
       if (error instanceof IdempotencyAlreadyInProgressError) {
         return { kind: 'in-flight' };

@@ -1,23 +1,28 @@
 import type { BatchView } from './batch.js';
-import type { BatchOutcome, BatchProcessor } from './batch-processor.js';
+import type { BatchRetrier } from './batch-retrier.js';
 import type { BudgetStore } from './budget-store.js';
 import type { CodeBuildGateway } from './codebuild-gateway.js';
 import type { Config } from './config.js';
-import { isInScope } from './decision.js';
+import { METRIC } from './contract.js';
+import {
+  type BatchResult,
+  isInScope,
+  scanPage,
+  watchDone,
+  watchLapsed,
+} from './decision.js';
 import { logger } from './logger.js';
-import { count, METRIC } from './metrics.js';
+import { count } from './metrics.js';
 
 /** Batches processed at once: enough to drain, few enough not to throttle. */
 const CONCURRENCY = 4;
-/** Watches older than the longest batch timeout (36 h) are dropped. */
-const MAX_WATCH_MS = 48 * 3_600_000;
 
 /** Collaborators of {@link runSweep}. */
 export interface SweepDeps {
   readonly config: Config;
-  readonly budget: BudgetStore;
+  readonly budgetStore: BudgetStore;
   readonly codebuild: CodeBuildGateway;
-  readonly processor: BatchProcessor;
+  readonly retrier: BatchRetrier;
   readonly now: () => number;
   /** Milliseconds left before the invocation must stop starting work. */
   readonly remainingMs: () => number;
@@ -31,7 +36,7 @@ export interface SweepSummary {
   readonly processed: number;
   /** Left for the next sweep because the invocation ran short of time. */
   readonly deferred: number;
-  readonly outcomes: Readonly<Record<string, number>>;
+  readonly results: Readonly<Partial<Record<BatchResult, number>>>;
 }
 
 /** Stop starting batches when less than this is left of the invocation. */
@@ -48,27 +53,23 @@ export const SWEEP_TIME_RESERVE_MS = 20_000;
  * const summary = await runSweep(deps);
  */
 export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
-  const { config, budget, codebuild, processor, now } = deps;
+  const { config, budgetStore, codebuild, retrier, now } = deps;
   const startedAt = now();
-  const windowStart = startedAt - config.lookbackHours * 3_600_000;
 
-  const watched = await budget.listWatched();
+  const watched = await budgetStore.listWatched();
   const watchedArns = new Set(watched.map((w) => w.batchArn));
-  const stale = watched.filter((w) => w.watchedAt < startedAt - MAX_WATCH_MS);
-
-  const candidates = new Map<string, BatchView>();
+  const watchedBatches = new Map<string, BatchView>();
   for (const batch of await codebuild.getBatches([...watchedArns])) {
-    candidates.set(batch.arn, batch);
+    watchedBatches.set(batch.arn, batch);
   }
+
+  const candidates = new Map(watchedBatches);
   await codebuild.scanFailedBatches(
     config.projectNames,
     (page) => {
-      const inWindow = page.filter(
-        (b) => b.endTime !== undefined && b.endTime.getTime() >= windowStart,
-      );
-      for (const batch of inWindow) candidates.set(batch.arn, batch);
-      // Newest first: a page with nothing inside the window ends the scan.
-      return inWindow.length > 0;
+      const scan = scanPage(config, page, new Date(startedAt));
+      for (const batch of scan.candidates) candidates.set(batch.arn, batch);
+      return scan.keepGoing;
     },
     (projectName) => {
       logger.warn('Project in ProjectNames does not exist', {
@@ -79,21 +80,21 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     },
   );
 
-  // Watched batches CodeBuild no longer knows, or that never settle.
-  const gone = [...watchedArns].filter((arn) => !candidates.has(arn));
-  for (const arn of [...gone, ...stale.map((w) => w.batchArn)]) {
-    await budget.unwatch(arn);
+  for (const w of watched) {
+    if (watchLapsed(w.watchedAt, watchedBatches.get(w.batchArn), startedAt)) {
+      await budgetStore.unwatch(w.batchArn);
+    }
   }
 
   const batches = [...candidates.values()].filter((b) =>
     isInScope(config, b.projectName),
   );
-  const budgets = await budget.readMany(
+  const budgets = await budgetStore.readMany(
     batches.filter((b) => b.status === 'FAILED').map((b) => b.arn),
   );
-  count(METRIC.sweepCandidates, batches.length);
+  count(METRIC.SweepCandidates, batches.length);
 
-  const outcomes: Record<string, number> = {};
+  const results: Partial<Record<BatchResult, number>> = {};
   let next = 0;
   let processed = 0;
   const worker = async () => {
@@ -102,15 +103,15 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
       deps.remainingMs() > SWEEP_TIME_RESERVE_MS
     ) {
       const batch = batches[next++];
-      const outcome = await processor.process(
+      const { result } = await retrier.handle(
         batch,
         'sweep',
         budgets.get(batch.arn) ?? { retries: 0 },
       );
       processed++;
-      outcomes[outcome.outcome] = (outcomes[outcome.outcome] ?? 0) + 1;
-      if (watchedArns.has(batch.arn) && settledWithoutRetry(batch, outcome)) {
-        await budget.unwatch(batch.arn);
+      results[result] = (results[result] ?? 0) + 1;
+      if (watchedArns.has(batch.arn) && watchDone(batch, result)) {
+        await budgetStore.unwatch(batch.arn);
       }
     }
   };
@@ -130,7 +131,7 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     candidates: batches.length,
     processed,
     deferred: batches.length - processed,
-    outcomes,
+    results,
   };
   logger.info('Sweep finished', {
     ...summary,
@@ -138,11 +139,4 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     durationMs: now() - startedAt,
   });
   return summary;
-}
-
-// A settled batch the sweep did not retry needs no more watching; a retry
-// (or its reservation) already removed the watch in the same write.
-function settledWithoutRetry(batch: BatchView, outcome: BatchOutcome): boolean {
-  if (batch.status === 'IN_PROGRESS') return false;
-  return !['retried', 'already-retried', 'in-flight'].includes(outcome.outcome);
 }

@@ -1,13 +1,11 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { STACK_ID } from '../lambda/contract.js';
 import { BatchRetryStack } from './batch-retry-stack.js';
-
-/** The stack's construct id (and default stack name). */
-export const STACK_ID = 'CodeBuildBatchRetry';
 
 /**
  * Builds the CDK app as `cdk deploy` synthesizes it: the parameterized stack
- * and cdk-nag's AwsSolutions pack as a policy-validation plugin, so any
+ * and cdk-nag's AwsSolutions and Serverless packs as policy-validation plugins, so any
  * finding not acknowledged in code fails the synth. `bin/app.ts`, the local
  * simulation, the benchmarks and the tests all build it here.
  *
@@ -25,6 +23,9 @@ export function createApp(props: AppProps = {}): {
   const stack = new BatchRetryStack(app, STACK_ID, {
     env: account && region ? { account, region } : undefined,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new ServerlessChecks(app),
+  );
   return { app, stack };
 }

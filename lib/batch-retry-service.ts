@@ -8,6 +8,7 @@ import {
   Tokenization,
   Validations,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,52 +19,30 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, MAX_PROJECT_NAMES, RETRY_TYPES } from '../lambda/config.js';
-
-/**
- * CodeBuild statuses that end a build. Every one of them is a trigger: a
- * batch settles after its children, so the event that arrives when a batch
- * becomes FAILED may be a sibling's SUCCEEDED or STOPPED.
- */
-export const TERMINAL_BUILD_STATUSES = [
-  'FAILED',
-  'FAULT',
-  'TIMED_OUT',
-  'STOPPED',
-  'SUCCEEDED',
-] as const;
-
-/** The event the rule matches; there is no batch-level event. */
-export const BUILD_STATE_CHANGE = 'CodeBuild Build State Change';
-
-// MAX_PROJECT_NAMES lives with the function's config, which enforces it.
-export { MAX_PROJECT_NAMES };
-
-/** A CodeBuild project name (the same rule the function's config applies). */
-export const PROJECT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$';
-
-/** Powertools log levels the LogLevel setting accepts. */
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-
-/** The sparse index of batches the sweep re-reads (see lambda/budget-store). */
-export const WATCH_INDEX_NAME = 'watched';
-
-/** Actions that authorize against project ARNs. */
-const PROJECT_ACTIONS = [
-  'codebuild:BatchGetBuilds',
-  'codebuild:BatchGetBuildBatches',
-  'codebuild:RetryBuildBatch',
-  'codebuild:ListBuildBatchesForProject',
-];
-
-/** Budget, watch and idempotency records: single items, plus a batch read. */
-const TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-];
+import {
+  BUILD_STATE_CHANGE,
+  ENV,
+  MAX_PROJECT_NAMES,
+  METRIC,
+  METRIC_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+  SETTINGS,
+  SKIP_REASON_DIMENSION,
+  SWEEP_INPUT,
+  TABLE,
+  TERMINAL_BUILD_STATUSES,
+} from '../lambda/contract.js';
+import type { SkipReason } from '../lambda/decision.js';
+import { FUNCTION_BUNDLING } from './private/bundling.js';
+import {
+  acknowledgeAllProjects,
+  allProjectsStatements,
+  projectArn,
+  scopedProjectsStatement,
+  TABLE_ACTIONS,
+} from './private/permissions.js';
+import { validateProps } from './private/validation.js';
 
 /** Async delivery settings shared by both rule targets and the function. */
 const ASYNC_RETRY_ATTEMPTS = 2;
@@ -176,10 +155,13 @@ export class BatchRetryService extends Construct {
     super(scope, id);
     const projectNames = props.projectNames ?? [];
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    validateLiterals(props, projectNames);
+    validateProps(props, projectNames);
 
     this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      partitionKey: {
+        name: TABLE.partitionKey,
+        type: dynamodb.AttributeType.STRING,
+      },
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // The AWS managed key (aws/dynamodb) rather than the default AWS owned
@@ -187,17 +169,20 @@ export class BatchRetryService extends Construct {
       // cost to manage. The items are counters, batch ARNs and payload hashes.
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       // Shared by the budget records and Powertools Idempotency's records.
-      timeToLiveAttribute: 'expiration',
+      timeToLiveAttribute: TABLE.ttlAttribute,
       removalPolicy,
       globalSecondaryIndexes: [
         {
-          // Sparse: only batches being watched carry watchShard.
-          indexName: WATCH_INDEX_NAME,
+          // Sparse: only batches being watched carry its keys.
+          indexName: TABLE.watchIndex,
           partitionKey: {
-            name: 'watchShard',
+            name: TABLE.watchPartitionKey,
             type: dynamodb.AttributeType.STRING,
           },
-          sortKey: { name: 'watchedAt', type: dynamodb.AttributeType.NUMBER },
+          sortKey: {
+            name: TABLE.watchSortKey,
+            type: dynamodb.AttributeType.NUMBER,
+          },
           projectionType: dynamodb.ProjectionType.ALL,
         },
       ],
@@ -210,11 +195,12 @@ export class BatchRetryService extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of both EventBridge targets and of the asynchronous invocations of the function; a dead-letter queue for it would add nothing.',
-    });
+    const isDeadLetterQueue =
+      'This queue is itself the dead-letter queue of both EventBridge targets and of the asynchronous invocations of the function; a dead-letter queue for it would add nothing.';
+    Validations.of(this.deadLetterQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: isDeadLetterQueue },
+      { id: 'Serverless-SQSRedrivePolicy', reason: isDeadLetterQueue },
+    );
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -245,7 +231,7 @@ export class BatchRetryService extends Construct {
       new iam.PolicyStatement({
         sid: 'WatchIndex',
         actions: ['dynamodb:Query'],
-        resources: [`${this.table.tableArn}/index/${WATCH_INDEX_NAME}`],
+        resources: [`${this.table.tableArn}/index/${TABLE.watchIndex}`],
       }),
     );
 
@@ -266,21 +252,20 @@ export class BatchRetryService extends Construct {
         'Retries failed CodeBuild batch builds within a retry budget',
       environment: {
         [ENV.tableName]: this.table.tableName,
-        [ENV.maxRetries]: Tokenization.stringifyNumber(props.maxRetries ?? 2),
-        [ENV.retryType]: props.retryType ?? 'RETRY_FAILED_BUILDS',
+        [ENV.maxRetries]: Tokenization.stringifyNumber(
+          props.maxRetries ?? SETTINGS.maxRetries.default,
+        ),
+        [ENV.retryType]: props.retryType ?? SETTINGS.retryType.default,
         [ENV.projectNames]: Token.isUnresolved(projectNames)
           ? Fn.join(',', projectNames)
           : projectNames.join(','),
-        [ENV.dryRun]: String(props.dryRun ?? false),
+        [ENV.dryRun]: String(props.dryRun ?? SETTINGS.dryRun.default),
         [ENV.lookbackHours]: Tokenization.stringifyNumber(
-          props.lookbackHours ?? 24,
+          props.lookbackHours ?? SETTINGS.lookbackHours.default,
         ),
-        [ENV.sweepIntervalMinutes]: Tokenization.stringifyNumber(
-          props.sweepIntervalMinutes ?? 5,
-        ),
-        POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
-        POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
-        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        [ENV.serviceName]: SERVICE_NAME,
+        [ENV.metricsNamespace]: METRIC_NAMESPACE,
+        [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,
         NODE_OPTIONS: '--enable-source-maps',
       },
       // Function errors after Lambda's own retries. Only the on-failure
@@ -291,20 +276,31 @@ export class BatchRetryService extends Construct {
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       bundling: {
         forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourceMap,
+        sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+        target: FUNCTION_BUNDLING.target,
         format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        // Bundle AWS SDK v3 too (the runtime's copy is not used), so the
-        // function runs exactly the versions package-lock.json pins.
-        externalModules: [],
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        banner: FUNCTION_BUNDLING.banner,
+        externalModules: FUNCTION_BUNDLING.external,
       },
     });
-    this.setReservedConcurrency(props.reservedConcurrency ?? 0);
+    Validations.of(this.handler).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Failed asynchronous invocations go to the dead-letter queue through the on-failure destination, which also records the error; a DeadLetterConfig as well would deliver every failure twice.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Every decision is a structured log line and an EMF metric; the function only calls CodeBuild and DynamoDB, whose SDK retries are logged. Active tracing would bill every build event of the account and need an xray:* grant on "*".',
+      },
+    );
+    this.setReservedConcurrency(
+      props.reservedConcurrency ?? SETTINGS.reservedConcurrency.default,
+    );
 
     const projectScope = this.grantCodeBuild(role, projectNames);
 
@@ -337,13 +333,109 @@ export class BatchRetryService extends Construct {
     this.sweepRule = new events.Rule(this, 'SweepRule', {
       description:
         'Reconciliation sweep: failed batches in the lookback window and watched batches',
-      schedule: this.sweepSchedule(props.sweepIntervalMinutes ?? 5),
+      schedule: this.sweepSchedule(
+        props.sweepIntervalMinutes ?? SETTINGS.sweepIntervalMinutes.default,
+      ),
       targets: [
         new targets.LambdaFunction(this.handler, {
           ...targetOptions,
-          event: events.RuleTargetInput.fromObject({ kind: 'sweep' }),
+          event: events.RuleTargetInput.fromObject(SWEEP_INPUT),
         }),
       ],
+    });
+  }
+
+  /**
+   * One of the function's metrics (namespace `CodeBuildBatchRetry`, the
+   * `service` dimension Powertools adds), summed over five minutes unless
+   * `props` say otherwise.
+   *
+   * @example
+   * service.metric('RetryIssued', { period: Duration.hours(1) });
+   */
+  public metric(
+    metricName: MetricName,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...props,
+      dimensionsMap: { service: SERVICE_NAME, ...props.dimensionsMap },
+    });
+  }
+
+  /**
+   * RetryBuildBatch calls CodeBuild accepted.
+   *
+   * @example
+   * service.metricRetries().createAlarm(this, 'Storm', { threshold: 50, evaluationPeriods: 1 });
+   */
+  public metricRetries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.RetryIssued, props);
+  }
+
+  /** Retries a dry run would have made. */
+  public metricWouldRetry(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.RetryWouldIssue, props);
+  }
+
+  /**
+   * Batches that failed again with no retry budget left: genuinely broken,
+   * counted once per failure.
+   *
+   * @example
+   * service.metricBudgetExhausted().createAlarm(this, 'Broken', { threshold: 1, evaluationPeriods: 1 });
+   */
+  public metricBudgetExhausted(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.BudgetExhausted, props);
+  }
+
+  /** RetryBuildBatch calls CodeBuild refused (the batch was no longer failed). */
+  public metricRetriesRefused(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.RetryRefused, props);
+  }
+
+  /** Batches put on the watch list because a child failed while they ran. */
+  public metricBatchesWatched(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.BatchWatched, props);
+  }
+
+  /** Inputs rejected as malformed (logged with the problem, never retried). */
+  public metricInvalidEvents(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.InvalidEvent, props);
+  }
+
+  /** Batches each sweep looked at. */
+  public metricSweepCandidates(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.SweepCandidates, props);
+  }
+
+  /**
+   * Batches and builds not retried, for one reason.
+   *
+   * @example
+   * service.metricSkipped('before-lookback');
+   */
+  public metricSkipped(
+    reason: SkipReason,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.Skipped, {
+      ...props,
+      dimensionsMap: { [SKIP_REASON_DIMENSION]: reason, ...props.dimensionsMap },
     });
   }
 
@@ -462,104 +554,5 @@ export class BatchRetryService extends Construct {
         statusOnly,
       ),
     };
-  }
-}
-
-/**
- * A project ARN in the deploying account, region and partition. `Fn::Sub`
- * keeps the pseudo parameters in the template even when the stack has a
- * concrete environment, so cdk-nag's finding ids stay stable.
- */
-function projectArn(name: string): string {
-  return Fn.sub(
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
-    'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${Name}',
-    { Name: name },
-  );
-}
-
-function scopedProjectsStatement(resources: string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid: 'CodeBuildProjectsInScope',
-    actions: PROJECT_ACTIONS,
-    resources,
-  });
-}
-
-const ALL_PROJECTS_ARN =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
-  'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/*';
-
-function allProjectsStatements(): iam.PolicyStatement[] {
-  return [
-    new iam.PolicyStatement({
-      sid: 'CodeBuildAllProjects',
-      actions: PROJECT_ACTIONS,
-      resources: [Fn.sub(ALL_PROJECTS_ARN)],
-    }),
-    new iam.PolicyStatement({
-      sid: 'ListBuildBatchesInAccount',
-      // The sweep lists the account's batches when no projects are named.
-      actions: ['codebuild:ListBuildBatches'],
-      resources: ['*'],
-    }),
-  ];
-}
-
-/** cdk-nag finding ids use `<...>` for `${...}` in the flattened ARN. */
-function acknowledgeAllProjects(scope: Construct): void {
-  const flattened = ALL_PROJECTS_ARN.replaceAll('${', '<').replaceAll('}', '>');
-  Validations.of(scope).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${flattened}]`,
-    reason:
-      'ProjectNames is empty, which means every project in this account and region is in scope; the wildcard covers only CodeBuild project ARNs of this account and region, and this policy exists only when no project names are given.',
-  });
-  Validations.of(scope).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'codebuild:ListBuildBatches supports no resource-level permissions (it authorizes only against "*"); the sweep uses it only when no project names are given, and this policy exists only then.',
-  });
-}
-
-/** Rejects out-of-range literal props at synth; tokens are CloudFormation's. */
-function validateLiterals(
-  props: BatchRetryServiceProps,
-  projectNames: string[],
-): void {
-  const ranges: [keyof BatchRetryServiceProps, number, number][] = [
-    ['maxRetries', 0, 10],
-    ['sweepIntervalMinutes', 1, 60],
-    ['lookbackHours', 1, 168],
-    ['reservedConcurrency', 0, 1000],
-  ];
-  for (const [name, min, max] of ranges) {
-    const value = props[name];
-    if (typeof value !== 'number' || Token.isUnresolved(value)) continue;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`${name} must be a whole number from ${min} to ${max}`);
-    }
-  }
-  const choices: [string, unknown, readonly string[]][] = [
-    ['retryType', props.retryType, RETRY_TYPES],
-    ['logLevel', props.logLevel, LOG_LEVELS],
-    ['dryRun', props.dryRun, ['true', 'false']],
-  ];
-  for (const [name, value, allowed] of choices) {
-    if (value === undefined || typeof value === 'boolean') continue;
-    if (Token.isUnresolved(value)) continue;
-    if (!allowed.includes(String(value))) {
-      throw new Error(`${name} must be one of ${allowed.join(', ')}`);
-    }
-  }
-  if (!Token.isUnresolved(projectNames)) {
-    const pattern = new RegExp(PROJECT_NAME_PATTERN);
-    const bad = projectNames.filter(
-      (name) => !Token.isUnresolved(name) && !pattern.test(name),
-    );
-    if (bad.length > 0) {
-      throw new Error(
-        `projectNames has invalid CodeBuild project names: ${bad.join(', ')}`,
-      );
-    }
   }
 }

@@ -1,16 +1,19 @@
 import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { RETRY_TYPES } from '../lambda/config.js';
 import {
-  BatchRetryService,
-  LOG_LEVELS,
+  type ChoiceSetting,
   MAX_PROJECT_NAMES,
+  type NumberSetting,
   PROJECT_NAME_PATTERN,
-} from './batch-retry-service.js';
+  SETTINGS,
+} from '../lambda/contract.js';
+import { BatchRetryService } from './batch-retry-service.js';
 
 /**
  * The deployable stack: CloudFormation parameters mapped onto
  * {@link BatchRetryService}, so `cdk deploy --parameters MaxRetries=3` works.
+ * Names, ranges, allowed values and defaults come from the contract the
+ * function validates against.
  */
 export class BatchRetryStack extends Stack {
   /** The service this stack deploys. */
@@ -23,71 +26,48 @@ export class BatchRetryStack extends Stack {
       ...props,
     });
 
-    const maxRetries = new CfnParameter(this, 'MaxRetries', {
-      type: 'Number',
-      minValue: 0,
-      maxValue: 10,
-      default: 2,
-      description:
-        'Retries per batch build. 0 disables retrying but keeps observing and logging.',
-    });
-    const retryType = new CfnParameter(this, 'RetryType', {
-      type: 'String',
-      allowedValues: [...RETRY_TYPES],
-      default: 'RETRY_FAILED_BUILDS',
-      description:
-        'retryType passed to RetryBuildBatch: rerun only the failed builds, or all builds.',
-    });
-    const projectNames = new CfnParameter(this, 'ProjectNames', {
-      type: 'CommaDelimitedList',
-      default: '',
-      // Checked per name; also keeps "*" and other ARN characters out of
-      // the IAM policy.
-      allowedPattern: `^$|${PROJECT_NAME_PATTERN}`,
-      constraintDescription:
-        'must be CodeBuild project names separated by commas, without spaces',
-      description: `CodeBuild projects in scope, comma-separated (at most ${MAX_PROJECT_NAMES}). Empty: every project in this account and region.`,
-    });
-    const dryRun = new CfnParameter(this, 'DryRun', {
-      type: 'String',
-      allowedValues: ['true', 'false'],
-      default: 'false',
-      description:
-        'true: decide and log "would retry", never call RetryBuildBatch.',
-    });
-    const sweepIntervalMinutes = new CfnParameter(
+    const maxRetries = this.numberParameter(
+      SETTINGS.maxRetries,
+      'Retries per batch build. 0 disables retrying but keeps observing and logging.',
+    );
+    const retryType = this.choiceParameter(
+      SETTINGS.retryType,
+      'retryType passed to RetryBuildBatch: rerun only the failed builds, or all builds.',
+    );
+    const projectNames = new CfnParameter(
       this,
-      'SweepIntervalMinutes',
+      SETTINGS.projectNames.parameter,
       {
-        type: 'Number',
-        minValue: 1,
-        maxValue: 60,
-        default: 5,
-        description:
-          'Minutes between reconciliation sweeps: the worst-case delay for a batch that settled without an event.',
+        type: 'CommaDelimitedList',
+        default: '',
+        // Checked per name; also keeps "*" and other ARN characters out of
+        // the IAM policy.
+        allowedPattern: `^$|${PROJECT_NAME_PATTERN}`,
+        constraintDescription:
+          'must be CodeBuild project names separated by commas, without spaces',
+        description: `CodeBuild projects in scope, comma-separated (at most ${MAX_PROJECT_NAMES}). Empty: every project in this account and region.`,
       },
     );
-    const lookbackHours = new CfnParameter(this, 'LookbackHours', {
-      type: 'Number',
-      minValue: 1,
-      maxValue: 168,
-      default: 24,
-      description: 'The sweep ignores batches that ended more hours ago.',
-    });
-    const logLevel = new CfnParameter(this, 'LogLevel', {
-      type: 'String',
-      allowedValues: [...LOG_LEVELS],
-      default: 'INFO',
-      description: 'Powertools log level of the function.',
-    });
-    const reservedConcurrency = new CfnParameter(this, 'ReservedConcurrency', {
-      type: 'Number',
-      minValue: 0,
-      maxValue: 1000,
-      default: 0,
-      description:
-        'Caps parallel invocations so a burst of failures cannot hammer the CodeBuild API. 0 leaves the function unreserved (new accounts cannot reserve concurrency).',
-    });
+    const dryRun = this.choiceParameter(
+      SETTINGS.dryRun,
+      'true: decide and log "would retry", never call RetryBuildBatch.',
+    );
+    const sweepIntervalMinutes = this.numberParameter(
+      SETTINGS.sweepIntervalMinutes,
+      'Minutes between reconciliation sweeps: the worst-case delay for a batch that settled without an event.',
+    );
+    const lookbackHours = this.numberParameter(
+      SETTINGS.lookbackHours,
+      'The sweep ignores batches that ended more hours ago.',
+    );
+    const logLevel = this.choiceParameter(
+      SETTINGS.logLevel,
+      'Powertools log level of the function.',
+    );
+    const reservedConcurrency = this.numberParameter(
+      SETTINGS.reservedConcurrency,
+      'Caps parallel invocations so a burst of failures cannot hammer the CodeBuild API. 0 leaves the function unreserved (new accounts cannot reserve concurrency).',
+    );
 
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
@@ -112,6 +92,31 @@ export class BatchRetryStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'Events and invocations that failed after all retries',
       value: this.service.deadLetterQueue.queueUrl,
+    });
+  }
+
+  private numberParameter(
+    setting: NumberSetting,
+    description: string,
+  ): CfnParameter {
+    return new CfnParameter(this, setting.parameter, {
+      type: 'Number',
+      minValue: setting.min,
+      maxValue: setting.max,
+      default: setting.default,
+      description,
+    });
+  }
+
+  private choiceParameter(
+    setting: ChoiceSetting,
+    description: string,
+  ): CfnParameter {
+    return new CfnParameter(this, setting.parameter, {
+      type: 'String',
+      allowedValues: [...setting.allowed],
+      default: setting.default,
+      description,
     });
   }
 }

@@ -15,7 +15,6 @@ const config: Config = {
   projectNames: [],
   dryRun: false,
   lookbackHours: 24,
-  sweepIntervalMinutes: 5,
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -150,7 +149,7 @@ describe('isRoutineSkip', () => {
       'standalone-build',
       'batch-in-progress',
       'batch-succeeded',
-    ]) {
+    ] as const) {
       expect(isRoutineSkip(reason)).toBe(true);
     }
   });
@@ -165,7 +164,10 @@ describe('isRoutineSkip', () => {
       'retries-disabled',
       'build-not-found',
       'batch-not-found',
-    ]) {
+      'budget-exhausted',
+      'in-flight',
+      'already-retried',
+    ] as const) {
       expect(isRoutineSkip(reason)).toBe(false);
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { count, countSkip, METRIC, metrics } from '../../lambda/metrics.js';
+import { METRIC } from '../../lambda/contract.js';
+import { count, countSkip, metrics } from '../../lambda/metrics.js';
 import { captureLogs } from '../support/logs.js';
 
 describe('countSkip', () => {
@@ -8,7 +9,7 @@ describe('countSkip', () => {
     try {
       countSkip('standalone-build');
       countSkip('out-of-scope');
-      count(METRIC.retried);
+      count(METRIC.RetryIssued);
       metrics.publishStoredMetrics();
     } finally {
       logs.restore();

@@ -8,7 +8,7 @@ import { createApp } from '../../lib/app.js';
 import {
   MAX_PROJECT_NAMES,
   TERMINAL_BUILD_STATUSES,
-} from '../../lib/batch-retry-service.js';
+} from '../../lambda/contract.js';
 import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
 import { CfnResolver } from '../../sim/cfn.js';
 import { reportedViolations, scratchOutdir } from './synth.js';

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import dynalite from 'dynalite';
-import { WATCH_INDEX } from '../../lambda/budget-store.js';
+import { TABLE } from '../../lambda/contract.js';
 
 /** Credentials the local servers accept (they do not check signatures). */
 export const TEST_CREDENTIALS = {
@@ -113,7 +113,7 @@ export async function startDynamo(
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
         {
-          IndexName: WATCH_INDEX,
+          IndexName: TABLE.watchIndex,
           KeySchema: [
             { AttributeName: 'watchShard', KeyType: 'HASH' },
             { AttributeName: 'watchedAt', KeyType: 'RANGE' },

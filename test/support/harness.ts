@@ -1,5 +1,5 @@
 import type { Config } from '../../lambda/config.js';
-import { createHandler, type Handler } from '../../lambda/service.js';
+import { createHandler, type Handler } from '../../lambda/create-handler.js';
 import { CodeBuildEmulator } from './codebuild-emulator.js';
 import { type LocalDynamo, startDynamo, TEST_CREDENTIALS } from './dynamo.js';
 
@@ -23,7 +23,6 @@ export function defaultConfig(tableName: string): Config {
     projectNames: [],
     dryRun: false,
     lookbackHours: 24,
-    sweepIntervalMinutes: 5,
   };
 }
 

@@ -2,36 +2,38 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { type BatchOutcome, BatchProcessor } from './batch-processor.js';
+import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
 import { BudgetStore } from './budget-store.js';
 import { CodeBuildGateway } from './codebuild-gateway.js';
 import type { Config } from './config.js';
-import { isInScope } from './decision.js';
+import { METRIC, SDK_MAX_ATTEMPTS } from './contract.js';
+import {
+  buildSkipReason,
+  isInScope,
+  type SkipReason,
+  triggerOf,
+} from './decision.js';
 import { InvalidEventError } from './errors.js';
 import { type BuildStateChange, parseInvocation } from './event.js';
-import { logger, logSkip } from './logger.js';
-import { count, countSkip, METRIC, metrics } from './metrics.js';
+import { logger } from './logger.js';
+import { count, metrics } from './metrics.js';
 import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
+import { recordSkip } from './skip-log.js';
 import { runSweep, type SweepSummary } from './sweep.js';
-
-/**
- * SDK attempts per call. Standard retry mode backs off exponentially on
- * ThrottlingException and 5xx; the function's timeout covers the worst case.
- */
-export const SDK_MAX_ATTEMPTS = 5;
 
 /** Budget records outlive the lookback window by this margin. */
 const RETENTION_MARGIN_SECONDS = 2 * 24 * 3600;
 
 /** What one invocation did; returned for tests and local runs. */
 export type InvocationResult =
-  | { readonly kind: 'rejected'; readonly reason: string }
-  | { readonly kind: 'ignored'; readonly reason: string }
+  /** Not an event the function acts on; `problem` says why. */
+  | { readonly kind: 'rejected'; readonly problem: string }
+  | { readonly kind: 'ignored'; readonly reason: SkipReason }
   | ({ readonly kind: 'batch' } & BatchOutcome)
   | SweepSummary;
 
 /** Overrides for {@link createHandler}, mostly for tests and simulations. */
-export interface ServiceOptions {
+export interface HandlerOptions {
   readonly codebuild?: CodeBuildClient;
   readonly dynamodb?: DynamoDBClient;
   /** Clock in milliseconds. */
@@ -55,7 +57,7 @@ export type Handler = (
  */
 export function createHandler(
   config: Config,
-  options: ServiceOptions = {},
+  options: HandlerOptions = {},
 ): Handler {
   const now = options.now ?? Date.now;
   const dynamodb =
@@ -63,7 +65,7 @@ export function createHandler(
   const codebuild = new CodeBuildGateway(
     options.codebuild ?? new CodeBuildClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
   );
-  const budget = new BudgetStore(dynamodb, {
+  const budgetStore = new BudgetStore(dynamodb, {
     tableName: config.tableName,
     retentionSeconds: config.lookbackHours * 3600 + RETENTION_MARGIN_SECONDS,
     now,
@@ -73,9 +75,9 @@ export function createHandler(
     tableName: config.tableName,
     awsSdkV3Client: dynamodb,
   });
-  const processor = new BatchProcessor({
+  const retrier = new BatchRetrier({
     config,
-    budget,
+    budgetStore,
     now,
     retry: createRetryStep(codebuild, persistenceStore, idempotencyConfig),
   });
@@ -83,26 +85,17 @@ export function createHandler(
   const onBuildStateChange = async (
     event: BuildStateChange,
   ): Promise<InvocationResult> => {
-    const ignore = (reason: string): InvocationResult => {
-      logSkip('Ignored build', {
-        buildArn: event.buildArn,
-        decision: 'skip',
-        reason,
-      });
-      countSkip(reason);
+    const ignore = (reason: SkipReason): InvocationResult => {
+      recordSkip('Ignored build', reason, { buildArn: event.buildArn });
       return { kind: 'ignored', reason };
     };
     // Scope first: out-of-scope projects cost no API call.
     if (!isInScope(config, event.projectName)) return ignore('out-of-scope');
     const build = await codebuild.lookUpBuild(event.buildArn);
-    if (build.kind === 'standalone') return ignore('standalone-build');
-    if (build.kind === 'not-found') return ignore('build-not-found');
+    if (build.kind !== 'batch-child') return ignore(buildSkipReason(build));
     const [batch] = await codebuild.getBatches([build.batchArn]);
     if (!batch) return ignore('batch-not-found');
-    const outcome = await processor.process(
-      batch,
-      event.isFailure ? 'build-failed' : 'build-ended',
-    );
+    const outcome = await retrier.handle(batch, triggerOf(event.buildStatus));
     return { kind: 'batch', ...outcome };
   };
 
@@ -119,10 +112,11 @@ export function createHandler(
         // can never succeed; the reason is logged, the event is not.
         logger.warn('Rejected invalid event', {
           decision: 'reject',
-          reason: error.reason,
+          reason: 'invalid-event',
+          problem: error.problem,
         });
-        count(METRIC.invalidEvent);
-        return { kind: 'rejected', reason: error.reason };
+        count(METRIC.InvalidEvent);
+        return { kind: 'rejected', problem: error.problem };
       }
       logger.appendKeys({
         // The sweep rule's constant input has no id; the request id stands in.
@@ -131,9 +125,9 @@ export function createHandler(
       if (invocation.kind === 'sweep') {
         return await runSweep({
           config,
-          budget,
+          budgetStore,
           codebuild,
-          processor,
+          retrier,
           now,
           remainingMs: () => context.getRemainingTimeInMillis(),
         });

@@ -9,7 +9,7 @@ import {
   vi,
 } from 'vitest';
 import { logger } from '../../lambda/logger.js';
-import type { Handler } from '../../lambda/service.js';
+import type { Handler } from '../../lambda/create-handler.js';
 import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
 import {
   type Harness,
@@ -131,7 +131,7 @@ describe('retrying failed batches', () => {
 
     expect(result).toMatchObject({
       kind: 'batch',
-      outcome: 'retried',
+      result: 'retried',
       attempt: 1,
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
@@ -143,7 +143,7 @@ describe('retrying failed batches', () => {
     succeedAll(batch.arn);
     expect(cb.getBatch(batch.arn).buildBatchStatus).toBe('SUCCEEDED');
     expect(await invoke(handler, lastEvent())).toMatchObject({
-      outcome: 'skipped',
+      result: 'skipped',
       reason: 'batch-succeeded',
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
@@ -157,14 +157,14 @@ describe('retrying failed batches', () => {
     let event: BuildEvent = failure;
     for (let attempt = 1; attempt <= 3; attempt++) {
       expect(await invoke(handler, event)).toMatchObject({
-        outcome: 'retried',
+        result: 'retried',
         attempt,
       });
       event = failAgain(batch.arn);
     }
     logs = captureLogs();
     expect(await invoke(handler, event)).toMatchObject({
-      outcome: 'exhausted',
+      result: 'exhausted',
       reason: 'budget-exhausted',
     });
     expect(await sweep(handler)).toMatchObject({ kind: 'sweep' });
@@ -212,7 +212,7 @@ describe('retrying failed batches', () => {
     expect(retryCalls(batch.id)).toHaveLength(1);
     expect(cb.retryCount(batch.arn)).toBe(1);
     expect(
-      results.filter((r) => 'outcome' in r && r.outcome === 'retried'),
+      results.filter((r) => 'result' in r && r.result === 'retried'),
     ).toHaveLength(1);
     expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
   });
@@ -226,7 +226,7 @@ describe('retrying failed batches', () => {
     const failure = lastEvent();
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'watching',
+      result: 'watching',
       reason: 'batch-not-settled',
     });
     expect(retryCalls(batch.id)).toHaveLength(0);
@@ -234,7 +234,7 @@ describe('retrying failed batches', () => {
     cb.completeBuild(unit, 'SUCCEEDED');
     cb.settleBatch(batch.arn);
     expect(await invoke(handler, lastEvent())).toMatchObject({
-      outcome: 'retried',
+      result: 'retried',
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
   });
@@ -245,7 +245,7 @@ describe('retrying failed batches', () => {
     const { batch, failure } = failingBatch(project, false);
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'watching',
+      result: 'watching',
     });
     cb.settleBatch(batch.arn);
     const summary = await sweep(handler);
@@ -275,7 +275,7 @@ describe('retrying failed batches', () => {
     h.clock.shift(2 * 3_600_000);
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'skipped',
+      result: 'skipped',
       reason: 'before-lookback',
     });
     await sweep(handler);
@@ -309,7 +309,7 @@ describe('failures along the way', () => {
     await sleep(400);
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'retried',
+      result: 'retried',
       attempt: 1,
     });
     await abandoned;
@@ -338,7 +338,7 @@ describe('failures along the way', () => {
     cb.failNext('RetryBuildBatch', 1, 'server-error');
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'retried',
+      result: 'retried',
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
     expect(
@@ -360,7 +360,7 @@ describe('failures along the way', () => {
 
     cb.setFaults({});
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'retried',
+      result: 'retried',
       attempt: 1,
     });
     expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
@@ -378,7 +378,7 @@ describe('failures along the way', () => {
     }
     expect(cb.retryCount(batch.arn)).toBe(0);
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'retried',
+      result: 'retried',
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
   });
@@ -394,8 +394,8 @@ describe('failures along the way', () => {
     });
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'rejected',
-      reason: 'retry-rejected',
+      result: 'refused',
+      reason: 'retry-refused',
     });
     expect(await budgetOf(batch.arn)).toMatchObject({ retries: 0 });
   });
@@ -412,7 +412,7 @@ describe('failures along the way', () => {
 
     logs = captureLogs();
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'not-found',
+      result: 'not-found',
       reason: 'batch-not-found',
     });
     logs.restore();
@@ -505,7 +505,7 @@ describe('what is never retried', () => {
     const { batch, failure } = failingBatch(project);
 
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'skipped',
+      result: 'skipped',
       reason: 'retries-disabled',
     });
     await sweep(handler);
@@ -519,7 +519,7 @@ describe('what is never retried', () => {
 
     logs = captureLogs();
     expect(await invoke(handler, failure)).toMatchObject({
-      outcome: 'would-retry',
+      result: 'would-retry',
       attempt: 1,
     });
     logs.restore();
@@ -556,8 +556,10 @@ describe('what is never retried', () => {
     expect(cb.requests).toHaveLength(0);
     const rejections = logs.records().filter((r) => r.decision === 'reject');
     expect(rejections).toHaveLength(malformed.length);
-    for (const line of rejections)
-      expect(line.reason).toEqual(expect.any(String));
+    for (const line of rejections) {
+      expect(line.reason).toBe('invalid-event');
+      expect(line.problem).toEqual(expect.any(String));
+    }
     expect(metricTotal(logs, 'InvalidEvent')).toBe(malformed.length);
     expect(logs.text()).not.toContain(SECRET);
   });

@@ -1,59 +1,61 @@
-import type { BatchView } from './batch.js';
+import type { BatchView, BudgetView } from './batch.js';
 import type { BudgetStore } from './budget-store.js';
 import type { Config } from './config.js';
-import type { BudgetView, Trigger } from './decision.js';
-import { decideRetry } from './decision.js';
-import { logger, logSkip } from './logger.js';
-import { count, countSkip, METRIC } from './metrics.js';
+import { METRIC } from './contract.js';
+import {
+  type BatchResult,
+  decideRetry,
+  dryRunAttempt,
+  type Reason,
+  retryReason,
+  type Trigger,
+} from './decision.js';
+import { logger } from './logger.js';
+import { count } from './metrics.js';
 import type { RetryStep } from './retry-step.js';
 import { retryToken } from './retry-token.js';
+import { recordSkip } from './skip-log.js';
 
 /** What happened to one batch. */
 export interface BatchOutcome {
   readonly batchArn: string;
-  readonly outcome:
-    | 'retried'
-    | 'would-retry'
-    | 'already-retried'
-    | 'in-flight'
-    | 'watching'
-    | 'skipped'
-    | 'exhausted'
-    | 'rejected'
-    | 'not-found';
-  readonly reason?: string;
+  readonly result: BatchResult;
+  readonly reason?: Reason;
   readonly attempt?: number;
 }
 
-/** Collaborators of {@link BatchProcessor}. */
-export interface BatchProcessorDeps {
+/** Collaborators of {@link BatchRetrier}. */
+export interface BatchRetrierDeps {
   readonly config: Config;
-  readonly budget: BudgetStore;
+  readonly budgetStore: BudgetStore;
   readonly retry: RetryStep;
   readonly now: () => number;
 }
 
 /**
- * The shared decision path of the event and the sweep:
- * decide → reserve budget → RetryBuildBatch → record and log.
+ * The decision path the event and the sweep share for one batch:
+ * decide → reserve an attempt → RetryBuildBatch → log and count.
  */
-export class BatchProcessor {
-  readonly #deps: BatchProcessorDeps;
+export class BatchRetrier {
+  readonly #deps: BatchRetrierDeps;
 
-  constructor(deps: BatchProcessorDeps) {
+  constructor(deps: BatchRetrierDeps) {
     this.#deps = deps;
   }
 
   /**
    * Runs one batch through the decision path. `budget` is passed when the
    * caller already read it (the sweep reads budgets in bulk).
+   *
+   * @example
+   * const outcome = await retrier.handle(batch, 'build-failed');
    */
-  async process(
+  async handle(
     batch: BatchView,
     trigger: Trigger,
     budget?: BudgetView,
   ): Promise<BatchOutcome> {
-    const { config, budget: store, now } = this.#deps;
+    const { config, budgetStore, now } = this.#deps;
     const log = { batchArn: batch.arn, batchStatus: batch.status, trigger };
     const decision = decideRetry(config, {
       batch,
@@ -64,29 +66,24 @@ export class BatchProcessor {
 
     switch (decision.action) {
       case 'skip':
-        logSkip('Skipped batch', {
-          ...log,
-          decision: 'skip',
-          reason: decision.reason,
-        });
-        countSkip(decision.reason);
+        recordSkip('Skipped batch', decision.reason, log);
         return {
           batchArn: batch.arn,
-          outcome: 'skipped',
+          result: 'skipped',
           reason: decision.reason,
         };
 
       case 'watch':
-        await store.watch(batch.arn);
+        await budgetStore.watch(batch.arn);
         logger.info('Watching batch until it settles', {
           ...log,
           decision: 'watch',
           reason: decision.reason,
         });
-        count(METRIC.watched);
+        count(METRIC.BatchWatched);
         return {
           batchArn: batch.arn,
-          outcome: 'watching',
+          result: 'watching',
           reason: decision.reason,
         };
 
@@ -106,8 +103,8 @@ export class BatchProcessor {
   }
 
   async #retry(batch: BatchView, failure: string): Promise<BatchOutcome> {
-    const { config, budget: store, retry } = this.#deps;
-    const reservation = await store.reserveAttempt(
+    const { config, budgetStore, retry } = this.#deps;
+    const reservation = await budgetStore.reserveAttempt(
       batch.arn,
       failure,
       config.maxRetries,
@@ -119,7 +116,6 @@ export class BatchProcessor {
     const token = retryToken(batch.arn, attempt, failure);
     const log = {
       batchArn: batch.arn,
-      decision: 'retry',
       attempt,
       maxRetries: config.maxRetries,
       retryType: config.retryType,
@@ -135,49 +131,45 @@ export class BatchProcessor {
     });
 
     if (step.kind === 'in-flight') {
-      logger.info('Retry already in flight', { ...log, reason: 'in-flight' });
-      countSkip('in-flight');
-      return { batchArn: batch.arn, outcome: 'in-flight', attempt };
+      recordSkip('Retry already in flight', 'in-flight', log);
+      return { batchArn: batch.arn, result: 'in-flight', attempt };
     }
-    const { result, fresh } = step;
-    if (result.kind === 'retried' && !fresh) {
-      logger.info('Failure already retried', {
-        ...log,
-        reason: 'already-retried',
-      });
-      countSkip('already-retried');
-      return { batchArn: batch.arn, outcome: 'already-retried', attempt };
+    const { response, fresh } = step;
+    if (response.kind === 'retried' && !fresh) {
+      recordSkip('Failure already retried', 'already-retried', log);
+      return { batchArn: batch.arn, result: 'already-retried', attempt };
     }
-    if (result.kind === 'retried') {
+    if (response.kind === 'retried') {
       logger.info('Retried batch', {
         ...log,
-        reason:
-          reservation.kind === 'duplicate' ? 'resumed-attempt' : 'batch-failed',
-        batchStatusAfter: result.status,
+        decision: 'retry',
+        reason: retryReason(reservation.kind),
+        batchStatusAfter: response.status,
       });
-      count(METRIC.retried);
-      return { batchArn: batch.arn, outcome: 'retried', attempt };
+      count(METRIC.RetryIssued);
+      return { batchArn: batch.arn, result: 'retried', attempt };
     }
 
     // CodeBuild refused: the batch is no longer failed, or is gone. Neither
     // is fixed by retrying the invocation, so give the attempt back and stop.
-    const released = await store.releaseAttempt(batch.arn, failure, attempt);
-    const reason =
-      result.kind === 'rejected' ? 'retry-rejected' : 'batch-not-found';
+    const released = await budgetStore.releaseAttempt(
+      batch.arn,
+      failure,
+      attempt,
+    );
+    const refused = response.kind === 'refused';
     logger.warn('RetryBuildBatch refused; attempt released', {
       ...log,
-      reason,
+      decision: 'skip',
+      reason: refused ? 'retry-refused' : 'batch-not-found',
       released,
-      error:
-        result.kind === 'rejected'
-          ? result.message
-          : 'ResourceNotFoundException',
+      error: refused ? response.message : 'ResourceNotFoundException',
     });
-    count(METRIC.notRetryable);
+    count(METRIC.RetryRefused);
     return {
       batchArn: batch.arn,
-      outcome: result.kind === 'rejected' ? 'rejected' : 'not-found',
-      reason,
+      result: refused ? 'refused' : 'not-found',
+      reason: refused ? 'retry-refused' : 'batch-not-found',
       attempt,
     };
   }
@@ -187,12 +179,11 @@ export class BatchProcessor {
     failure: string,
     known?: BudgetView,
   ): Promise<BatchOutcome> {
-    const { config, budget: store } = this.#deps;
-    const budget = known ?? (await store.read(batch.arn));
-    const retries = budget?.retries ?? 0;
-    const attempt = budget?.lastFailure === failure ? retries : retries + 1;
-    if (attempt > config.maxRetries) {
-      return this.#exhausted(batch, failure, retries, false);
+    const { config, budgetStore } = this.#deps;
+    const budget = known ?? (await budgetStore.read(batch.arn));
+    const attempt = dryRunAttempt(config, failure, budget);
+    if (attempt === undefined) {
+      return this.#exhausted(batch, failure, budget?.retries ?? 0, false);
     }
     logger.info('Would retry batch (dry run)', {
       batchArn: batch.arn,
@@ -203,8 +194,8 @@ export class BatchProcessor {
       retryType: config.retryType,
       token: retryToken(batch.arn, attempt, failure),
     });
-    count(METRIC.wouldRetry);
-    return { batchArn: batch.arn, outcome: 'would-retry', attempt };
+    count(METRIC.RetryWouldIssue);
+    return { batchArn: batch.arn, result: 'would-retry', attempt };
   }
 
   async #exhausted(
@@ -213,7 +204,7 @@ export class BatchProcessor {
     retries: number,
     alreadyReported: boolean,
   ): Promise<BatchOutcome> {
-    const { config, budget: store } = this.#deps;
+    const { config, budgetStore } = this.#deps;
     const log = {
       batchArn: batch.arn,
       decision: 'skip',
@@ -222,23 +213,24 @@ export class BatchProcessor {
       maxRetries: config.maxRetries,
     };
     // Warn and count once per failure; the sweep sees a broken batch again
-    // every interval until it leaves the lookback window.
+    // every interval until it leaves the lookback window. A dry run writes
+    // nothing, so it cannot remember and reports every time it sees one.
     const firstReport =
       !alreadyReported &&
-      !config.dryRun &&
-      (await store.markExhausted(batch.arn, failure));
-    if (firstReport || (config.dryRun && !alreadyReported)) {
+      (config.dryRun ||
+        (await budgetStore.markExhausted(batch.arn, failure)));
+    if (firstReport) {
       logger.warn(
         `Retry budget exhausted after ${retries} of ${config.maxRetries} retries`,
         log,
       );
-      count(METRIC.budgetExhausted);
+      count(METRIC.BudgetExhausted);
     } else {
       logger.debug('Retry budget exhausted (already reported)', log);
     }
     return {
       batchArn: batch.arn,
-      outcome: 'exhausted',
+      result: 'exhausted',
       reason: 'budget-exhausted',
       attempt: retries,
     };
