@@ -47,7 +47,10 @@ export function matchesPattern(
 
 // Checks the whole pattern even after a mismatch, so an invalid pattern is
 // refused whatever event comes first.
-function matchObject(pattern: Record<string, unknown>, event: unknown) {
+function matchObject(
+  pattern: Record<string, unknown>,
+  event: unknown,
+): boolean {
   let matched = true;
   for (const [key, rule] of Object.entries(pattern)) {
     const present = isObject(event) && Object.hasOwn(event, key);
