@@ -1,27 +1,24 @@
 /**
- * EventBridge event-pattern matching, as documented in the EventBridge user
- * guide (event patterns, arrays, null values and empty strings, content
- * filtering, comparison operators):
+ * EventBridge event-pattern matching for exact values, the part of the
+ * EventBridge user guide ("Event patterns", "Matching on multiple field
+ * values", "null values and empty strings") the stack's rule relies on:
  *
- * - a pattern has the structure of the events it matches; every field the
- *   pattern names must match (AND), and a leaf is an array of alternatives
- *   (OR);
- * - when the event's value is an array, the leaf matches if any element does;
- * - literal strings, numbers, booleans and `null` match exactly (null and ""
- *   are different);
- * - content filters: `prefix`, `suffix` (both with `equals-ignore-case`),
- *   `equals-ignore-case`, `anything-but` (value, list, `prefix`, `suffix`,
- *   `equals-ignore-case`, `wildcard`), `numeric`, `exists`, `wildcard`,
- *   `cidr`, and `$or` between sets of fields.
+ * - a pattern has the structure of the events it matches; every field it
+ *   names must be in the event and match (AND), at the same nesting;
+ * - a leaf is an array of alternatives (OR), each compared exactly: strings
+ *   case-sensitively, numbers as numbers, `null` and `""` kept apart;
+ * - when the event's value is an array, the leaf matches if any element does.
  *
- * The rule template uses literal lists under nested objects; the rest is
- * here so patterns a user writes by hand behave as they would on AWS.
+ * Content filters (`prefix`, `anything-but`, `numeric`, ...) and `$or` are
+ * refused with {@link InvalidPatternError} rather than half-implemented: no
+ * template this simulation deploys uses them, and a pattern the simulation
+ * cannot match as AWS would must fail loudly.
  */
 
-/** A pattern as written in a rule (`EventPattern`), object or JSON text. */
+/** A pattern as written in a rule (`EventPattern`), as an object. */
 export type EventPattern = Readonly<Record<string, unknown>>;
 
-/** Thrown for patterns EventBridge would refuse. */
+/** Thrown for patterns EventBridge would refuse, or this matcher cannot match. */
 export class InvalidPatternError extends Error {
   constructor(message: string) {
     super(message);
@@ -29,11 +26,9 @@ export class InvalidPatternError extends Error {
   }
 }
 
-const MISSING = Symbol('missing');
-type Value = unknown | typeof MISSING;
-
 /**
- * True when `event` matches `pattern`.
+ * True when `event` matches `pattern` (an object, or its JSON text as a
+ * CloudFormation template may hold it).
  *
  * @example
  * matchesPattern({ source: ['aws.codebuild'] }, { source: 'aws.codebuild' }); // true
@@ -42,230 +37,59 @@ export function matchesPattern(
   pattern: EventPattern | string,
   event: unknown,
 ): boolean {
-  const parsed =
-    typeof pattern === 'string' ? (JSON.parse(pattern) as unknown) : pattern;
+  const parsed: unknown =
+    typeof pattern === 'string' ? JSON.parse(pattern) : pattern;
   if (!isObject(parsed)) {
     throw new InvalidPatternError('an event pattern must be a JSON object');
   }
   return matchObject(parsed, event);
 }
 
-function matchObject(pattern: Record<string, unknown>, event: Value): boolean {
+// Checks the whole pattern even after a mismatch, so an invalid pattern is
+// refused whatever event comes first.
+function matchObject(
+  pattern: Record<string, unknown>,
+  event: unknown,
+): boolean {
+  let matched = true;
   for (const [key, rule] of Object.entries(pattern)) {
-    if (key === '$or') {
-      if (!Array.isArray(rule) || rule.length < 2) {
-        throw new InvalidPatternError(
-          '$or needs a list of at least 2 patterns',
-        );
-      }
-      const ok = rule.some((alternative) => {
-        if (!isObject(alternative)) {
-          throw new InvalidPatternError('$or alternatives must be objects');
-        }
-        return matchObject(alternative, event);
-      });
-      if (!ok) return false;
-      continue;
-    }
-    const value = isObject(event) && key in event ? event[key] : MISSING;
-    if (Array.isArray(rule)) {
-      if (!matchLeaf(rule, value)) return false;
-    } else if (isObject(rule)) {
-      // A nested pattern needs a nested object; arrays of objects match if
-      // any element does.
-      if (Array.isArray(value)) {
-        if (!value.some((item) => isObject(item) && matchObject(rule, item))) {
-          return false;
-        }
-      } else if (!isObject(value) || !matchObject(rule, value)) {
-        return false;
-      }
+    const present = isObject(event) && Object.hasOwn(event, key);
+    const value = present ? event[key] : undefined;
+    if (isObject(rule)) {
+      matched =
+        matchObject(rule, isObject(value) ? value : undefined) && matched;
+    } else if (Array.isArray(rule)) {
+      matched = matchLeaf(key, rule, present, value) && matched;
     } else {
       throw new InvalidPatternError(
         `"${key}": a pattern value must be an array or an object`,
       );
     }
   }
-  return true;
+  return matched && isObject(event);
 }
 
-function matchLeaf(alternatives: readonly unknown[], value: Value): boolean {
+function matchLeaf(
+  key: string,
+  alternatives: readonly unknown[],
+  present: boolean,
+  value: unknown,
+): boolean {
   if (alternatives.length === 0) {
-    throw new InvalidPatternError('a pattern array must not be empty');
-  }
-  // `exists` looks at presence only; everything else at the value(s).
-  const candidates: Value[] =
-    value === MISSING ? [] : Array.isArray(value) ? value : [value];
-  return alternatives.some((alt) => {
-    if (isObject(alt)) {
-      if ('exists' in alt) {
-        if (typeof alt.exists !== 'boolean') {
-          throw new InvalidPatternError('exists takes true or false');
-        }
-        // Leaf values only: an object is not a leaf.
-        const present =
-          value !== MISSING &&
-          !isObject(value) &&
-          !(Array.isArray(value) && value.length === 0);
-        return alt.exists === present;
-      }
-      return candidates.some((c) => matchFilter(alt, c));
-    }
-    return candidates.some((c) => matchLiteral(alt, c));
-  });
-}
-
-function matchLiteral(expected: unknown, actual: unknown): boolean {
-  if (expected === null) return actual === null;
-  if (typeof expected === 'number') {
-    return typeof actual === 'number' && actual === expected;
-  }
-  if (typeof expected === 'string' || typeof expected === 'boolean') {
-    return actual === expected;
-  }
-  throw new InvalidPatternError(
-    `unsupported literal in pattern: ${JSON.stringify(expected)}`,
-  );
-}
-
-function matchFilter(filter: Record<string, unknown>, actual: unknown) {
-  const keys = Object.keys(filter);
-  if (keys.length !== 1) {
     throw new InvalidPatternError(
-      `a content filter has exactly one operator, got ${keys.join(', ')}`,
+      `"${key}": a pattern array must not be empty`,
     );
   }
-  const [op] = keys as [string];
-  const arg = filter[op];
-  switch (op) {
-    case 'prefix':
-      return matchAffix(arg, actual, 'prefix');
-    case 'suffix':
-      return matchAffix(arg, actual, 'suffix');
-    case 'equals-ignore-case':
-      return (
-        typeof arg === 'string' &&
-        typeof actual === 'string' &&
-        actual.toLowerCase() === arg.toLowerCase()
-      );
-    case 'wildcard':
-      return typeof actual === 'string' && wildcard(stringArg(op, arg), actual);
-    case 'anything-but':
-      return anythingBut(arg, actual);
-    case 'numeric':
-      return numeric(arg, actual);
-    case 'cidr':
-      return typeof actual === 'string' && cidr(stringArg(op, arg), actual);
-    default:
-      throw new InvalidPatternError(`unsupported operator ${op}`);
-  }
-}
-
-function matchAffix(arg: unknown, actual: unknown, kind: 'prefix' | 'suffix') {
-  if (typeof actual !== 'string') return false;
-  let expected: string;
-  let ignoreCase = false;
-  if (typeof arg === 'string') {
-    expected = arg;
-  } else if (isObject(arg) && typeof arg['equals-ignore-case'] === 'string') {
-    expected = arg['equals-ignore-case'];
-    ignoreCase = true;
-  } else {
-    throw new InvalidPatternError(`${kind} takes a string`);
-  }
-  const a = ignoreCase ? actual.toLowerCase() : actual;
-  const e = ignoreCase ? expected.toLowerCase() : expected;
-  return kind === 'prefix' ? a.startsWith(e) : a.endsWith(e);
-}
-
-function anythingBut(arg: unknown, actual: unknown): boolean {
-  if (Array.isArray(arg)) {
-    return !arg.some((v) => matchLiteral(v, actual));
-  }
-  if (isObject(arg)) {
-    // anything-but with a nested filter: match values the filter rejects,
-    // among values of the filter's type (strings).
-    if (typeof actual !== 'string') return false;
-    const [op] = Object.keys(arg);
-    const inner = arg[op as string];
-    if (op === 'equals-ignore-case' && Array.isArray(inner)) {
-      return !inner.some(
-        (v) =>
-          typeof v === 'string' && v.toLowerCase() === actual.toLowerCase(),
+  for (const alternative of alternatives) {
+    if (alternative !== null && typeof alternative === 'object') {
+      throw new InvalidPatternError(
+        `"${key}": only exact values are supported, not ${JSON.stringify(alternative)}`,
       );
     }
-    return !matchFilter(arg, actual);
   }
-  return !matchLiteral(arg, actual);
-}
-
-const NUMERIC_OPS = new Set(['<', '<=', '=', '>', '>=']);
-
-function numeric(arg: unknown, actual: unknown): boolean {
-  if (!Array.isArray(arg) || arg.length === 0 || arg.length % 2 !== 0) {
-    throw new InvalidPatternError('numeric takes operator/value pairs');
-  }
-  if (typeof actual !== 'number') return false;
-  for (let i = 0; i < arg.length; i += 2) {
-    const op = arg[i];
-    const bound = arg[i + 1];
-    if (typeof op !== 'string' || !NUMERIC_OPS.has(op)) {
-      throw new InvalidPatternError(`numeric: bad operator ${String(op)}`);
-    }
-    if (typeof bound !== 'number') {
-      throw new InvalidPatternError('numeric: bounds must be numbers');
-    }
-    const ok =
-      op === '<'
-        ? actual < bound
-        : op === '<='
-          ? actual <= bound
-          : op === '='
-            ? actual === bound
-            : op === '>'
-              ? actual > bound
-              : actual >= bound;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-function wildcard(pattern: string, actual: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 's').test(actual);
-}
-
-function cidr(block: string, ip: string): boolean {
-  const [base, bitsText] = block.split('/');
-  const bits = Number(bitsText ?? '32');
-  const a = ipv4(base ?? '');
-  const b = ipv4(ip);
-  if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) {
-    return false;
-  }
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return (a & mask) >>> 0 === (b & mask) >>> 0;
-}
-
-function ipv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    n = n * 256 + Number(part);
-  }
-  return n;
-}
-
-function stringArg(op: string, arg: unknown): string {
-  if (typeof arg !== 'string') {
-    throw new InvalidPatternError(`${op} takes a string`);
-  }
-  return arg;
+  if (!present) return false;
+  const values = Array.isArray(value) ? value : [value];
+  return values.some((v) => alternatives.includes(v));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,22 +4,13 @@
  * emulated AWS with faults, prints the figures (or `--json`), and exits
  * non-zero when an invariant breaks (over-retries, missed retries, budget
  * exceeded, secrets in logs, batches left running).
- *
- * `--malformed N` instead feeds N generated malformed events through the bus
- * and the function.
  */
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { synthesize } from './deployment.js';
-import { runMalformed } from './malformed.js';
 import { CRASH_POINTS, type CrashPoint } from './network.js';
-import {
-  describeFaults,
-  figuresTable,
-  progressWriter,
-  table,
-} from './report.js';
+import { describeFaults, figuresTable, progressWriter } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
 import { type FaultKnobs, runSimulation } from './simulation.js';
 
@@ -40,7 +31,6 @@ const USAGE = `Usage: npm run simulate -- [options]
   --param K=V        a CloudFormation parameter of the stack (repeatable), e.g. MaxRetries=3
   --concurrency N    account concurrency for the unreserved function (default 6)
   --json             print one JSON object instead of tables
-  --malformed N      feed N generated malformed events instead (with --seed)
   --help`;
 
 function fraction(name: string, value: string | undefined): number | undefined {
@@ -67,7 +57,6 @@ export interface SimulateArgs {
   readonly parameters: Record<string, string>;
   readonly concurrency?: number;
   readonly json: boolean;
-  readonly malformed?: number;
   readonly help: boolean;
 }
 
@@ -91,7 +80,6 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
       param: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
       json: { type: 'boolean' },
-      malformed: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -152,7 +140,6 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
     parameters,
     concurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
-    malformed: whole('malformed', values.malformed),
     help: values.help ?? false,
   };
 }
@@ -171,45 +158,6 @@ async function main(): Promise<void> {
     return;
   }
   const assembly = await synthesize('simulate');
-
-  if (args.malformed !== undefined) {
-    const report = await runMalformed({
-      assembly,
-      count: args.malformed,
-      seed: args.seed,
-    });
-    if (args.json) {
-      console.log(JSON.stringify(report));
-    } else {
-      console.log(
-        table(
-          ['figure', 'value'],
-          [
-            ['malformed events generated', String(report.generated)],
-            ['matched by the rule', String(report.matchedByRule)],
-            ['invocations', String(report.invocations)],
-            [
-              'rejected with a logged reason',
-              String(report.rejectedWithReason),
-            ],
-            ['not rejected', String(report.notRejected)],
-            ['CodeBuild calls', String(report.codebuildCalls)],
-            ['DynamoDB calls', String(report.dynamodbCalls)],
-            ['secrets in logs', String(report.secretLeaks)],
-          ],
-        ),
-      );
-      console.log('\nMost frequent reasons:');
-      console.log(
-        table(
-          ['reason', 'events'],
-          report.topReasons.map(({ reason, count }) => [reason, count]),
-        ),
-      );
-    }
-    if (!report.ok) process.exitCode = 1;
-    return;
-  }
 
   const scenario = randomScenario({
     batches: args.batches,

@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUILD_STATE_CHANGE,
+  PROJECT_NAME_BODY,
+  PROJECT_NAME_PATTERN,
+  TERMINAL_BUILD_STATUSES,
+} from '../../lambda/contract.js';
 import { InvalidEventError } from '../../lambda/errors.js';
 import { MAX_EVENT_BYTES, parseInvocation } from '../../lambda/event.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../support/harness.js';
+import { captureLogs } from '../support/logs.js';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(
@@ -139,4 +152,230 @@ describe('parseInvocation', () => {
       SECRET,
     );
   });
+});
+
+// Property: events broken in one way each (a missing or mistyped field, a bad
+// ARN, a project mismatch, an oversized payload, not an object at all...),
+// built from the sample event, which carries SECRET in its environment
+// variables; many put SECRET into the broken field itself.
+
+type Json = Record<string, unknown>;
+const detailOf = (event: Json) => event.detail as Json;
+const BUILD_ARN = detailOf(failed)['build-id'] as string;
+const BUILD_ARN_SHAPE = new RegExp(
+  `^arn:aws(?:-[a-z]+)*:codebuild:[a-z0-9-]+:\\d{12}:build/${PROJECT_NAME_BODY}:[A-Za-z0-9-]{1,128}$`,
+);
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+const ENVELOPE = ['version', 'id', 'account', 'time', 'region', 'source'];
+const REQUIRED_DETAIL = ['build-status', 'project-name', 'build-id'];
+
+/** Strings other than those `valid` accepts, the secret among them. */
+const textBut = (valid: (s: string) => boolean) =>
+  fc.oneof(
+    fc.constant(SECRET),
+    fc.string().filter((s) => !valid(s)),
+  );
+
+/** Values of any JSON type except `type`. */
+function notA(type: 'string' | 'array' | 'object'): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    ...(type === 'string' ? [] : [fc.string()]),
+    ...(type === 'array'
+      ? []
+      : [fc.array(fc.constant(SECRET), { maxLength: 3 })]),
+    ...(type === 'object' ? [] : [fc.dictionary(fc.string(), fc.integer())]),
+  );
+}
+
+/** The sample event with `change` applied to a fresh copy. */
+const mutant = (change: (event: Json) => void) => {
+  const event = structuredClone(failed);
+  change(event);
+  return event;
+};
+const withTop = (key: string, value: fc.Arbitrary<unknown>) =>
+  value.map((v) => mutant((e) => Object.assign(e, { [key]: v })));
+const withDetail = (key: string, value: fc.Arbitrary<unknown>) =>
+  value.map((v) => mutant((e) => Object.assign(detailOf(e), { [key]: v })));
+
+const malformedEvents: fc.Arbitrary<unknown> = fc.oneof(
+  fc
+    .constantFrom(...ENVELOPE, 'resources', 'detail-type', 'detail')
+    .map((key) => mutant((e) => delete e[key])),
+  fc
+    .constantFrom(...REQUIRED_DETAIL)
+    .map((key) => mutant((e) => delete detailOf(e)[key])),
+  fc
+    .tuple(fc.constantFrom(...ENVELOPE, 'detail-type'), notA('string'))
+    .map(([key, value]) => mutant((e) => Object.assign(e, { [key]: value }))),
+  fc
+    .tuple(fc.constantFrom(...REQUIRED_DETAIL), notA('string'))
+    .map(([key, value]) =>
+      mutant((e) => Object.assign(detailOf(e), { [key]: value })),
+    ),
+  withTop('resources', notA('array')),
+  withTop('detail', notA('object')),
+  withTop(
+    'account',
+    textBut((s) => /^\d{12}$/.test(s)),
+  ),
+  withTop(
+    'time',
+    textBut((s) => ISO_DATETIME.test(s)),
+  ),
+  withTop('id', fc.constant('')),
+  withTop(
+    'source',
+    textBut((s) => s === 'aws.codebuild' || s === 'aws.events'),
+  ),
+  withTop(
+    'detail-type',
+    textBut((s) => s === BUILD_STATE_CHANGE),
+  ),
+  withDetail(
+    'build-status',
+    fc.oneof(
+      fc.constantFrom('IN_PROGRESS', 'failed', 'Succeeded', ''),
+      textBut((s) =>
+        (TERMINAL_BUILD_STATUSES as readonly string[]).includes(s),
+      ),
+    ),
+  ),
+  withDetail(
+    'build-id',
+    fc.oneof(
+      textBut((s) => BUILD_ARN_SHAPE.test(s)),
+      fc.constantFrom(
+        BUILD_ARN.replace(':build/', ':build-batch/'),
+        BUILD_ARN.replace(':codebuild:', ':codepipeline:'),
+        BUILD_ARN.replace('111122223333', '1234'),
+        `${BUILD_ARN} `,
+      ),
+    ),
+  ),
+  withDetail(
+    'project-name',
+    fc.oneof(
+      fc
+        .stringMatching(new RegExp(PROJECT_NAME_PATTERN))
+        .filter((s) => s !== 'web-app'),
+      fc.constantFrom('w', 'w'.repeat(300)),
+    ),
+  ),
+  fc
+    .integer({ min: MAX_EVENT_BYTES, max: 400_000 })
+    .map((size) => mutant((e) => (e.padding = 'x'.repeat(size)))),
+  fc.oneof(
+    fc.constant(null),
+    fc.string(),
+    fc.integer(),
+    fc.boolean(),
+    fc.array(fc.constant(failed), { maxLength: 2 }),
+  ),
+  fc
+    .dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 })
+    .map((extra) => ({ kind: 'sweep', ...extra, 'x-extra': 1 })),
+  fc.constantFrom('id', 'time', 'account').map((key) => {
+    const scheduled: Json = {
+      version: '0',
+      id: 'a3f1c2d4-0000-4000-8000-000000000000',
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '111122223333',
+      time: '2026-11-20T09:40:00Z',
+      region: 'eu-west-1',
+      resources: [],
+      detail: {},
+    };
+    delete scheduled[key];
+    return scheduled;
+  }),
+  fc.dictionary(
+    fc.string().filter((k) => k !== 'source' && k !== 'kind'),
+    fc.jsonValue(),
+  ),
+);
+
+/** Well-formed events: any terminal status, any project, any extra detail. */
+const validEvents = fc
+  .record({
+    status: fc.constantFrom(...TERMINAL_BUILD_STATUSES),
+    project: fc.stringMatching(new RegExp(PROJECT_NAME_PATTERN)),
+    id: fc.uuid(),
+    extra: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }),
+  })
+  .map(({ status, project, id, extra }) => {
+    const buildArn = BUILD_ARN.replace('web-app', project);
+    const event = mutant((e) => {
+      e.id = id;
+      e.detail = {
+        ...extra,
+        ...detailOf(e),
+        'build-status': status,
+        'project-name': project,
+        'build-id': buildArn,
+      };
+    });
+    return { event, status, project, id, buildArn };
+  });
+
+describe('parseInvocation, over generated events', () => {
+  it('rejects every malformed event with InvalidEventError, its reason free of the secret', () => {
+    fc.assert(
+      fc.property(malformedEvents, (event) => {
+        expect(rejection(event).reason).not.toContain(SECRET);
+      }),
+      { numRuns: 1000, seed: 42 },
+    );
+  });
+
+  it('still reads every well-formed event', () => {
+    fc.assert(
+      fc.property(validEvents, ({ event, status, project, id, buildArn }) => {
+        expect(parseInvocation(event)).toEqual({
+          kind: 'build-state-change',
+          eventId: id,
+          buildArn,
+          projectName: project,
+          buildStatus: status,
+          isFailure: ['FAILED', 'FAULT', 'TIMED_OUT'].includes(status),
+        });
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
+
+describe('malformed events through the handler', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.stop());
+
+  it('rejects each, calls nothing and logs no secret', async () => {
+    const handler = h.handler();
+    h.codebuild.resetLog();
+    const logs = captureLogs();
+    try {
+      await fc.assert(
+        fc.asyncProperty(malformedEvents, async (event) => {
+          expect(await handler(event, lambdaContext())).toMatchObject({
+            kind: 'rejected',
+          });
+        }),
+        { numRuns: 60, seed: 1 },
+      );
+    } finally {
+      logs.restore();
+    }
+    expect(h.codebuild.requests).toHaveLength(0);
+    expect(logs.records().filter((r) => r.decision === 'reject')).toHaveLength(
+      60,
+    );
+    expect(logs.text()).not.toContain(SECRET);
+  }, 60_000);
 });

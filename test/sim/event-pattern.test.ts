@@ -1,73 +1,95 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  BUILD_STATE_CHANGE,
+  TERMINAL_BUILD_STATUSES,
+} from '../../lambda/contract.js';
+import {
   InvalidPatternError,
   matchesPattern,
 } from '../../sim/event-pattern.js';
 
-// Examples from the EventBridge user guide: "Amazon EventBridge event
-// patterns", "Arrays in Amazon EventBridge event patterns", "Matching null
-// values and empty strings", "Matching events on event field values" and
-// "Content filtering in Amazon EventBridge event patterns"
-// (docs.aws.amazon.com/eventbridge/latest/userguide/).
+// Example events and patterns from the EventBridge user guide ("Event pattern
+// syntax", "Matching on multiple field values", "Matching events on null
+// values and empty strings"), the EC2 user guide's state-change event and
+// the CodeBuild user guide's build notification reference.
 
-const ec2Terminated = {
-  version: '0',
-  id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+const ec2StateChange = {
+  id: '7bf73129-1428-4cd3-a780-95db273d1602',
   'detail-type': 'EC2 Instance State-change Notification',
   source: 'aws.ec2',
-  account: '111122223333',
-  time: '2017-12-22T18:43:48Z',
-  region: 'us-west-1',
-  resources: [
-    'arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0',
-  ],
-  detail: { 'instance-id': 'i-1234567890abcdef0', state: 'terminated' },
+  account: '123456789012',
+  time: '2021-11-11T21:29:54Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
+  detail: { 'instance-id': 'i-abcd1111', state: 'pending' },
+};
+const terminated = {
+  ...ec2StateChange,
+  detail: { ...ec2StateChange.detail, state: 'terminated' },
+};
+const terminatedPattern = {
+  source: ['aws.ec2'],
+  'detail-type': ['EC2 Instance State-change Notification'],
+  detail: { state: ['terminated'] },
 };
 
-describe('event patterns (eb-event-patterns)', () => {
-  it('matches the EC2 instance-termination example', () => {
-    const pattern = {
-      source: ['aws.ec2'],
-      'detail-type': ['EC2 Instance State-change Notification'],
-      detail: { state: ['terminated'] },
-    };
-    expect(matchesPattern(pattern, ec2Terminated)).toBe(true);
-  });
-
-  it('does not match when one field differs, or is missing', () => {
-    expect(
-      matchesPattern(
-        { source: ['aws.ec2'], detail: { state: ['running'] } },
-        ec2Terminated,
-      ),
-    ).toBe(false);
-    expect(
-      matchesPattern({ detail: { 'no-such-field': ['x'] } }, ec2Terminated),
-    ).toBe(false);
+describe('event pattern syntax', () => {
+  it('matches when every field the pattern names matches', () => {
+    expect(matchesPattern(terminatedPattern, terminated)).toBe(true);
+    expect(matchesPattern(terminatedPattern, ec2StateChange)).toBe(false);
   });
 
   it('treats the values of a field as alternatives', () => {
     expect(
-      matchesPattern(
-        { detail: { state: ['pending', 'terminated'] } },
-        ec2Terminated,
-      ),
+      matchesPattern({ source: ['aws.ec2', 'aws.fargate'] }, terminated),
     ).toBe(true);
-  });
-
-  it('is case sensitive', () => {
-    expect(matchesPattern({ source: ['AWS.EC2'] }, ec2Terminated)).toBe(false);
-  });
-
-  it('accepts the pattern as JSON text, as CloudFormation allows', () => {
     expect(
-      matchesPattern('{"detail":{"state":["terminated"]}}', ec2Terminated),
-    ).toBe(true);
+      matchesPattern({ detail: { state: ['pending', 'running'] } }, terminated),
+    ).toBe(false);
+  });
+
+  it('does not match when a field of the pattern is absent from the event', () => {
+    expect(
+      matchesPattern({ detail: { 'instance-type': ['t3.micro'] } }, terminated),
+    ).toBe(false);
+    const { detail: _, ...withoutDetail } = terminated;
+    expect(matchesPattern(terminatedPattern, withoutDetail)).toBe(false);
+  });
+
+  it('needs the same nesting: a top-level pattern field is not a detail field', () => {
+    expect(matchesPattern({ state: ['terminated'] }, terminated)).toBe(false);
+    expect(
+      matchesPattern({ detail: { state: ['aws.ec2'] } }, { detail: 'aws.ec2' }),
+    ).toBe(false);
+  });
+
+  it('compares strings exactly and case-sensitively', () => {
+    expect(matchesPattern({ source: ['AWS.EC2'] }, terminated)).toBe(false);
+    expect(matchesPattern({ source: ['aws.ec'] }, terminated)).toBe(false);
+    expect(matchesPattern({ source: ['aws.ec2 '] }, terminated)).toBe(false);
+  });
+
+  it('compares numbers as numbers, never with their text', () => {
+    const event = { detail: { count: 2 } };
+    expect(matchesPattern({ detail: { count: [2] } }, event)).toBe(true);
+    expect(matchesPattern({ detail: { count: ['2'] } }, event)).toBe(false);
+  });
+
+  it('accepts the pattern as JSON text, as a template may hold it', () => {
+    expect(matchesPattern(JSON.stringify(terminatedPattern), terminated)).toBe(
+      true,
+    );
+  });
+
+  it('matches no event that is not an object', () => {
+    for (const event of [null, 'aws.ec2', [terminated], 3]) {
+      expect(matchesPattern({ source: ['aws.ec2'] }, event)).toBe(false);
+    }
   });
 });
 
-describe('arrays (eb-event-patterns-arrays)', () => {
+describe('matching on multiple field values', () => {
   const pattern = {
     resources: [
       'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
@@ -76,7 +98,7 @@ describe('arrays (eb-event-patterns-arrays)', () => {
     ],
   };
 
-  it('matches when the pattern and the event arrays intersect', () => {
+  it('matches an event array that intersects the pattern array', () => {
     const event = {
       resources: [
         'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:eb56d16b-bbf0-401d-b893-d5978ed4a025:autoScalingGroupName/ASGTerminate',
@@ -86,16 +108,14 @@ describe('arrays (eb-event-patterns-arrays)', () => {
     expect(matchesPattern(pattern, event)).toBe(true);
   });
 
-  it('does not match disjoint arrays', () => {
-    expect(
-      matchesPattern(pattern, {
-        resources: ['arn:aws:ec2:us-east-1:999999999999:instance/i-0'],
-      }),
-    ).toBe(false);
+  it('does not match a disjoint or empty event array', () => {
+    const other = ['arn:aws:ec2:us-east-1:999999999999:instance/i-b188560f'];
+    expect(matchesPattern(pattern, { resources: other })).toBe(false);
+    expect(matchesPattern(pattern, { resources: [] })).toBe(false);
   });
 });
 
-describe('null values and empty strings (eb-event-patterns-null-values)', () => {
+describe('null values and empty strings', () => {
   const event = {
     version: '0',
     id: '3e3c153a-8339-4e30-8c35-687ebef853fe',
@@ -108,26 +128,16 @@ describe('null values and empty strings (eb-event-patterns-null-values)', () => 
     detail: { eventVersion: '', responseElements: null },
   };
 
-  it('matches an empty string', () => {
+  it('matches an empty string and a null', () => {
     expect(matchesPattern({ detail: { eventVersion: [''] } }, event)).toBe(
       true,
     );
-  });
-
-  it('matches null', () => {
     expect(
-      matchesPattern(
-        {
-          source: ['aws.autoscaling'],
-          'detail-type': ['EC2 Instance Launch Successful'],
-          detail: { responseElements: [null] },
-        },
-        event,
-      ),
+      matchesPattern({ detail: { responseElements: [null] } }, event),
     ).toBe(true);
   });
 
-  it('does not treat null and empty strings as interchangeable', () => {
+  it('does not treat null and the empty string as interchangeable', () => {
     expect(matchesPattern({ detail: { eventVersion: [null] } }, event)).toBe(
       false,
     );
@@ -135,241 +145,50 @@ describe('null values and empty strings (eb-event-patterns-null-values)', () => 
       false,
     );
   });
-});
 
-describe('field values (eb-filtering-data-types)', () => {
-  const macie = {
-    version: '0',
-    id: '0948ba87-d3b8-c6d4-f2da-732a1example',
-    'detail-type': 'Macie Finding',
-    source: 'aws.macie',
-    account: '123456789012',
-    time: '2021-04-29T23:12:15Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      schemaVersion: '1.0',
-      id: '64b917aa-3843-014c-91d8-937ffexample',
-      type: 'Policy:IAMUser/S3BucketEncryptionDisabled',
-      severity: { score: 1, description: 'Low' },
-      count: 2,
-    },
-  };
-
-  it('matches numbers in nested objects exactly', () => {
-    expect(
-      matchesPattern(
-        { detail: { severity: { score: [1] }, count: [2] } },
-        macie,
-      ),
-    ).toBe(true);
-    expect(matchesPattern({ detail: { count: [3] } }, macie)).toBe(false);
-  });
-
-  it('does not match the number 1 with the string "1"', () => {
-    expect(
-      matchesPattern({ detail: { severity: { score: ['1'] } } }, macie),
-    ).toBe(false);
+  it('does not match null to a field that is absent', () => {
+    expect(matchesPattern({ detail: { missing: [null] } }, event)).toBe(false);
   });
 });
 
-describe('content filtering (eb-event-patterns-content-based-filtering)', () => {
-  const event = {
-    time: '2017-10-02T18:43:48Z',
-    region: 'eu-west-1',
-    source: 'aws.autoscaling',
-    detail: {
-      state: 'running',
-      FileName: 'photo.PNG',
-      'c-count': 5,
-      'd-count': 3,
-      'x-limit': 301.8,
-      'source-ip': '10.0.0.123',
-      service: 'EventBridge',
-    },
-  };
-
-  it('prefix: the time example and the European-regions example', () => {
-    expect(matchesPattern({ time: [{ prefix: '2017-10-02' }] }, event)).toBe(
-      true,
-    );
-    expect(
-      matchesPattern(
-        { source: ['aws.autoscaling'], region: [{ prefix: 'eu-' }] },
-        event,
-      ),
-    ).toBe(true);
-    expect(matchesPattern({ region: [{ prefix: 'us-' }] }, event)).toBe(false);
-  });
-
-  it('prefix and suffix with equals-ignore-case', () => {
-    expect(
-      matchesPattern(
-        {
-          detail: { service: [{ prefix: { 'equals-ignore-case': 'eventb' } }] },
-        },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern({ detail: { FileName: [{ suffix: '.png' }] } }, event),
-    ).toBe(false);
-    expect(
-      matchesPattern(
-        {
-          detail: {
-            FileName: [{ suffix: { 'equals-ignore-case': '.png' } }],
-          },
-        },
-        event,
-      ),
-    ).toBe(true);
-  });
-
-  it('anything-but: a string, a list, and a prefix', () => {
-    expect(
-      matchesPattern(
-        { detail: { state: [{ 'anything-but': 'initializing' }] } },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern(
-        { detail: { state: [{ 'anything-but': ['stopped', 'running'] }] } },
-        event,
-      ),
-    ).toBe(false);
-    expect(
-      matchesPattern(
-        { detail: { state: [{ 'anything-but': { prefix: 'init' } }] } },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern(
-        { detail: { state: [{ 'anything-but': { prefix: 'run' } }] } },
-        event,
-      ),
-    ).toBe(false);
-  });
-
-  it('anything-but with numbers', () => {
-    expect(
-      matchesPattern(
-        { detail: { 'x-limit': [{ 'anything-but': [100, 200, 300] }] } },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern({ detail: { 'c-count': [{ 'anything-but': 5 }] } }, event),
-    ).toBe(false);
-  });
-
-  it('anything-but does not match a missing field', () => {
-    expect(
-      matchesPattern(
-        { detail: { missing: [{ 'anything-but': 'initializing' }] } },
-        event,
-      ),
-    ).toBe(false);
-  });
-
-  it('numeric: the documented ranges', () => {
-    const pattern = {
-      detail: {
-        'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-        'd-count': [{ numeric: ['<', 10] }],
-        'x-limit': [{ numeric: ['=', 3.018e2] }],
-      },
-    };
-    expect(matchesPattern(pattern, event)).toBe(true);
-    expect(
-      matchesPattern({ detail: { 'c-count': [{ numeric: ['>', 5] }] } }, event),
-    ).toBe(false);
-  });
-
-  it('exists: present and absent leaf fields', () => {
-    expect(
-      matchesPattern({ detail: { state: [{ exists: true }] } }, event),
-    ).toBe(true);
-    expect(
-      matchesPattern({ detail: { state: [{ exists: false }] } }, event),
-    ).toBe(false);
-    expect(
-      matchesPattern({ detail: { missing: [{ exists: false }] } }, event),
-    ).toBe(true);
-    expect(
-      matchesPattern({ detail: { missing: [{ exists: true }] } }, event),
-    ).toBe(false);
-  });
-
-  it('exists works on leaf nodes only', () => {
-    expect(matchesPattern({ detail: [{ exists: true }] }, event)).toBe(false);
-  });
-
-  it('cidr: an IPv4 block', () => {
-    expect(
-      matchesPattern(
-        { detail: { 'source-ip': [{ cidr: '10.0.0.0/24' }] } },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern(
-        { detail: { 'source-ip': [{ cidr: '10.0.1.0/24' }] } },
-        event,
-      ),
-    ).toBe(false);
-  });
-
-  it('wildcard and equals-ignore-case', () => {
-    expect(
-      matchesPattern(
-        { detail: { FileName: [{ wildcard: 'photo.*' }] } },
-        event,
-      ),
-    ).toBe(true);
-    expect(
-      matchesPattern(
-        { detail: { service: [{ 'equals-ignore-case': 'eventbridge' }] } },
-        event,
-      ),
-    ).toBe(true);
-  });
-
-  it('$or: any of the alternatives', () => {
-    const pattern = {
-      detail: {
-        $or: [
-          { 'c-count': [{ numeric: ['>', 10] }] },
-          { 'd-count': [{ numeric: ['<', 10] }] },
-        ],
-      },
-    };
-    expect(matchesPattern(pattern, event)).toBe(true);
-    expect(
-      matchesPattern(
-        {
-          detail: {
-            $or: [{ 'c-count': [1] }, { 'd-count': [1] }],
-          },
-        },
-        event,
-      ),
-    ).toBe(false);
-  });
-});
-
-describe('the rule this stack deploys', () => {
-  // The scoped form of the pattern the template's Fn::If resolves to.
-  const scoped = {
+describe('the rule this stack deploys, either branch of its Fn::If', () => {
+  const statusOnly = { 'build-status': [...TERMINAL_BUILD_STATUSES] };
+  const rule = (detail: Record<string, unknown>) => ({
     source: ['aws.codebuild'],
-    'detail-type': ['CodeBuild Build State Change'],
+    'detail-type': [BUILD_STATE_CHANGE],
+    detail,
+  });
+  const allProjects = rule(statusOnly);
+  const someProjects = rule({
+    ...statusOnly,
+    'project-name': ['my-sample-project', 'web-app'],
+  });
+  // The build notification reference's example, trimmed.
+  const documented = {
+    version: '0',
+    id: 'c030038d-8c4d-6141-9545-00ff7b7153EX',
+    'detail-type': 'CodeBuild Build State Change',
+    source: 'aws.codebuild',
+    account: '123456789012',
+    time: '2017-09-01T16:14:28Z',
+    region: 'us-west-2',
+    resources: [
+      'arn:aws:codebuild:us-west-2:123456789012:build/my-sample-project:8745a7a9-c340-456a-9166-edf953571bEX',
+    ],
     detail: {
-      'build-status': ['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'SUCCEEDED'],
-      'project-name': ['web-app', 'api'],
+      'build-status': 'SUCCEEDED',
+      'project-name': 'my-sample-project',
+      'build-id':
+        'arn:aws:codebuild:us-west-2:123456789012:build/my-sample-project:8745a7a9-c340-456a-9166-edf953571bEX',
+      'current-phase': 'COMPLETED',
+      'current-phase-context': '[]',
+      version: '1',
     },
   };
+  const withDetail = (changes: Record<string, string>) => ({
+    ...documented,
+    detail: { ...documented.detail, ...changes },
+  });
   const fixture = (name: string) =>
     JSON.parse(
       readFileSync(
@@ -378,34 +197,61 @@ describe('the rule this stack deploys', () => {
       ),
     ) as Record<string, unknown>;
 
-  it('matches terminal Build State Change events of projects in scope', () => {
-    expect(matchesPattern(scoped, fixture('build-state-failed'))).toBe(true);
-    expect(matchesPattern(scoped, fixture('build-state-succeeded'))).toBe(true);
+  it('matches terminal build state changes', () => {
+    for (const pattern of [allProjects, someProjects]) {
+      expect(matchesPattern(pattern, documented)).toBe(true);
+      expect(matchesPattern(pattern, fixture('build-state-failed'))).toBe(true);
+      expect(matchesPattern(pattern, fixture('build-state-stopped'))).toBe(
+        true,
+      );
+    }
   });
 
-  it('ignores phase changes and other projects', () => {
-    expect(matchesPattern(scoped, fixture('build-phase-change'))).toBe(false);
-    const other = fixture('build-state-failed');
-    other.detail = {
-      ...(other.detail as object),
-      'project-name': 'legacy',
-    };
-    expect(matchesPattern(scoped, other)).toBe(false);
+  it('ignores builds still running, phase changes and other sources', () => {
+    for (const pattern of [allProjects, someProjects]) {
+      expect(
+        matchesPattern(pattern, withDetail({ 'build-status': 'IN_PROGRESS' })),
+      ).toBe(false);
+      expect(
+        matchesPattern(pattern, withDetail({ 'build-status': 'failed' })),
+      ).toBe(false);
+      expect(matchesPattern(pattern, fixture('build-phase-change'))).toBe(
+        false,
+      );
+      expect(
+        matchesPattern(pattern, { ...documented, source: 'aws.codepipeline' }),
+      ).toBe(false);
+    }
+  });
+
+  it('scoped to projects, ignores the others; unscoped, takes them all', () => {
+    const other = withDetail({ 'project-name': 'legacy' });
+    expect(matchesPattern(someProjects, other)).toBe(false);
+    expect(matchesPattern(allProjects, other)).toBe(true);
   });
 });
 
-describe('invalid patterns', () => {
-  it('rejects what EventBridge would', () => {
-    expect(() => matchesPattern({ source: 'aws.ec2' }, {})).toThrow(
+describe('patterns this matcher refuses', () => {
+  it.each([
+    ['a scalar leaf', { source: 'aws.ec2' }],
+    ['an empty list', { source: [] }],
+    ['a content filter', { source: [{ prefix: 'aws.' }] }],
+    ['$or', { $or: [{ source: ['aws.ec2'] }, { region: ['us-east-1'] }] }],
+  ])('refuses %s', (_name, pattern) => {
+    expect(() => matchesPattern(pattern, terminated)).toThrow(
       InvalidPatternError,
     );
-    expect(() => matchesPattern({ source: [] }, {})).toThrow(
+  });
+
+  it('refuses an invalid field even after another field mismatched', () => {
+    const pattern = { source: ['aws.s3'], region: [{ prefix: 'us-' }] };
+    expect(() => matchesPattern(pattern, terminated)).toThrow(
       InvalidPatternError,
     );
-    expect(() =>
-      matchesPattern({ x: [{ numeric: ['>>', 1] }] }, { x: 1 }),
-    ).toThrow(InvalidPatternError);
-    expect(() => matchesPattern({ x: [{ nope: 1 }] }, { x: 1 })).toThrow(
+  });
+
+  it('refuses a pattern that is not an object', () => {
+    expect(() => matchesPattern('["aws.ec2"]', terminated)).toThrow(
       InvalidPatternError,
     );
   });
