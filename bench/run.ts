@@ -68,7 +68,7 @@ const shippedBundle = describe(
   rebuild.identical ? rebuild.bundle.metafile : undefined,
 );
 // The function's own retry setting, so the floor's clients behave alike.
-const { SDK_MAX_ATTEMPTS } = await import('../lambda/service.js');
+const { SDK_MAX_ATTEMPTS } = await import('../lambda/contract.js');
 const spec = await floorSpec(
   rebuild.bundle.metafile,
   shipped.actions,

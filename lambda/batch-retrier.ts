@@ -217,8 +217,7 @@ export class BatchRetrier {
     // nothing, so it cannot remember and reports every time it sees one.
     const firstReport =
       !alreadyReported &&
-      (config.dryRun ||
-        (await budgetStore.markExhausted(batch.arn, failure)));
+      (config.dryRun || (await budgetStore.markExhausted(batch.arn, failure)));
     if (firstReport) {
       logger.warn(
         `Retry budget exhausted after ${retries} of ${config.maxRetries} retries`,

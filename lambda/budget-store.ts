@@ -91,8 +91,7 @@ export class BudgetStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(batchArn) },
-          UpdateExpression:
-            `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
+          UpdateExpression: `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
           ConditionExpression:
             '(attribute_not_exists(retries) OR retries < :max) AND (attribute_not_exists(lastFailure) OR lastFailure <> :failure)',
           ExpressionAttributeValues: {
@@ -154,8 +153,7 @@ export class BudgetStore {
   async markExhausted(batchArn: string, failure: string): Promise<boolean> {
     return this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
-      UpdateExpression:
-        `SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
+      UpdateExpression: `SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
       ConditionExpression:
         'attribute_not_exists(exhaustedFailure) OR exhaustedFailure <> :failure',
       ExpressionAttributeValues: {
@@ -173,8 +171,7 @@ export class BudgetStore {
       new UpdateCommand({
         TableName: this.#table,
         Key: { [ID]: keyOf(batchArn) },
-        UpdateExpression:
-          `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), batchArn = :arn, ${TTL} = :expiration`,
+        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), batchArn = :arn, ${TTL} = :expiration`,
         ExpressionAttributeValues: {
           ':shard': WATCH_SHARD,
           ':now': this.#now(),

@@ -14,7 +14,10 @@ import { InvalidConfigError } from './errors.js';
 const projectName = z
   .string()
   .check(
-    z.regex(new RegExp(PROJECT_NAME_PATTERN), 'is not a CodeBuild project name'),
+    z.regex(
+      new RegExp(PROJECT_NAME_PATTERN),
+      'is not a CodeBuild project name',
+    ),
   );
 
 const wholeNumber = ({ min, max, default: fallback }: NumberSetting) =>

@@ -52,11 +52,11 @@ export const BUILD_STATE_CHANGE = 'CodeBuild Build State Change';
 
 /** Build statuses after which a build will not change again. */
 export const TERMINAL_BUILD_STATUSES = [
-  'SUCCEEDED',
   'FAILED',
   'FAULT',
-  'STOPPED',
   'TIMED_OUT',
+  'STOPPED',
+  'SUCCEEDED',
 ] as const;
 
 /** A terminal build status. */

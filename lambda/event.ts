@@ -11,7 +11,6 @@ import { InvalidEventError } from './errors.js';
 /** EventBridge rejects events over 256 KiB; anything larger is not real. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
-
 /** A child (or standalone) build reached a terminal status. */
 export interface BuildStateChange {
   readonly kind: 'build-state-change';

@@ -435,7 +435,10 @@ export class BatchRetryService extends Construct {
   ): cloudwatch.Metric {
     return this.metric(METRIC.Skipped, {
       ...props,
-      dimensionsMap: { [SKIP_REASON_DIMENSION]: reason, ...props.dimensionsMap },
+      dimensionsMap: {
+        [SKIP_REASON_DIMENSION]: reason,
+        ...props.dimensionsMap,
+      },
     });
   }
 

@@ -13,7 +13,6 @@ describe('loadConfig', () => {
       projectNames: [],
       dryRun: false,
       lookbackHours: 24,
-      sweepIntervalMinutes: 5,
     });
   });
 
@@ -25,7 +24,6 @@ describe('loadConfig', () => {
       PROJECT_NAMES: ' web-app , api,web-app,',
       DRY_RUN: 'true',
       LOOKBACK_HOURS: '168',
-      SWEEP_INTERVAL_MINUTES: '60',
     });
     expect(config).toMatchObject({
       maxRetries: 0,
@@ -33,7 +31,6 @@ describe('loadConfig', () => {
       projectNames: ['web-app', 'api'],
       dryRun: true,
       lookbackHours: 168,
-      sweepIntervalMinutes: 60,
     });
   });
 
@@ -52,7 +49,6 @@ describe('loadConfig', () => {
     ],
     ['LOOKBACK_HOURS', '0', 'at least 1'],
     ['LOOKBACK_HOURS', '169', 'at most 168'],
-    ['SWEEP_INTERVAL_MINUTES', '61', 'at most 60'],
   ])('rejects %s=%s naming the setting', (name, value, hint) => {
     const attempt = () => loadConfig({ ...base, [name]: value });
     expect(attempt).toThrow(InvalidConfigError);

@@ -8,8 +8,8 @@ import {
   it,
   vi,
 } from 'vitest';
-import { logger } from '../../lambda/logger.js';
 import type { Handler } from '../../lambda/create-handler.js';
+import { logger } from '../../lambda/logger.js';
 import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
 import {
   type Harness,

@@ -45,7 +45,6 @@ describe('parseInvocation', () => {
         'arn:aws:codebuild:eu-west-1:111122223333:build/web-app:6f1d2c3b-8a9e-4f70-b2d4-0c5e7a9b1d22',
       projectName: 'web-app',
       buildStatus: 'FAILED',
-      isFailure: true,
     });
   });
 
@@ -54,18 +53,17 @@ describe('parseInvocation', () => {
   });
 
   it.each([
-    ['build-state-succeeded.json', 'SUCCEEDED', false],
-    ['build-state-stopped.json', 'STOPPED', false],
-  ])('reads %s', (name, status, isFailure) => {
+    ['build-state-succeeded.json', 'SUCCEEDED'],
+    ['build-state-stopped.json', 'STOPPED'],
+  ])('reads %s', (name, status) => {
     expect(parseInvocation(fixture(name))).toMatchObject({
       kind: 'build-state-change',
       buildStatus: status,
-      isFailure,
     });
   });
 
   it('rejects a phase change event, which the rule should not deliver', () => {
-    expect(rejection(fixture('build-phase-change.json')).reason).toMatch(
+    expect(rejection(fixture('build-phase-change.json')).problem).toMatch(
       /detail-type/,
     );
   });
@@ -134,12 +132,12 @@ describe('parseInvocation', () => {
     ],
     ['a bad time', { ...failed, time: 'yesterday' }, /time/],
   ])('rejects %s with a reason', (_name, input, reason) => {
-    expect(rejection(input).reason).toMatch(reason);
+    expect(rejection(input).problem).toMatch(reason);
   });
 
   it('rejects an oversized event before validating it', () => {
     const big = { ...failed, padding: 'x'.repeat(MAX_EVENT_BYTES) };
-    expect(rejection(big).reason).toMatch(/over the 262144-byte/);
+    expect(rejection(big).problem).toMatch(/over the 262144-byte/);
   });
 
   it('never puts event values into the reason', () => {
@@ -147,8 +145,8 @@ describe('parseInvocation', () => {
       ...failed,
       detail: { ...detail, 'build-status': SECRET, 'build-id': SECRET },
     };
-    expect(rejection(leaky).reason).not.toContain(SECRET);
-    expect(rejection({ ...failed, source: SECRET }).reason).not.toContain(
+    expect(rejection(leaky).problem).not.toContain(SECRET);
+    expect(rejection({ ...failed, source: SECRET }).problem).not.toContain(
       SECRET,
     );
   });
@@ -326,7 +324,7 @@ describe('parseInvocation, over generated events', () => {
   it('rejects every malformed event with InvalidEventError, its reason free of the secret', () => {
     fc.assert(
       fc.property(malformedEvents, (event) => {
-        expect(rejection(event).reason).not.toContain(SECRET);
+        expect(rejection(event).problem).not.toContain(SECRET);
       }),
       { numRuns: 1000, seed: 42 },
     );
@@ -341,7 +339,6 @@ describe('parseInvocation, over generated events', () => {
           buildArn,
           projectName: project,
           buildStatus: status,
-          isFailure: ['FAILED', 'FAULT', 'TIMED_OUT'].includes(status),
         });
       }),
       { numRuns: 300, seed: 7 },

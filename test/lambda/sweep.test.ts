@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchView } from '../../lambda/batch.js';
-import type {
-  BatchOutcome,
-  BatchProcessor,
-} from '../../lambda/batch-processor.js';
+import type { BatchOutcome, BatchRetrier } from '../../lambda/batch-retrier.js';
 import type { BudgetStore } from '../../lambda/budget-store.js';
 import type { CodeBuildGateway } from '../../lambda/codebuild-gateway.js';
 import { runSweep, type SweepDeps } from '../../lambda/sweep.js';
@@ -20,12 +17,12 @@ const failedBatch = (name: string): BatchView => ({
   phaseCount: 6,
 });
 
-/** A sweep over `batches`, each processed by `process`. */
+/** A sweep over `batches`, each handled by `handle`. */
 function sweepDeps(
   batches: readonly BatchView[],
-  process: (batch: BatchView) => Promise<BatchOutcome>,
+  handle: (batch: BatchView) => Promise<BatchOutcome>,
 ): SweepDeps {
-  const budget = {
+  const budgetStore = {
     listWatched: async () => [],
     unwatch: async () => undefined,
     readMany: async () => new Map(),
@@ -41,9 +38,9 @@ function sweepDeps(
   };
   return {
     config: defaultConfig('unused'),
-    budget: budget as unknown as BudgetStore,
+    budgetStore: budgetStore as unknown as BudgetStore,
     codebuild: codebuild as unknown as CodeBuildGateway,
-    processor: { process } as unknown as BatchProcessor,
+    retrier: { handle } as unknown as BatchRetrier,
     now: Date.now,
     remainingMs: () => 900_000,
   };
@@ -70,7 +67,7 @@ describe('runSweep', () => {
       slowCallStarted();
       await gate;
       events.push('slow call finished');
-      return { batchArn: batch.arn, outcome: 'retried' } as BatchOutcome;
+      return { batchArn: batch.arn, result: 'retried' } as BatchOutcome;
     });
 
     const sweep = runSweep(deps).then(

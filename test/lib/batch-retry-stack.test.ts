@@ -4,11 +4,11 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../lib/app.js';
 import {
   MAX_PROJECT_NAMES,
   TERMINAL_BUILD_STATUSES,
 } from '../../lambda/contract.js';
+import { createApp } from '../../lib/app.js';
 import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
 import { CfnResolver } from '../../sim/cfn.js';
 import { reportedViolations, scratchOutdir } from './synth.js';
@@ -264,7 +264,6 @@ describe('function', () => {
       PROJECT_NAMES: { 'Fn::Join': [',', { Ref: 'ProjectNames' }] },
       DRY_RUN: { Ref: 'DryRun' },
       LOOKBACK_HOURS: { Ref: 'LookbackHours' },
-      SWEEP_INTERVAL_MINUTES: { Ref: 'SweepIntervalMinutes' },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
@@ -622,6 +621,11 @@ describe('cdk-nag', () => {
       'AwsSolutions-IAM5[Resource::*]': [
         'CodeBuildBatchRetry/Service/AllProjectsPolicy',
       ],
+      'Serverless-SQSRedrivePolicy': [
+        'CodeBuildBatchRetry/Service/DeadLetterQueue',
+      ],
+      'Serverless-LambdaDLQ': ['CodeBuildBatchRetry/Service/Function'],
+      'Serverless-LambdaTracing': ['CodeBuildBatchRetry/Service/Function'],
     });
   });
 });
@@ -655,5 +659,19 @@ describe('function asset', () => {
       ),
     ).toBe(true);
     expect(code).toContain('sourceMappingURL=index.mjs.map');
+  });
+});
+
+describe('template snapshot', () => {
+  it('matches the committed template of the default stack', async () => {
+    // Asset hashes change with every byte of the bundle; the resources, their
+    // properties and the policies are what a reviewer should see change.
+    const normalised = JSON.stringify(json, null, 2).replace(
+      /[0-9a-f]{64}/g,
+      '<asset-hash>',
+    );
+    await expect(`${normalised}\n`).toMatchFileSnapshot(
+      '__snapshots__/CodeBuildBatchRetry.template.json',
+    );
   });
 });

@@ -1,9 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type App, Validations } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
 
 /** Project-local scratch space (gitignored); nothing goes to the home dir. */
 export const SCRATCH = fileURLToPath(
@@ -25,11 +23,6 @@ export function scratchOutdir(label: string): string {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   return outdir;
-}
-
-/** Registers cdk-nag's AwsSolutions pack the way bin/app.ts does. */
-export function addNag(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
 
 /** A violation in CDK's policy validation report. */
