@@ -508,9 +508,9 @@ describe('IAM', () => {
     const full = new CfnResolver(json, { ProjectNames: names.join(',') });
     // Every slot names one project; the order of ARNs in a policy is moot
     // (minimizePolicies sorts them).
-    expect(
-      (full.resolve(statement.Resource) as string[]).toSorted(),
-    ).toEqual(names.map(arn).toSorted());
+    expect((full.resolve(statement.Resource) as string[]).toSorted()).toEqual(
+      names.map(arn).toSorted(),
+    );
   });
 
   it('all projects: project/* and ListBuildBatches, only without names', () => {
