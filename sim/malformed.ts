@@ -9,21 +9,22 @@
  * secret in any log line.
  */
 import fc from 'fast-check';
+import { resolveDeployment } from '../tools/local-aws/deployment.js';
+import { createTable } from '../tools/local-aws/dynamo.js';
+import {
+  ACCOUNT,
+  functionEnvironment,
+  REGION,
+} from '../tools/local-aws/environment.js';
+import { startLocalAws } from '../tools/local-aws/local-aws.js';
+import type { Assembly } from '../tools/local-aws/synth.js';
 import { EventBus } from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
-import { type Assembly, resolveDeployment } from './deployment.js';
-import { createTable } from './dynamo-table.js';
 import { logRecords } from './explain.js';
 import { type InvocationRecord, LambdaRuntime } from './lambda-runtime.js';
 import { type CallRecord, Network } from './network.js';
 import { Random } from './random.js';
 import { Scheduler } from './scheduler.js';
-import {
-  ACCOUNT,
-  AWS_ENV_DEFAULTS,
-  REGION,
-  startLocalServices,
-} from './services.js';
 import type { SimulationResult } from './simulation.js';
 
 /** What `--malformed` reports. */
@@ -289,13 +290,13 @@ export async function runMalformed(options: {
   const random = new Random(options.seed);
   const clock = new SimClock(SIM_EPOCH);
   const scheduler = new Scheduler(clock);
-  const services = await startLocalServices(clock);
+  const services = await startLocalAws({ now: clock.now, tables: [] });
   const calls: CallRecord[] = [];
   const invocations: InvocationRecord[] = [];
   const logs: { stack: string; line: string }[] = [];
   const deployment = resolveDeployment(options.assembly);
   const network = new Network({
-    codebuildEndpoint: services.emulator.endpoint,
+    codebuildEndpoint: services.codebuild.endpoint,
     dynamodbEndpoint: services.dynamo.endpoint,
     random: random.fork('network'),
     onCall: (call) => calls.push(call),
@@ -307,7 +308,7 @@ export async function runMalformed(options: {
     network,
     random: random.fork('lambda'),
     accountConcurrency: 4,
-    baseEnvironment: AWS_ENV_DEFAULTS,
+    baseEnvironment: functionEnvironment(),
     onInvocation: (r) => invocations.push(r),
     onLog: (line) => logs.push({ stack: deployment.stackName, line }),
   });

@@ -11,7 +11,7 @@
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { synthesize } from './deployment.js';
+import { synthesize } from '../tools/local-aws/synth.js';
 import { runMalformed } from './malformed.js';
 import { CRASH_POINTS, type CrashPoint } from './network.js';
 import {

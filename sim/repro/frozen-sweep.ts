@@ -26,14 +26,16 @@
  *           it; CodeBuild no longer knows the token and retries A again.
  */
 import '../quiet.js';
+import { resolveDeployment } from '../../tools/local-aws/deployment.js';
+import { createTable } from '../../tools/local-aws/dynamo.js';
+import { functionEnvironment } from '../../tools/local-aws/environment.js';
+import { startLocalAws } from '../../tools/local-aws/local-aws.js';
+import { synthesize } from '../../tools/local-aws/synth.js';
 import { SIM_EPOCH, SimClock } from '../clock.js';
-import { resolveDeployment, synthesize } from '../deployment.js';
-import { createTable } from '../dynamo-table.js';
 import { type InvocationRecord, LambdaRuntime } from '../lambda-runtime.js';
 import { Network } from '../network.js';
 import { Random } from '../random.js';
 import { Scheduler } from '../scheduler.js';
-import { AWS_ENV_DEFAULTS, startLocalServices } from '../services.js';
 
 const MIN = 60_000;
 const PROJECT = 'web-app';
@@ -57,8 +59,8 @@ const deployment =
     : resolved;
 const clock = new SimClock(SIM_EPOCH);
 const scheduler = new Scheduler(clock);
-const services = await startLocalServices(clock);
-const { emulator } = services;
+const services = await startLocalAws({ now: clock.now, tables: [] });
+const { codebuild: emulator } = services;
 await createTable(services.dynamo.client, deployment.table);
 
 // Two failed batches.
@@ -108,7 +110,7 @@ const runtime = new LambdaRuntime({
   network,
   random: new Random(1),
   accountConcurrency: 4,
-  baseEnvironment: AWS_ENV_DEFAULTS,
+  baseEnvironment: functionEnvironment(),
   // env-1 takes S1 and, at T0+11m, S3; everything else runs elsewhere.
   chooseEnvironment: (idle) =>
     clock.now() >= SIM_EPOCH + 12 * MIN

@@ -10,7 +10,7 @@ import {
 } from 'vitest';
 import { logger } from '../../lambda/logger.js';
 import type { Handler } from '../../lambda/service.js';
-import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
+import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
 import {
   type Harness,
   lambdaContext,

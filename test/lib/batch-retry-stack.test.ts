@@ -10,7 +10,7 @@ import {
   TERMINAL_BUILD_STATUSES,
 } from '../../lib/batch-retry-service.js';
 import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
-import { CfnResolver } from '../../sim/cfn.js';
+import { CfnResolver } from '../../tools/local-aws/cfn.js';
 import { reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../lambda/errors.js';
 import { parseInvocation } from '../../lambda/event.js';
-import { synthesize } from '../../sim/deployment.js';
 import {
   malformedEvents,
   runMalformed,
   validEvent,
 } from '../../sim/malformed.js';
+import { synthesize } from '../../tools/local-aws/synth.js';
 
 const SECRET = 'sk-test-do-not-log-0123456789';
 

@@ -1,116 +1,18 @@
 /**
- * Synthesizes the CDK app offline and reads what `cdk deploy` would ship:
- * the template (rules, schedule, function settings, table definition) and the
- * bundled asset in the cloud assembly. Nothing here reads the TypeScript
- * sources of the function; the simulation runs the bundle.
+ * What one deployment of the synthesized template consists of, with
+ * parameter values resolved as CloudFormation would: the function and its
+ * bundled asset, its asynchronous invocation settings, the rules that
+ * invoke it, and its table.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   CfnResolver,
   DEFAULT_ENVIRONMENT,
   type ResourceDefinition,
   type StackEnvironment,
-  type Template,
 } from './cfn.js';
-
-/** Project root and its gitignored scratch folder. */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const SCRATCH = join(PROJECT_ROOT, '.scratch');
-
-/**
- * The app's one stack id: `STACK_ID` of `lib/app.ts`, restated because
- * importing it would load aws-cdk-lib before {@link synthesize} points HOME
- * into the scratch folder. The synthesis checks the two agree.
- */
-export const STACK_ID = 'CodeBuildBatchRetry';
-
-/** A synthesized cloud assembly. */
-export interface Assembly {
-  readonly directory: string;
-  readonly stackName: string;
-  readonly template: Template;
-  /** Wall-clock milliseconds the synth took. */
-  readonly synthMs: number;
-}
-
-/**
- * Synthesizes the app in-process with `lib/app.ts`, as `bin/app.ts` does (the same
- * stack class and id, cdk-nag's AwsSolutions pack as a validation plugin),
- * into `.scratch/sim/cdk.out/<label>`, with TMPDIR, CDK_HOME and HOME
- * under `.scratch` so nothing is written elsewhere. Bundling is local esbuild.
- *
- * @example
- * const assembly = await synthesize('demo');
- */
-export async function synthesize(label = `run-${process.pid}`) {
-  const tmp = join(SCRATCH, 'tmp');
-  const cdkHome = join(SCRATCH, 'cdk-home');
-  mkdirSync(tmp, { recursive: true });
-  mkdirSync(cdkHome, { recursive: true });
-  process.env.TMPDIR = tmp;
-  process.env.CDK_HOME = cdkHome;
-  // aws-cdk-lib keeps an asset fingerprint cache in ~/.cdk, its path fixed
-  // from HOME when the module loads (below): a local run must not write
-  // into the user's home directory.
-  process.env.HOME = join(SCRATCH, 'home');
-  const outdir = join(SCRATCH, 'sim', 'cdk.out', label);
-  rmSync(outdir, { recursive: true, force: true });
-  mkdirSync(outdir, { recursive: true });
-
-  const started = Date.now();
-  // Imported here so the CLIs load aws-cdk-lib only when they synthesize
-  // (and after HOME points into the scratch folder).
-  const { createApp } = await import('../lib/app.js');
-  const { app, stack: built } = createApp({ outdir });
-  if (built.stackName !== STACK_ID) {
-    throw new Error(
-      `lib/app.ts names the stack ${built.stackName}, not ${STACK_ID}`,
-    );
-  }
-  const cloudAssembly = app.synth();
-  const stack = cloudAssembly.getStackByName(STACK_ID);
-  return {
-    directory: cloudAssembly.directory,
-    stackName: stack.stackName,
-    template: JSON.parse(
-      readFileSync(join(cloudAssembly.directory, stack.templateFile), 'utf8'),
-    ) as Template,
-    synthMs: Date.now() - started,
-  } satisfies Assembly;
-}
-
-/** Reads an assembly synthesized earlier (for example `cdk.out`). */
-export function readAssembly(directory: string, stackName = STACK_ID) {
-  const manifest = JSON.parse(
-    readFileSync(join(directory, 'manifest.json'), 'utf8'),
-  ) as {
-    artifacts: Record<
-      string,
-      { type: string; properties?: { templateFile?: string } }
-    >;
-  };
-  const artifact = manifest.artifacts[stackName];
-  const templateFile = artifact?.properties?.templateFile;
-  if (artifact?.type !== 'aws:cloudformation:stack' || !templateFile) {
-    throw new Error(`no stack ${stackName} in ${directory}`);
-  }
-  return {
-    directory,
-    stackName,
-    template: JSON.parse(
-      readFileSync(join(directory, templateFile), 'utf8'),
-    ) as Template,
-    synthMs: 0,
-  } satisfies Assembly;
-}
+import type { Assembly } from './synth.js';
 
 /** The function as the template configures it. */
 export interface FunctionSpec {
@@ -135,7 +37,6 @@ export interface FunctionSpec {
 export interface AsyncInvokeSpec {
   readonly maximumRetryAttempts: number;
   readonly maximumEventAgeSeconds: number;
-  readonly onFailureArn?: string;
 }
 
 /** One rule target pointing at the function. */
@@ -143,9 +44,7 @@ export interface TargetSpec {
   readonly id: string;
   /** Constant input replacing the event (`Input`), if any. */
   readonly input?: unknown;
-  readonly retryAttempts: number;
   readonly maximumEventAgeSeconds: number;
-  readonly deadLetterArn?: string;
 }
 
 /** An EventBridge rule on the default bus. */
@@ -175,7 +74,6 @@ export interface TableSpec {
     Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
   }[];
   readonly billingMode: string;
-  readonly timeToLiveAttribute?: string;
 }
 
 /** What one stack deployment with given parameters consists of. */
@@ -187,7 +85,6 @@ export interface Deployment {
   readonly asyncInvoke: AsyncInvokeSpec;
   readonly rules: readonly RuleSpec[];
   readonly table: TableSpec;
-  readonly deadLetterQueueArns: readonly string[];
 }
 
 /** Options of {@link resolveDeployment}. */
@@ -247,13 +144,11 @@ export function resolveDeployment(
   const resolvedInvoke = cfn.resolve(invokeProps) as {
     MaximumRetryAttempts?: number;
     MaximumEventAgeInSeconds?: number;
-    DestinationConfig?: { OnFailure?: { Destination?: string } };
   };
   // Lambda's defaults when no EventInvokeConfig exists: 2 retries, 6 hours.
   const asyncInvoke: AsyncInvokeSpec = {
     maximumRetryAttempts: resolvedInvoke.MaximumRetryAttempts ?? 2,
     maximumEventAgeSeconds: resolvedInvoke.MaximumEventAgeInSeconds ?? 21_600,
-    onFailureArn: resolvedInvoke.DestinationConfig?.OnFailure?.Destination,
   };
 
   const rules = ofType('AWS::Events::Rule')
@@ -277,9 +172,6 @@ export function resolveDeployment(
     asyncInvoke,
     rules,
     table: resolveTable(cfn, tableId, tableResource),
-    deadLetterQueueArns: ofType('AWS::SQS::Queue').map(([id]) =>
-      cfn.attribute(id, 'Arn'),
-    ),
   };
 }
 
@@ -355,7 +247,7 @@ function assetDirectory(
   );
   for (const file of manifests) {
     const manifest = JSON.parse(
-      readFileSync(join(assembly.directory, file), 'utf8'),
+      readFileSync(resolve(assembly.directory, file), 'utf8'),
     ) as {
       files?: Record<
         string,
@@ -391,11 +283,7 @@ function resolveRule(
       Input?: string;
       InputPath?: string;
       InputTransformer?: unknown;
-      RetryPolicy?: {
-        MaximumRetryAttempts?: number;
-        MaximumEventAgeInSeconds?: number;
-      };
-      DeadLetterConfig?: { Arn?: string };
+      RetryPolicy?: { MaximumEventAgeInSeconds?: number };
     }[];
   };
   if (props.EventBusName && props.EventBusName !== 'default') {
@@ -412,11 +300,9 @@ function resolveRule(
       return {
         id: t.Id,
         input: t.Input === undefined ? undefined : JSON.parse(t.Input),
-        // EventBridge's defaults: 185 attempts, 24 hours.
-        retryAttempts: t.RetryPolicy?.MaximumRetryAttempts ?? 185,
+        // EventBridge's default: 24 hours.
         maximumEventAgeSeconds:
           t.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400,
-        deadLetterArn: t.DeadLetterConfig?.Arn,
       } satisfies TargetSpec;
     });
   const pattern =
@@ -474,7 +360,6 @@ function resolveTable(
     KeySchema: TableSpec['keySchema'];
     GlobalSecondaryIndexes?: TableSpec['globalSecondaryIndexes'];
     BillingMode?: string;
-    TimeToLiveSpecification?: { AttributeName?: string; Enabled?: boolean };
   };
   return {
     logicalId,
@@ -487,8 +372,5 @@ function resolveTable(
       Projection: g.Projection,
     })),
     billingMode: props.BillingMode ?? 'PROVISIONED',
-    timeToLiveAttribute: props.TimeToLiveSpecification?.Enabled
-      ? props.TimeToLiveSpecification.AttributeName
-      : undefined,
   };
 }

@@ -78,32 +78,31 @@ export function closePhase(
   phase.durationInSeconds = seconds(phase.startTime ?? at, at);
 }
 
+/** A new project, its builds' settings fixed as a typical project's. */
 export function projectRecord(
   name: string,
   options: ProjectOptions,
   { region, account }: Location,
 ): ProjectRecord {
-  const sourceVersion = options.sourceVersion ?? 'refs/heads/main';
+  const sourceVersion = 'refs/heads/main';
   return {
     name,
     arn: `arn:aws:codebuild:${region}:${account}:project/${name}`,
     environment: {
       type: 'LINUX_CONTAINER',
-      image: options.image ?? 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
-      computeType: (options.computeType ??
-        'BUILD_GENERAL1_MEDIUM') as ProjectEnvironment['computeType'],
+      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+      computeType: 'BUILD_GENERAL1_MEDIUM',
       environmentVariables: (options.environmentVariables ?? []).map((v) => ({
         name: v.name,
         value: v.value,
         type: (v.type ?? 'PLAINTEXT') as 'PLAINTEXT',
       })),
-      privilegedMode: options.privilegedMode ?? false,
+      privilegedMode: false,
       imagePullCredentialsType: 'CODEBUILD',
     },
     source: {
       type: 'GITHUB',
-      location:
-        options.sourceLocation ?? `https://github.com/example/${name}.git`,
+      location: `https://github.com/example/${name}.git`,
       gitCloneDepth: 1,
       insecureSsl: false,
       reportBuildStatus: false,
@@ -118,7 +117,8 @@ export function projectRecord(
   };
 }
 
-const arnOf = (
+/** A build's or batch's ARN. */
+export const arnOf = (
   { region, account }: Location,
   kind: 'build' | 'build-batch',
   id: string,

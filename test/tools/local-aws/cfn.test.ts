@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CfnResolver, ParameterError, type Template } from '../../sim/cfn.js';
-import { parseRate } from '../../sim/deployment.js';
+import {
+  CfnResolver,
+  ParameterError,
+  type Template,
+} from '../../../tools/local-aws/cfn.js';
+import { parseRate } from '../../../tools/local-aws/deployment.js';
 
 const template: Template = {
   Parameters: {

@@ -8,7 +8,9 @@
  * makes them (`<stack>-<logicalId>-<suffix>`), in the simulated account and
  * region.
  */
-import { hash32 } from './random.js';
+import { createHash } from 'node:crypto';
+import { STACK_ID } from '../../lambda/contract.js';
+import { ACCOUNT, REGION } from './environment.js';
 
 /** The parts of a template the resolver reads. */
 export interface Template {
@@ -43,10 +45,11 @@ export interface StackEnvironment {
   readonly partition: string;
 }
 
+/** The stack's default name, in the local account and region. */
 export const DEFAULT_ENVIRONMENT: StackEnvironment = {
-  stackName: 'CodeBuildBatchRetry',
-  account: '111122223333',
-  region: 'eu-west-1',
+  stackName: STACK_ID,
+  account: ACCOUNT,
+  region: REGION,
   partition: 'aws',
 };
 
@@ -131,8 +134,10 @@ export class CfnResolver {
   physicalId(logicalId: string): string {
     const resource = this.template.Resources[logicalId];
     if (!resource) throw new Error(`no resource ${logicalId}`);
-    const suffix = hash32(this.environment.stackName, logicalId)
-      .toString(36)
+    const suffix = createHash('sha256')
+      .update(`${this.environment.stackName}/${logicalId}`)
+      .digest('hex')
+      .slice(0, 12)
       .toUpperCase();
     const name = `${this.environment.stackName}-${logicalId}-${suffix}`;
     if (resource.Type === 'AWS::SQS::Queue') {

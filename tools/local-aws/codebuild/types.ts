@@ -6,12 +6,13 @@ import type {
   BuildPhase,
   StatusType,
 } from '@aws-sdk/client-codebuild';
+import type {
+  BUILD_STATE_CHANGE,
+  TerminalBuildStatus,
+} from '../../../lambda/contract.js';
 
 /** A build or batch status other than `IN_PROGRESS`. */
-export type TerminalStatus = Exclude<StatusType, 'IN_PROGRESS'>;
-
-/** `RetryBuildBatch`'s `retryType`. */
-export type RetryType = 'RETRY_ALL_BUILDS' | 'RETRY_FAILED_BUILDS';
+export type TerminalStatus = TerminalBuildStatus;
 
 /**
  * A copy of a build as `BatchGetBuilds` returns it through the SDK (times are
@@ -40,43 +41,17 @@ export type BatchSnapshot = BuildBatch & {
   buildGroups: BuildGroup[];
 };
 
-/** An environment variable of a project (events carry the plaintext value). */
-export interface EnvVar {
-  name: string;
-  value: string;
-  /** `PLAINTEXT` (default), `PARAMETER_STORE` or `SECRETS_MANAGER`. */
-  type?: string;
-}
-
 /** Options of {@link CodeBuildEmulator.createProject}. */
 export interface ProjectOptions {
-  /** Passed to every build of the project and to its events. */
-  environmentVariables?: readonly EnvVar[];
-  /** Default `aws/codebuild/amazonlinux2-x86_64-standard:5.0`. */
-  image?: string;
-  /** Default `BUILD_GENERAL1_MEDIUM`. */
-  computeType?: string;
-  /** Default `false`. */
-  privilegedMode?: boolean;
-  /** Default `https://github.com/example/<name>.git` (type `GITHUB`). */
-  sourceLocation?: string;
-  /** Default `refs/heads/main`. */
-  sourceVersion?: string;
-}
-
-/** What {@link CodeBuildEmulator.createProject} returns. */
-export interface ProjectRef {
-  readonly name: string;
-  /** `arn:aws:codebuild:<region>:<account>:project/<name>` */
-  readonly arn: string;
-}
-
-/** Options of {@link CodeBuildEmulator.startBatch}. */
-export interface StartBatchOptions {
-  /** Build group identifiers; each group starts one child build. */
-  groups: readonly string[];
-  /** Identifiers of groups whose failure does not fail the batch. */
-  ignoreFailure?: readonly string[];
+  /**
+   * Passed to every build of the project and to its events (in plain text,
+   * as CodeBuild's events carry them). `type` defaults to `PLAINTEXT`.
+   */
+  environmentVariables?: readonly {
+    name: string;
+    value: string;
+    type?: string;
+  }[];
 }
 
 /** Options of {@link CodeBuildEmulator.settleBatch}. */
@@ -90,30 +65,15 @@ export interface SettleOptions {
   force?: boolean;
 }
 
-/** Options of {@link CodeBuildEmulator.completeBuild}. */
-export interface CompleteBuildOptions {
-  /** Message of the failed phase's context (failures only). */
-  reason?: string;
-}
-
 /** Options of {@link CodeBuildEmulator.start}. */
 export interface EmulatorOptions {
-  /** Default `eu-west-1`. */
   region?: string;
-  /** Default `111122223333`. */
   account?: string;
   /**
    * The emulator's clock in ms since the epoch, used for every timestamp and
    * for the idempotency token window. Default `Date.now`.
    */
   now?: () => number;
-  /**
-   * Settle a batch as soon as its last running child completes. Default
-   * `false`: tests call {@link CodeBuildEmulator.settleBatch}.
-   */
-  autoSettle?: boolean;
-  /** Port on 127.0.0.1; default 0 (a free port). */
-  port?: number;
 }
 
 /** A request as it arrived, before latency and faults. */
@@ -127,32 +87,22 @@ export interface ArrivalRecord {
 }
 
 /** A request the emulator answered. */
-export interface RequestRecord {
-  readonly operation: string;
-  readonly input: unknown;
+export interface RequestRecord extends ArrivalRecord {
   /** HTTP status of the response. */
   readonly status: number;
   /** `__type` of the error response, if any. */
   readonly errorType?: string;
-  /** Emulator clock (ms) when the answer was sent. */
-  readonly at: number;
-}
-
-/** An injected error response. */
-export interface CustomFault {
-  /** The `__type`, e.g. `ServiceUnavailable` or `InvalidInputException`. */
-  type: string;
-  /** HTTP status, e.g. 400 or 503. */
-  status: number;
-  message?: string;
 }
 
 /**
  * What {@link CodeBuildEmulator.failNext} injects: `throttle` is HTTP 400
  * `ThrottlingException` "Rate exceeded", `server-error` HTTP 500
- * `InternalFailure`.
+ * `InternalFailure`, otherwise the given `__type` and HTTP status.
  */
-export type FaultKind = 'throttle' | 'server-error' | CustomFault;
+export type FaultKind =
+  | 'throttle'
+  | 'server-error'
+  | { type: string; status: number; message?: string };
 
 /** Random faults, see {@link CodeBuildEmulator.setFaults}. */
 export interface FaultConfig {
@@ -185,7 +135,7 @@ export interface EventPhase {
 export interface BuildStateChangeEvent {
   version: '0';
   id: string;
-  'detail-type': 'CodeBuild Build State Change';
+  'detail-type': typeof BUILD_STATE_CHANGE;
   source: 'aws.codebuild';
   account: string;
   /** ISO 8601 without milliseconds. */
@@ -229,9 +179,6 @@ export interface BuildStateChangeEvent {
     version: '1';
   };
 }
-
-/** Receives each emitted event, synchronously. */
-export type EventListener = (event: BuildStateChangeEvent) => void;
 
 /** An error the API answers with (`__type`, message, HTTP status). */
 export class ApiError extends Error {

@@ -1,33 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
+import { BUILD_STATE_CHANGE } from '../../../lambda/contract.js';
 import type {
   BuildStateChangeEvent,
   EventPhase,
   TerminalStatus,
 } from './types.js';
 
-const MONTHS = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-];
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 
 /** `2026-11-20T09:41:07Z`: EventBridge's `time` (no milliseconds). */
-export function isoSeconds(date: Date): string {
+function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** `Nov 20, 2026 9:32:15 AM` (UTC): the dates inside CodeBuild's events. */
-export function eventDate(date: Date): string {
+function eventDate(date: Date): string {
   const hours = date.getUTCHours();
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
@@ -54,7 +42,7 @@ function eventPhase(phase: BuildPhase): EventPhase {
 /**
  * The `CodeBuild Build State Change` event of a build that just reached a
  * terminal status, in the shape EventBridge delivers (see
- * test/fixtures/events/build-state-failed.json). Like the real event it says
+ * `test/fixtures/events/build-state-failed.json`). Like the real event it says
  * nothing about the batch the build belongs to.
  */
 export function buildStateChangeEvent(
@@ -66,7 +54,7 @@ export function buildStateChangeEvent(
   return {
     version: '0',
     id: randomUUID(),
-    'detail-type': 'CodeBuild Build State Change',
+    'detail-type': BUILD_STATE_CHANGE,
     source: 'aws.codebuild',
     account: context.account,
     time: isoSeconds(context.at),
