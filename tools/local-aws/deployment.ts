@@ -4,7 +4,7 @@
  * bundled asset, its asynchronous invocation settings, the rules that
  * invoke it, and its table.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   CfnResolver,
@@ -28,7 +28,7 @@ export interface FunctionSpec {
   readonly environment: Readonly<Record<string, string>>;
   /** Absent when the function is unreserved. */
   readonly reservedConcurrency?: number;
-  /** The bundled asset directory in the cloud assembly. */
+  /** The asset directory in the cloud assembly (bundled unless skipped). */
   readonly codeDirectory: string;
   readonly logGroupName: string;
 }
@@ -39,27 +39,21 @@ export interface AsyncInvokeSpec {
   readonly maximumEventAgeSeconds: number;
 }
 
-/** One rule target pointing at the function. */
-export interface TargetSpec {
-  readonly id: string;
-  /** Constant input replacing the event (`Input`), if any. */
-  readonly input?: unknown;
-  readonly maximumEventAgeSeconds: number;
-}
-
-/** An EventBridge rule on the default bus. */
+/** An EventBridge rule on the default bus, with its targets the function. */
 export interface RuleSpec {
-  readonly logicalId: string;
   readonly name: string;
   readonly enabled: boolean;
   readonly eventPattern?: Readonly<Record<string, unknown>>;
   readonly scheduleExpression?: string;
   /** The schedule as a period, for `rate(...)` expressions. */
   readonly scheduleRateMs?: number;
-  readonly targets: readonly TargetSpec[];
+  /** Each target's constant input replacing the event (`Input`), if any. */
+  readonly targets: readonly { readonly input?: unknown }[];
 }
 
-/** The DynamoDB table, as CreateTable input for a local server. */
+type KeySchema = { AttributeName: string; KeyType: string }[];
+
+/** The DynamoDB table: what CreateTable needs on a local server. */
 export interface TableSpec {
   readonly logicalId: string;
   readonly name: string;
@@ -67,10 +61,10 @@ export interface TableSpec {
     AttributeName: string;
     AttributeType: string;
   }[];
-  readonly keySchema: readonly { AttributeName: string; KeyType: string }[];
+  readonly keySchema: Readonly<KeySchema>;
   readonly globalSecondaryIndexes: readonly {
     IndexName: string;
-    KeySchema: { AttributeName: string; KeyType: string }[];
+    KeySchema: KeySchema;
     Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
   }[];
   readonly billingMode: string;
@@ -93,13 +87,11 @@ export interface DeploymentOptions {
   readonly parameters?: Readonly<Record<string, string>>;
   /** Stack name; a second deployment in the same account needs another. */
   readonly stackName?: string;
-  readonly environment?: Omit<StackEnvironment, 'stackName'>;
 }
 
 /**
  * Resolves the template of `assembly` with the given parameter values into
- * the settings the simulation needs, failing loudly on anything it would
- * have to guess.
+ * what a deployment runs, failing loudly on anything it would have to guess.
  *
  * @example
  * const deployment = resolveDeployment(assembly, { parameters: { MaxRetries: '3' } });
@@ -110,7 +102,6 @@ export function resolveDeployment(
 ): Deployment {
   const environment: StackEnvironment = {
     ...DEFAULT_ENVIRONMENT,
-    ...options.environment,
     stackName: options.stackName ?? assembly.stackName,
   };
   const cfn = new CfnResolver(
@@ -118,60 +109,71 @@ export function resolveDeployment(
     options.parameters ?? {},
     environment,
   );
-  const resources = Object.entries(assembly.template.Resources).filter(([id]) =>
-    cfn.exists(id),
-  );
-  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
-
-  const functions = ofType('AWS::Lambda::Function').filter(
-    ([, r]) => assetHashOf(r) !== undefined,
-  );
-  if (functions.length !== 1) {
-    throw new Error(
-      `expected one function with a bundled asset, found ${functions.length}`,
+  const assetOk = (r: ResourceDefinition) =>
+    r.Type !== 'AWS::Lambda::Function' || assetHashOf(r) !== undefined;
+  const only = (types: readonly string[], what: string) => {
+    const found = Object.entries(assembly.template.Resources).filter(
+      ([id, r]) => types.includes(r.Type) && cfn.exists(id) && assetOk(r),
     );
-  }
-  const [fnId, fnResource] = functions[0] as [string, ResourceDefinition];
-  const fn = resolveFunction(cfn, assembly, fnId, fnResource);
+    if (found.length !== 1) {
+      throw new Error(`expected one ${what}, found ${found.length}`);
+    }
+    return found[0] as [string, ResourceDefinition];
+  };
+  const resolved = (type: string) =>
+    Object.entries(assembly.template.Resources)
+      .filter(([id, r]) => r.Type === type && cfn.exists(id))
+      .map(([id, r]) => [id, cfn.resolve(r.Properties ?? {})] as const);
 
-  const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').filter(
-    ([, r]) => cfn.resolve(r.Properties?.FunctionName) === fn.name,
+  const fn = resolveFunction(
+    cfn,
+    assembly,
+    ...only(['AWS::Lambda::Function'], 'function with a bundled asset'),
   );
-  const invokeProps = (invokeConfigs[0]?.[1].Properties ?? {}) as Record<
-    string,
-    unknown
-  >;
-  const resolvedInvoke = cfn.resolve(invokeProps) as {
-    MaximumRetryAttempts?: number;
-    MaximumEventAgeInSeconds?: number;
-  };
-  // Lambda's defaults when no EventInvokeConfig exists: 2 retries, 6 hours.
-  const asyncInvoke: AsyncInvokeSpec = {
-    maximumRetryAttempts: resolvedInvoke.MaximumRetryAttempts ?? 2,
-    maximumEventAgeSeconds: resolvedInvoke.MaximumEventAgeInSeconds ?? 21_600,
-  };
-
-  const rules = ofType('AWS::Events::Rule')
-    .map(([id, r]) => resolveRule(cfn, id, r, fn.arn))
+  const invoke = resolved('AWS::Lambda::EventInvokeConfig').find(
+    ([, p]) => (p as { FunctionName?: string }).FunctionName === fn.name,
+  )?.[1] as
+    | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
+    | undefined;
+  const rules = resolved('AWS::Events::Rule')
+    .map(([id, p]) => resolveRule(cfn, id, p as RuleProperties, fn.arn))
     .filter((rule) => rule.targets.length > 0);
-
-  const tables = [
-    ...ofType('AWS::DynamoDB::GlobalTable'),
-    ...ofType('AWS::DynamoDB::Table'),
-  ];
-  if (tables.length !== 1) {
-    throw new Error(`expected one DynamoDB table, found ${tables.length}`);
-  }
-  const [tableId, tableResource] = tables[0] as [string, ResourceDefinition];
-
+  const [tableId, table] = only(
+    ['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table'],
+    'DynamoDB table',
+  );
+  const tableProps = cfn.resolve(table.Properties ?? {}) as {
+    TableName?: string;
+    AttributeDefinitions: TableSpec['attributeDefinitions'];
+    KeySchema: KeySchema;
+    GlobalSecondaryIndexes?: TableSpec['globalSecondaryIndexes'];
+    BillingMode?: string;
+  };
   return {
     stackName: environment.stackName,
     environment,
     parameters: cfn.parameters,
     fn,
-    asyncInvoke,
+    // Lambda's defaults when no EventInvokeConfig exists: 2 retries, 6 hours.
+    asyncInvoke: {
+      maximumRetryAttempts: invoke?.MaximumRetryAttempts ?? 2,
+      maximumEventAgeSeconds: invoke?.MaximumEventAgeInSeconds ?? 21_600,
+    },
     rules,
-    table: resolveTable(cfn, tableId, tableResource),
+    table: {
+      logicalId: tableId,
+      name: tableProps.TableName ?? cfn.physicalId(tableId),
+      attributeDefinitions: tableProps.AttributeDefinitions,
+      keySchema: tableProps.KeySchema,
+      globalSecondaryIndexes: (tableProps.GlobalSecondaryIndexes ?? []).map(
+        ({ IndexName, KeySchema, Projection }) => ({
+          IndexName,
+          KeySchema,
+          Projection,
+        }),
+      ),
+      billingMode: tableProps.BillingMode ?? 'PROVISIONED',
+    },
   };
 }
 
@@ -194,20 +196,7 @@ function resolveFunction(
   if (!props.Handler || !props.Runtime) {
     throw new Error(`${logicalId}: Handler and Runtime are required`);
   }
-  const codeDirectory = assetDirectory(assembly, resource);
-  if (!existsSync(codeDirectory)) {
-    throw new Error(`${logicalId}: asset ${codeDirectory} is missing`);
-  }
-  const environment = Object.fromEntries(
-    Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [
-      k,
-      String(v),
-    ]),
-  );
-  const reserved =
-    props.ReservedConcurrentExecutions === undefined
-      ? undefined
-      : Number(props.ReservedConcurrentExecutions);
+  const reserved = props.ReservedConcurrentExecutions;
   const name = props.FunctionName ?? cfn.physicalId(logicalId);
   return {
     logicalId,
@@ -218,9 +207,14 @@ function resolveFunction(
     // Lambda's default timeout is 3 seconds.
     timeoutSeconds: Number(props.Timeout ?? 3),
     memoryMb: Number(props.MemorySize ?? 128),
-    environment,
-    reservedConcurrency: reserved,
-    codeDirectory,
+    environment: Object.fromEntries(
+      Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [
+        k,
+        String(v),
+      ]),
+    ),
+    reservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    codeDirectory: assetDirectory(assembly, resource),
     logGroupName: props.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`,
   };
 }
@@ -228,8 +222,8 @@ function resolveFunction(
 /** The asset hash in `Code.S3Key` (`<hash>.zip`), for file assets. */
 function assetHashOf(resource: ResourceDefinition): string | undefined {
   const code = resource.Properties?.Code as { S3Key?: unknown } | undefined;
-  const key = typeof code?.S3Key === 'string' ? code.S3Key : undefined;
-  return key ? /^([0-9a-f]{64})\.zip$/.exec(key)?.[1] : undefined;
+  const key = typeof code?.S3Key === 'string' ? code.S3Key : '';
+  return /^([0-9a-f]{64})\.zip$/.exec(key)?.[1];
 }
 
 /**
@@ -241,51 +235,38 @@ function assetDirectory(
   assembly: Assembly,
   resource: ResourceDefinition,
 ): string {
-  const hash = assetHashOf(resource);
-  const manifests = readdirSync(assembly.directory).filter((f) =>
-    f.endsWith('.assets.json'),
-  );
-  for (const file of manifests) {
+  const hash = assetHashOf(resource) ?? '';
+  for (const file of readdirSync(assembly.directory)) {
+    if (!file.endsWith('.assets.json')) continue;
     const manifest = JSON.parse(
       readFileSync(resolve(assembly.directory, file), 'utf8'),
-    ) as {
-      files?: Record<
-        string,
-        { source?: { path?: string; packaging?: string } }
-      >;
-    };
-    const source = hash ? manifest.files?.[hash]?.source : undefined;
-    if (source?.path) {
-      if (source.packaging !== 'zip') {
-        throw new Error(`asset ${hash} is not a zipped directory`);
-      }
-      return resolve(assembly.directory, source.path);
-    }
+    ) as { files?: Record<string, { source?: { path?: string } }> };
+    const path = manifest.files?.[hash]?.source?.path;
+    if (path) return resolve(assembly.directory, path);
   }
   throw new Error(`asset ${hash} is not in the assembly's asset manifests`);
+}
+
+interface RuleProperties {
+  Name?: string;
+  State?: string;
+  EventPattern?: Record<string, unknown> | string;
+  ScheduleExpression?: string;
+  EventBusName?: string;
+  Targets?: {
+    Arn: string;
+    Input?: string;
+    InputPath?: string;
+    InputTransformer?: unknown;
+  }[];
 }
 
 function resolveRule(
   cfn: CfnResolver,
   logicalId: string,
-  resource: ResourceDefinition,
+  props: RuleProperties,
   functionArn: string,
 ): RuleSpec {
-  const props = cfn.resolve(resource.Properties ?? {}) as {
-    Name?: string;
-    State?: string;
-    EventPattern?: Record<string, unknown> | string;
-    ScheduleExpression?: string;
-    EventBusName?: string;
-    Targets?: {
-      Id: string;
-      Arn: string;
-      Input?: string;
-      InputPath?: string;
-      InputTransformer?: unknown;
-      RetryPolicy?: { MaximumEventAgeInSeconds?: number };
-    }[];
-  };
   if (props.EventBusName && props.EventBusName !== 'default') {
     throw new Error(`${logicalId}: only the default bus is simulated`);
   }
@@ -297,30 +278,27 @@ function resolveRule(
           `${logicalId}: InputPath/InputTransformer are not simulated`,
         );
       }
-      return {
-        id: t.Id,
-        input: t.Input === undefined ? undefined : JSON.parse(t.Input),
-        // EventBridge's default: 24 hours.
-        maximumEventAgeSeconds:
-          t.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400,
-      } satisfies TargetSpec;
+      return { input: t.Input === undefined ? undefined : JSON.parse(t.Input) };
     });
-  const pattern =
-    typeof props.EventPattern === 'string'
-      ? (JSON.parse(props.EventPattern) as Record<string, unknown>)
-      : props.EventPattern;
+  const schedule = props.ScheduleExpression;
   return {
-    logicalId,
     name: props.Name ?? cfn.physicalId(logicalId),
     enabled: (props.State ?? 'ENABLED') === 'ENABLED',
-    eventPattern: pattern,
-    scheduleExpression: props.ScheduleExpression,
-    scheduleRateMs: props.ScheduleExpression
-      ? parseRate(props.ScheduleExpression)
-      : undefined,
+    eventPattern:
+      typeof props.EventPattern === 'string'
+        ? JSON.parse(props.EventPattern)
+        : props.EventPattern,
+    scheduleExpression: schedule,
+    scheduleRateMs: schedule ? parseRate(schedule) : undefined,
     targets,
   };
 }
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
 
 /**
  * `rate(value unit)` in milliseconds. EventBridge requires the singular unit
@@ -330,47 +308,11 @@ function resolveRule(
  * parseRate('rate(5 minutes)'); // 300000
  */
 export function parseRate(expression: string): number {
-  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(
-    expression,
-  );
-  if (!match) {
-    throw new Error(`unsupported schedule expression: ${expression}`);
-  }
+  const match = /^rate\((\d+) (minute|hour|day)(s?)\)$/.exec(expression);
+  if (!match) throw new Error(`unsupported schedule expression: ${expression}`);
   const value = Number(match[1]);
-  const unit = match[2] as string;
-  if (value < 1 || (value === 1) !== !unit.endsWith('s')) {
+  if (value < 1 || (value === 1) === (match[3] === 's')) {
     throw new Error(`invalid rate expression: ${expression}`);
   }
-  const base = unit.startsWith('minute')
-    ? 60_000
-    : unit.startsWith('hour')
-      ? 3_600_000
-      : 86_400_000;
-  return value * base;
-}
-
-function resolveTable(
-  cfn: CfnResolver,
-  logicalId: string,
-  resource: ResourceDefinition,
-): TableSpec {
-  const props = cfn.resolve(resource.Properties ?? {}) as {
-    TableName?: string;
-    AttributeDefinitions: TableSpec['attributeDefinitions'];
-    KeySchema: TableSpec['keySchema'];
-    GlobalSecondaryIndexes?: TableSpec['globalSecondaryIndexes'];
-    BillingMode?: string;
-  };
-  return {
-    logicalId,
-    name: props.TableName ?? cfn.physicalId(logicalId),
-    attributeDefinitions: props.AttributeDefinitions,
-    keySchema: props.KeySchema,
-    globalSecondaryIndexes: (props.GlobalSecondaryIndexes ?? []).map((g) => ({
-      IndexName: g.IndexName,
-      KeySchema: g.KeySchema,
-      Projection: g.Projection,
-    })),
-    billingMode: props.BillingMode ?? 'PROVISIONED',
-  };
+  return value * (UNIT_MS[match[2] as string] as number);
 }

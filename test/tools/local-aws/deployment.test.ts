@@ -7,7 +7,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_STATE_CHANGE, TABLE } from '../../../lambda/contract.js';
 import { ParameterError } from '../../../tools/local-aws/cfn.js';
-import { resolveDeployment } from '../../../tools/local-aws/deployment.js';
+import {
+  parseRate,
+  resolveDeployment,
+} from '../../../tools/local-aws/deployment.js';
 import {
   createTable,
   type LocalDynamo,
@@ -140,5 +143,19 @@ describe('resolveDeployment', () => {
     } finally {
       await started.stop();
     }
+  });
+});
+
+describe('parseRate', () => {
+  it('reads EventBridge rate expressions', () => {
+    expect(parseRate('rate(1 minute)')).toBe(60_000);
+    expect(parseRate('rate(5 minutes)')).toBe(300_000);
+    expect(parseRate('rate(2 hours)')).toBe(7_200_000);
+  });
+
+  it('rejects what EventBridge rejects, and cron', () => {
+    expect(() => parseRate('rate(1 minutes)')).toThrow();
+    expect(() => parseRate('rate(5 minute)')).toThrow();
+    expect(() => parseRate('cron(0 12 * * ? *)')).toThrow();
   });
 });

@@ -9,7 +9,7 @@ import {
   TERMINAL_BUILD_STATUSES,
 } from '../../../lambda/contract.js';
 import { ACCOUNT, REGION } from '../environment.js';
-import { buildStateChangeEvent } from './events.js';
+import { type BuildStateChangeEvent, buildStateChangeEvent } from './events.js';
 import { FaultInjector } from './faults.js';
 import {
   arnOf,
@@ -27,7 +27,6 @@ import {
   type ArrivalRecord,
   type BatchSnapshot,
   type BuildSnapshot,
-  type BuildStateChangeEvent,
   type EmulatorOptions,
   type FaultConfig,
   type FaultKind,
@@ -43,6 +42,7 @@ import {
   serve,
 } from './wire.js';
 
+export type { BuildStateChangeEvent } from './events.js';
 export * from './types.js';
 
 /** How long CodeBuild remembers a RetryBuildBatch idempotency token. */

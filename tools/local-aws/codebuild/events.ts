@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
 import { BUILD_STATE_CHANGE } from '../../../lambda/contract.js';
-import type {
-  BuildStateChangeEvent,
-  EventPhase,
-  TerminalStatus,
-} from './types.js';
+import type { TerminalStatus } from './types.js';
+
+/** A phase in a Build State Change event. */
+interface EventPhase {
+  'phase-type': string;
+  'phase-status'?: string;
+  'phase-context'?: string[];
+  'start-time': string;
+  'end-time'?: string;
+  'duration-in-seconds'?: number;
+}
+
+/**
+ * `CodeBuild Build State Change` as EventBridge delivers it. It carries no
+ * batch ARN, and environment variable values are plaintext.
+ */
+export type BuildStateChangeEvent = ReturnType<typeof buildStateChangeEvent>;
 
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 
@@ -48,14 +60,14 @@ function eventPhase(phase: BuildPhase): EventPhase {
 export function buildStateChangeEvent(
   build: Build,
   context: { account: string; region: string; at: Date },
-): BuildStateChangeEvent {
+) {
   const env = build.environment;
   const arn = build.arn ?? '';
   return {
-    version: '0',
+    version: '0' as const,
     id: randomUUID(),
     'detail-type': BUILD_STATE_CHANGE,
-    source: 'aws.codebuild',
+    source: 'aws.codebuild' as const,
     account: context.account,
     time: isoSeconds(context.at),
     region: context.region,
@@ -79,7 +91,7 @@ export function buildStateChangeEvent(
           ),
         },
         'timeout-in-minutes': build.timeoutInMinutes ?? 60,
-        'build-complete': true,
+        'build-complete': true as const,
         initiator: build.initiator ?? '',
         'build-start-time': eventDate(build.startTime ?? context.at),
         source: {
@@ -95,9 +107,9 @@ export function buildStateChangeEvent(
         phases: (build.phases ?? []).map(eventPhase),
         'queued-timeout-in-minutes': build.queuedTimeoutInMinutes ?? 480,
       },
-      'current-phase': 'COMPLETED',
+      'current-phase': 'COMPLETED' as const,
       'current-phase-context': '[: ]',
-      version: '1',
+      version: '1' as const,
     },
   };
 }

@@ -6,10 +6,7 @@ import type {
   BuildPhase,
   StatusType,
 } from '@aws-sdk/client-codebuild';
-import type {
-  BUILD_STATE_CHANGE,
-  TerminalBuildStatus,
-} from '../../../lambda/contract.js';
+import type { TerminalBuildStatus } from '../../../lambda/contract.js';
 
 /** A build or batch status other than `IN_PROGRESS`. */
 export type TerminalStatus = TerminalBuildStatus;
@@ -116,68 +113,6 @@ export interface FaultConfig {
   operations?: readonly string[];
   /** Source of randomness in [0, 1); default `Math.random`. */
   random?: () => number;
-}
-
-/** A phase in a Build State Change event. */
-export interface EventPhase {
-  'phase-type': string;
-  'phase-status'?: string;
-  'phase-context'?: string[];
-  'start-time': string;
-  'end-time'?: string;
-  'duration-in-seconds'?: number;
-}
-
-/**
- * `CodeBuild Build State Change` as EventBridge delivers it. It carries no
- * batch ARN, and environment variable values are plaintext.
- */
-export interface BuildStateChangeEvent {
-  version: '0';
-  id: string;
-  'detail-type': typeof BUILD_STATE_CHANGE;
-  source: 'aws.codebuild';
-  account: string;
-  /** ISO 8601 without milliseconds. */
-  time: string;
-  region: string;
-  /** The build ARN. */
-  resources: string[];
-  detail: {
-    'build-status': TerminalStatus;
-    'project-name': string;
-    /** The build ARN. */
-    'build-id': string;
-    'additional-information': {
-      environment: {
-        image: string;
-        'privileged-mode': boolean;
-        'compute-type': string;
-        type: string;
-        'environment-variables': {
-          name: string;
-          type: string;
-          value: string;
-        }[];
-      };
-      'timeout-in-minutes': number;
-      'build-complete': true;
-      initiator: string;
-      'build-start-time': string;
-      source: { location: string; type: string };
-      'source-version': string;
-      logs: {
-        'group-name': string;
-        'stream-name': string;
-        'deep-link': string;
-      };
-      phases: EventPhase[];
-      'queued-timeout-in-minutes': number;
-    };
-    'current-phase': 'COMPLETED';
-    'current-phase-context': string;
-    version: '1';
-  };
 }
 
 /** An error the API answers with (`__type`, message, HTTP status). */

@@ -54,29 +54,29 @@ export interface CodeBuildApi {
 
 type Input = Record<string, unknown>;
 
-function invalid(field: string, value: unknown, constraint: string): ApiError {
-  return new ApiError(
+const NOT_EMPTY = 'Member must have length greater than or equal to 1';
+
+/** Passes if `ok`, else answers InvalidInputException as CodeBuild words it. */
+function check(ok: boolean, field: string, value: unknown, rule: string) {
+  if (ok) return;
+  throw new ApiError(
     'InvalidInputException',
-    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: ${constraint}`,
+    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: ${rule}`,
   );
 }
 
-const NOT_EMPTY = 'Member must have length greater than or equal to 1';
+const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
 
-function optionalString(input: Input, field: string): string | undefined {
-  const value = input[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length === 0) {
-    throw invalid(field, value, NOT_EMPTY);
-  }
-  return value;
-}
-
-function requiredString(input: Input, field: string): string {
-  const value = optionalString(input, field);
-  if (value === undefined)
-    throw invalid(field, value, 'Member must not be null');
-  return value;
+function text(input: Input, field: string, required = false) {
+  const value = input[field] ?? undefined;
+  check(
+    value !== undefined || !required,
+    field,
+    value,
+    'Member must not be null',
+  );
+  check(value === undefined || nonEmpty(value), field, value, NOT_EMPTY);
+  return value as string | undefined;
 }
 
 function oneOf<T extends string>(
@@ -84,63 +84,38 @@ function oneOf<T extends string>(
   field: string,
   allowed: readonly T[],
 ): T | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!allowed.includes(value as T)) {
-    throw invalid(
-      field,
-      value,
-      `Member must satisfy enum value set: [${allowed.join(', ')}]`,
-    );
-  }
-  return value as T;
+  const rule = `Member must satisfy enum value set: [${allowed.join(', ')}]`;
+  check(value == null || allowed.includes(value as T), field, value, rule);
+  return (value ?? undefined) as T | undefined;
 }
 
 function ids(input: Input): string[] {
-  const value = input.ids;
-  if (!Array.isArray(value) || value.length < 1) {
-    throw invalid('ids', value, NOT_EMPTY);
-  }
-  if (value.length > MAX_IDS) {
-    throw invalid(
-      'ids',
-      `[${value.length} ids]`,
-      `Member must have length less than or equal to ${MAX_IDS}`,
-    );
-  }
-  for (const id of value) {
-    if (typeof id !== 'string' || id.length === 0) {
-      throw invalid('ids', id, NOT_EMPTY);
-    }
-  }
+  const value = input.ids as string[];
+  const ok = Array.isArray(value) && value.length > 0 && value.every(nonEmpty);
+  check(ok, 'ids', value, NOT_EMPTY);
+  const rule = `Member must have length less than or equal to ${MAX_IDS}`;
+  check(value.length <= MAX_IDS, 'ids', `[${value.length} ids]`, rule);
   return value;
 }
 
 function listParams(input: Input): ListParams {
-  const max = input.maxResults;
-  if (
-    max !== undefined &&
-    (!Number.isInteger(max) || (max as number) < 1 || (max as number) > MAX_IDS)
-  ) {
-    throw invalid(
-      'maxResults',
-      max,
-      `Member must have value between 1 and ${MAX_IDS}`,
-    );
-  }
-  const filter = input.filter;
-  if (filter !== undefined && (typeof filter !== 'object' || filter === null)) {
-    throw invalid('filter', filter, 'Member must be a structure');
-  }
-  const status = oneOf(
-    (filter as { status?: unknown } | undefined)?.status,
-    'filter.status',
-    STATUSES,
-  );
+  const { maxResults: max, filter } = input as {
+    maxResults?: number;
+    filter?: { status?: unknown };
+  };
+  const inRange =
+    Number.isInteger(max) && Number(max) >= 1 && Number(max) <= MAX_IDS;
+  const rule = `Member must have value between 1 and ${MAX_IDS}`;
+  check(max === undefined || inRange, 'maxResults', max, rule);
+  const isStructure = typeof filter === 'object' && filter !== null;
+  const structure = 'Member must be a structure';
+  check(filter === undefined || isStructure, 'filter', filter, structure);
+  const status = oneOf(filter?.status, 'filter.status', STATUSES);
   return {
     ...(status ? { status } : {}),
     sortOrder: oneOf(input.sortOrder, 'sortOrder', SORT_ORDERS) ?? 'DESCENDING',
-    maxResults: (max as number | undefined) ?? MAX_IDS,
-    nextToken: optionalString(input, 'nextToken'),
+    maxResults: max ?? MAX_IDS,
+    nextToken: text(input, 'nextToken'),
   };
 }
 
@@ -153,16 +128,16 @@ function operations(
     BatchGetBuildBatches: (input) => api.batchGetBuildBatches(ids(input)),
     RetryBuildBatch: (input) => ({
       buildBatch: api.retryBuildBatch(
-        requiredString(input, 'id'),
+        text(input, 'id', true) as string,
         oneOf(input.retryType, 'retryType', RETRY_TYPES),
-        optionalString(input, 'idempotencyToken'),
+        text(input, 'idempotencyToken'),
       ),
     }),
     ListBuildBatches: (input) => api.listBuildBatches(listParams(input)),
     ListBuildBatchesForProject: (input) =>
       api.listBuildBatches({
         ...listParams(input),
-        projectName: requiredString(input, 'projectName'),
+        projectName: text(input, 'projectName', true),
       }),
   };
 }
