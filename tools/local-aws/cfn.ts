@@ -27,8 +27,6 @@ export interface ParameterDefinition {
   readonly AllowedPattern?: string;
   readonly MinValue?: number;
   readonly MaxValue?: number;
-  readonly MinLength?: number;
-  readonly MaxLength?: number;
 }
 
 /** A template resource. */
@@ -327,12 +325,6 @@ function validateParameter(
     }
     if (def.AllowedPattern && !new RegExp(def.AllowedPattern).test(value)) {
       fail(`failed to satisfy constraint: must match ${def.AllowedPattern}`);
-    }
-    if (def.MinLength !== undefined && value.length < def.MinLength) {
-      fail(`must be at least ${def.MinLength} characters`);
-    }
-    if (def.MaxLength !== undefined && value.length > def.MaxLength) {
-      fail(`must be at most ${def.MaxLength} characters`);
     }
   }
   return isList ? values : raw;
