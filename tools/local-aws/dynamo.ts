@@ -49,17 +49,20 @@ export interface LocalDynamo {
 }
 
 /**
- * CreateTable input for a table of the template. dynalite has no TTL
+ * Creates a table of the template on a local DynamoDB. dynalite has no TTL
  * deletion and no global-table replicas; the key schema, attribute
  * definitions, indexes and billing mode are what the function depends on.
  */
-export function createTableInput(spec: TableSpec): CreateTableCommandInput {
+export async function createTable(
+  client: DynamoDBClient,
+  spec: TableSpec,
+): Promise<void> {
   const throughput =
     spec.billingMode === 'PAY_PER_REQUEST'
       ? undefined
       : { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
   const indexes = spec.globalSecondaryIndexes;
-  return {
+  const input = {
     TableName: spec.name,
     BillingMode: throughput ? 'PROVISIONED' : 'PAY_PER_REQUEST',
     AttributeDefinitions: [...spec.attributeDefinitions],
@@ -70,14 +73,7 @@ export function createTableInput(spec: TableSpec): CreateTableCommandInput {
         ? undefined
         : indexes.map((g) => ({ ...g, ProvisionedThroughput: throughput })),
   } as CreateTableCommandInput;
-}
-
-/** Creates a table of the template on a local DynamoDB. */
-export async function createTable(
-  client: DynamoDBClient,
-  spec: TableSpec,
-): Promise<void> {
-  await client.send(new CreateTableCommand(createTableInput(spec)));
+  await client.send(new CreateTableCommand(input));
 }
 
 /**

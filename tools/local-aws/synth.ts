@@ -26,20 +26,12 @@ export interface Assembly {
   readonly synthMs: number;
 }
 
-/** Options of {@link synthesize}. */
-export interface SynthOptions {
-  /**
-   * Bundle the function with esbuild, as `cdk deploy` ships it. Default
-   * `true`; without it the template is the same but the function's asset
-   * is not built (for callers that read only the template).
-   */
-  readonly bundling?: boolean;
-}
-
 /**
  * Synthesizes the app of `lib/app.ts` (the stack and cdk-nag's checks, as
  * `bin/app.ts` builds it) into `.scratch/cdk.out/<label>`, with HOME,
  * TMPDIR and CDK_HOME under `.scratch` so nothing is written to `~`.
+ * The function is bundled with esbuild, as `cdk deploy` ships it, unless
+ * `bundling` is `false`: the template is the same, the asset is not built.
  *
  * @example
  * const assembly = await synthesize('demo');
@@ -47,7 +39,7 @@ export interface SynthOptions {
  */
 export async function synthesize(
   label = `run-${process.pid}`,
-  options: SynthOptions = {},
+  options: { readonly bundling?: boolean } = {},
 ): Promise<Assembly> {
   const home = join(SCRATCH, 'home');
   for (const [name, dir] of [
