@@ -8,6 +8,7 @@ const scratchHome = fileURLToPath(new URL('./.scratch/home', import.meta.url));
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: {

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { synthesize } from '../tools/local-aws/synth.js';
 import {
   buildEntry,
   CJS_ENTRY_POINTS,
@@ -35,7 +36,7 @@ import {
   SWEEP_CONTROL,
 } from './settings.js';
 import { measureSweep } from './sweep.js';
-import { synthesize } from './synth.js';
+import { readShipped } from './synth.js';
 import { measureWarm } from './warm.js';
 import { lambdaEnv } from './world.js';
 
@@ -58,7 +59,7 @@ process.env.CDK_HOME = join(SCRATCH, 'home', '.cdk');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 progress('synthesizing the app in-process (local esbuild bundling)');
-const shipped = await synthesize(join(SCRATCH, 'cdk.out'));
+const shipped = readShipped(await synthesize('bench'));
 
 progress('building the floor and component bundles');
 const rebuild = await rebuildShipped(join(SCRATCH, 'rebuild'), shipped.bundle);

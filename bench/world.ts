@@ -1,20 +1,16 @@
 // One emulated account: the project's CodeBuild emulator and dynalite with
 // the service's table on 127.0.0.1, the workloads the bench needs, and one
 // ordered log of every request either server received.
-import { join } from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ENV } from '../lambda/contract.js';
 import {
   type BuildStateChangeEvent,
   CodeBuildEmulator,
-} from '../test/support/codebuild-emulator.js';
-import {
-  type LocalDynamo,
-  startDynamo,
-  TEST_CREDENTIALS,
-} from '../test/support/dynamo.js';
-import { PROJECT, SCRATCH } from './settings.js';
+} from '../tools/local-aws/codebuild/emulator.js';
+import { type LocalDynamo, startDynamo } from '../tools/local-aws/dynamo.js';
+import { functionEnvironment } from '../tools/local-aws/environment.js';
+import { PROJECT } from './settings.js';
 import type { Shipped } from './synth.js';
-import { TABLE_PLACEHOLDER } from './synth.js';
 
 export type Service = 'codebuild' | 'dynamodb';
 
@@ -219,31 +215,16 @@ export function lambdaEnv(
   },
 ): Record<string, string> {
   const { tableName, ...endpoints } = target;
-  const template = Object.fromEntries(
-    Object.entries(shipped.environment).map(([name, value]) => [
-      name,
-      value === TABLE_PLACEHOLDER ? tableName : value,
-    ]),
-  );
   return {
-    PATH: process.env.PATH ?? '',
-    // No ~/.aws files: the SDK's shared-config lookups find nothing, as in
-    // Lambda.
-    HOME: join(SCRATCH, 'home'),
-    AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    AWS_SESSION_TOKEN: 'bench',
+    ...functionEnvironment(),
     AWS_EXECUTION_ENV: `AWS_Lambda_${shipped.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: 'codebuild-batch-retry-bench',
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(shipped.memoryMb),
     AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/codebuild-batch-retry-bench',
-    // Node 20 here; the runtime is newer and does not print this warning.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     BENCH_TIMEOUT_SECONDS: String(shipped.timeoutSeconds),
-    ...template,
+    ...shipped.environment,
+    [ENV.tableName]: tableName,
     ...endpoints,
   };
 }

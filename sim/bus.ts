@@ -7,8 +7,9 @@
  * best-effort, at-least-once delivery: events can be duplicated (same event
  * id), dropped, or delayed past later ones.
  */
+
+import type { RuleSpec } from '../tools/local-aws/deployment.js';
 import type { SimClock } from './clock.js';
-import type { RuleSpec } from './deployment.js';
 import { matchesPattern } from './event-pattern.js';
 import type { LambdaRuntime } from './lambda-runtime.js';
 import { type Random, uuidAt } from './random.js';

@@ -5,8 +5,8 @@
  */
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
+import { synthesize } from '../tools/local-aws/synth.js';
 import { elapsed } from './clock.js';
-import { synthesize } from './deployment.js';
 import {
   asExpected,
   outcomeText,

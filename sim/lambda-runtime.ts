@@ -20,8 +20,8 @@
  * from its start, in simulated time.
  */
 import { Worker } from 'node:worker_threads';
+import type { Deployment } from '../tools/local-aws/deployment.js';
 import type { SimClock } from './clock.js';
-import type { Deployment } from './deployment.js';
 import type { CrashPoint, Endpoint, Network } from './network.js';
 import { type Random, uuidAt } from './random.js';
 import type { Scheduler } from './scheduler.js';

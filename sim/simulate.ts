@@ -8,7 +8,7 @@
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { synthesize } from './deployment.js';
+import { synthesize } from '../tools/local-aws/synth.js';
 import { CRASH_POINTS, type CrashPoint } from './network.js';
 import { describeFaults, figuresTable, progressWriter } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';

@@ -12,7 +12,15 @@
  *                  dynalite (template's table)     schedule (simulated clock)
  */
 
-import type { CodeBuildEmulator } from '../test/support/codebuild-emulator.js';
+import type { CodeBuildEmulator } from '../tools/local-aws/codebuild/emulator.js';
+import {
+  type Deployment,
+  resolveDeployment,
+} from '../tools/local-aws/deployment.js';
+import { createTable } from '../tools/local-aws/dynamo.js';
+import { functionEnvironment } from '../tools/local-aws/environment.js';
+import { type LocalAws, startLocalAws } from '../tools/local-aws/local-aws.js';
+import type { Assembly } from '../tools/local-aws/synth.js';
 import {
   type BusEvent,
   type DeliveryPlan,
@@ -20,12 +28,6 @@ import {
   EventDelivery,
 } from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
-import {
-  type Assembly,
-  type Deployment,
-  resolveDeployment,
-} from './deployment.js';
-import { createTable } from './dynamo-table.js';
 import {
   type DeadLetter,
   type InvocationRecord,
@@ -39,11 +41,6 @@ import {
 } from './network.js';
 import { Random } from './random.js';
 import { Scheduler } from './scheduler.js';
-import {
-  AWS_ENV_DEFAULTS,
-  type LocalServices,
-  startLocalServices,
-} from './services.js';
 import {
   type BatchHistory,
   type BatchPlan,
@@ -272,8 +269,8 @@ export async function runSimulation(
   const clock = new SimClock(origin + earliest - tickMs);
   const scheduler = new Scheduler(clock);
 
-  const services: LocalServices = await startLocalServices(clock);
-  const { emulator, dynamo } = services;
+  const services = await startLocalAws({ now: clock.now, tables: [] });
+  const { codebuild: emulator, dynamo } = services;
   const stacks: Stack[] = [];
   const invocations: InvocationRecord[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -310,7 +307,7 @@ export async function runSimulation(
         random: random.fork(`lambda-${i}`),
         accountConcurrency: options.accountConcurrency ?? 6,
         timerScale: options.timerScale,
-        baseEnvironment: AWS_ENV_DEFAULTS,
+        baseEnvironment: functionEnvironment(),
         crashPlan: ({ event, attempt }) => {
           const scripted = scriptedCrash(event.payload, attempt);
           return (point) =>
@@ -624,7 +621,7 @@ function summarize(input: {
   apiCalls: Readonly<Record<string, number>>;
   delivery: EventDelivery['stats'] | undefined;
   matched: number;
-  emulator: LocalServices;
+  emulator: LocalAws;
   simulatedMs: number;
   wallMs: number;
   steps: number;

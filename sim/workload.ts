@@ -12,7 +12,7 @@ import type {
   BatchSnapshot,
   CodeBuildEmulator,
   TerminalStatus,
-} from '../test/support/codebuild-emulator.js';
+} from '../tools/local-aws/codebuild/emulator.js';
 import type { SimClock } from './clock.js';
 import type { Random } from './random.js';
 import type { Scheduler } from './scheduler.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BudgetStore } from '../../lambda/budget-store.js';
-import { type LocalDynamo, startDynamo } from '../support/dynamo.js';
+import { type LocalDynamo, startDynamo } from '../../tools/local-aws/dynamo.js';
 
 // Integration: the real DynamoDB client over HTTP against dynalite.
 let dynamo: LocalDynamo;

@@ -10,7 +10,7 @@ import {
 } from 'vitest';
 import type { Handler } from '../../lambda/create-handler.js';
 import { logger } from '../../lambda/logger.js';
-import type { CodeBuildEmulator } from '../support/codebuild-emulator.js';
+import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
 import {
   type Harness,
   lambdaContext,

@@ -7,7 +7,7 @@ import {
   BatchRetryService,
   type BatchRetryServiceProps,
 } from '../../lib/batch-retry-service.js';
-import { CfnResolver } from '../../sim/cfn.js';
+import { CfnResolver } from '../../tools/local-aws/cfn.js';
 import { reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON

@@ -10,7 +10,7 @@ import {
 } from '../../lambda/contract.js';
 import { createApp } from '../../lib/app.js';
 import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
-import { CfnResolver } from '../../sim/cfn.js';
+import { CfnResolver } from '../../tools/local-aws/cfn.js';
 import { reportedViolations, scratchOutdir } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoSummary, demoTable } from '../../sim/demo.js';
-import { synthesize } from '../../sim/deployment.js';
 import { asExpected, retryPaths, wouldRetryCounts } from '../../sim/explain.js';
 import { demoScenario } from '../../sim/scenarios.js';
 import {
@@ -8,6 +7,7 @@ import {
   runSimulation,
   type SimulationResult,
 } from '../../sim/simulation.js';
+import { synthesize } from '../../tools/local-aws/synth.js';
 
 // `npm run demo` as a smoke test: the scripted scenario, end to end.
 

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIM_EPOCH, SimClock } from '../../sim/clock.js';
-import type { Deployment } from '../../sim/deployment.js';
 import {
   type CrashPlan,
   type DeadLetter,
@@ -14,6 +13,7 @@ import {
 import { Network } from '../../sim/network.js';
 import { Random } from '../../sim/random.js';
 import { Scheduler } from '../../sim/scheduler.js';
+import type { Deployment } from '../../tools/local-aws/deployment.js';
 
 const CODE = fileURLToPath(new URL('./fixtures/handler/', import.meta.url));
 
@@ -59,7 +59,6 @@ function deployment(
       globalSecondaryIndexes: [],
       billingMode: 'PAY_PER_REQUEST',
     },
-    deadLetterQueueArns: [],
   };
 }
 

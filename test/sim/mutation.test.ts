@@ -7,15 +7,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Template } from '../../sim/cfn.js';
-import {
-  type Assembly,
-  resolveDeployment,
-  SCRATCH,
-  synthesize,
-} from '../../sim/deployment.js';
 import { randomScenario } from '../../sim/scenarios.js';
 import { NO_FAULTS, runSimulation } from '../../sim/simulation.js';
+import type { Template } from '../../tools/local-aws/cfn.js';
+import { resolveDeployment } from '../../tools/local-aws/deployment.js';
+import { SCRATCH } from '../../tools/local-aws/environment.js';
+import { type Assembly, synthesize } from '../../tools/local-aws/synth.js';
 
 // The harness must be able to fail: run it against deliberately broken
 // copies of what `cdk deploy` ships and check that it says so.

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Assembly, synthesize } from '../../sim/deployment.js';
 import { randomScenario } from '../../sim/scenarios.js';
 import { runSimulation, type SimulationResult } from '../../sim/simulation.js';
+import { type Assembly, synthesize } from '../../tools/local-aws/synth.js';
 
 // CI-sized reliability runs: the synthesized stack and its bundled function
 // on emulated AWS, 100 batches per seed, every fault knob on.

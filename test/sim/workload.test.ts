@@ -13,8 +13,8 @@ import {
   runPlan,
   WorkloadDriver,
 } from '../../sim/workload.js';
-import { CodeBuildEmulator } from '../support/codebuild-emulator.js';
-import { TEST_CREDENTIALS } from '../support/dynamo.js';
+import { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
+import { CREDENTIALS } from '../../tools/local-aws/environment.js';
 
 const TICK = 10_000;
 const projects = ['web-app', 'api'];
@@ -127,7 +127,7 @@ describe('the workload driver on the CodeBuild emulator', () => {
       new CodeBuildClient({
         region: 'eu-west-1',
         endpoint: emulator?.endpoint,
-        credentials: TEST_CREDENTIALS,
+        credentials: CREDENTIALS,
       });
     const { driver, random } = await drive(7, (d, scheduler) => {
       const codebuild = client();

@@ -1,7 +1,16 @@
 import type { Config } from '../../lambda/config.js';
+import { SETTINGS } from '../../lambda/contract.js';
 import { createHandler, type Handler } from '../../lambda/create-handler.js';
-import { CodeBuildEmulator } from './codebuild-emulator.js';
-import { type LocalDynamo, startDynamo, TEST_CREDENTIALS } from './dynamo.js';
+import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
+import type { LocalDynamo } from '../../tools/local-aws/dynamo.js';
+import {
+  ACCOUNT,
+  functionEnvironment,
+  REGION,
+} from '../../tools/local-aws/environment.js';
+import { startLocalAws } from '../../tools/local-aws/local-aws.js';
+
+const FUNCTION_NAME = 'codebuild-batch-retry-test';
 
 /** The function wired to dynalite and the CodeBuild emulator on loopback. */
 export interface Harness {
@@ -18,17 +27,18 @@ export interface Harness {
 export function defaultConfig(tableName: string): Config {
   return {
     tableName,
-    maxRetries: 2,
-    retryType: 'RETRY_FAILED_BUILDS',
+    maxRetries: SETTINGS.maxRetries.default,
+    retryType: SETTINGS.retryType.default,
     projectNames: [],
-    dryRun: false,
-    lookbackHours: 24,
+    dryRun: String(SETTINGS.dryRun.default) === 'true',
+    lookbackHours: SETTINGS.lookbackHours.default,
   };
 }
 
 /**
- * Starts both servers on free ports and points the SDK at them through its
- * standard `AWS_ENDPOINT_URL_*` variables only, as a local run would.
+ * Starts both servers on free ports, the table as the template defines it,
+ * and points the SDK at them through its standard `AWS_ENDPOINT_URL_*`
+ * variables only, as a local run would.
  *
  * @example
  * const h = await startHarness();
@@ -36,31 +46,21 @@ export function defaultConfig(tableName: string): Config {
  */
 export async function startHarness(): Promise<Harness> {
   let offset = 0;
-  const [codebuild, dynamo] = await Promise.all([
-    CodeBuildEmulator.start({ now: () => Date.now() + offset }),
-    startDynamo(),
-  ]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_CODEBUILD: codebuild.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    AWS_LAMBDA_FUNCTION_NAME: 'codebuild-batch-retry-test',
+  const aws = await startLocalAws({ now: () => Date.now() + offset });
+  Object.assign(process.env, functionEnvironment(aws.endpoints), {
+    AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
   });
   return {
-    codebuild,
-    dynamo,
+    codebuild: aws.codebuild,
+    dynamo: aws.dynamo,
     handler: (overrides = {}) =>
-      createHandler({ ...defaultConfig(dynamo.tableName), ...overrides }),
+      createHandler({ ...defaultConfig(aws.dynamo.tableName), ...overrides }),
     clock: {
       shift(ms: number) {
         offset += ms;
       },
     },
-    async stop() {
-      await Promise.all([codebuild.stop(), dynamo.stop()]);
-    },
+    stop: () => aws.stop(),
   };
 }
 
@@ -69,10 +69,9 @@ export function lambdaContext(timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   return {
     awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    functionName: 'codebuild-batch-retry-test',
+    functionName: FUNCTION_NAME,
     functionVersion: '$LATEST',
-    invokedFunctionArn:
-      'arn:aws:lambda:eu-west-1:111122223333:function:codebuild-batch-retry-test',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FUNCTION_NAME}`,
     memoryLimitInMB: '256',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };

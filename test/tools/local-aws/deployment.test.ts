@@ -5,25 +5,33 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParameterError } from '../../sim/cfn.js';
+import { BUILD_STATE_CHANGE, TABLE } from '../../../lambda/contract.js';
+import { ParameterError } from '../../../tools/local-aws/cfn.js';
+import {
+  parseRate,
+  resolveDeployment,
+} from '../../../tools/local-aws/deployment.js';
+import {
+  createTable,
+  type LocalDynamo,
+  startDynamo,
+} from '../../../tools/local-aws/dynamo.js';
 import {
   type Assembly,
-  resolveDeployment,
+  serviceTable,
   synthesize,
-} from '../../sim/deployment.js';
-import { createTable } from '../../sim/dynamo-table.js';
-import { type LocalDynaliteServer, startDynalite } from '../support/dynamo.js';
+} from '../../../tools/local-aws/synth.js';
 
-// What the harness reads from the synthesized template, with parameters
+// What the simulation reads from the synthesized template, with parameters
 // resolved as CloudFormation would.
 
 let assembly: Assembly;
-let dynamo: LocalDynaliteServer;
+let dynamo: LocalDynamo;
 
 beforeAll(async () => {
   [assembly, dynamo] = await Promise.all([
     synthesize('test-deployment'),
-    startDynalite(),
+    startDynamo({ tables: [] }),
   ]);
 });
 afterAll(() => dynamo.stop());
@@ -72,7 +80,7 @@ describe('resolveDeployment', () => {
       };
     expect(pattern(all)).toMatchObject({
       source: ['aws.codebuild'],
-      'detail-type': ['CodeBuild Build State Change'],
+      'detail-type': [BUILD_STATE_CHANGE],
     });
     expect(pattern(all).detail['project-name']).toBeUndefined();
     expect(pattern(scoped).detail['project-name']).toEqual(['web-app', 'api']);
@@ -90,7 +98,6 @@ describe('resolveDeployment', () => {
     ).toBe('rate(1 minute)');
     expect(d.asyncInvoke.maximumRetryAttempts).toBeGreaterThanOrEqual(0);
     expect(d.asyncInvoke.maximumEventAgeSeconds).toBeGreaterThan(0);
-    expect(d.deadLetterQueueArns).toContain(d.asyncInvoke.onFailureArn);
   });
 
   it('reserves concurrency only when ReservedConcurrency is above 0', () => {
@@ -119,11 +126,36 @@ describe('resolveDeployment', () => {
       new DescribeTableCommand({ TableName: table.name }),
     );
     expect(Table?.KeySchema).toEqual([
-      { AttributeName: 'id', KeyType: 'HASH' },
+      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
     ]);
     expect(Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual([
-      'watched',
+      TABLE.watchIndex,
     ]);
-    expect(table.timeToLiveAttribute).toBe('expiration');
+  });
+
+  it('serves the table of the bundled template, synthesized without bundling', async () => {
+    const { table } = resolveDeployment(assembly);
+    expect(await serviceTable()).toEqual(table);
+    const started = await startDynamo();
+    try {
+      expect(started.tableName).toBe(table.name);
+      expect(await started.scan()).toEqual([]);
+    } finally {
+      await started.stop();
+    }
+  });
+});
+
+describe('parseRate', () => {
+  it('reads EventBridge rate expressions', () => {
+    expect(parseRate('rate(1 minute)')).toBe(60_000);
+    expect(parseRate('rate(5 minutes)')).toBe(300_000);
+    expect(parseRate('rate(2 hours)')).toBe(7_200_000);
+  });
+
+  it('rejects what EventBridge rejects, and cron', () => {
+    expect(() => parseRate('rate(1 minutes)')).toThrow();
+    expect(() => parseRate('rate(5 minute)')).toThrow();
+    expect(() => parseRate('cron(0 12 * * ? *)')).toThrow();
   });
 });

@@ -8,7 +8,9 @@
  * makes them (`<stack>-<logicalId>-<suffix>`), in the simulated account and
  * region.
  */
-import { hash32 } from './random.js';
+import { createHash } from 'node:crypto';
+import { STACK_ID } from '../../lambda/contract.js';
+import { ACCOUNT, REGION } from './environment.js';
 
 /** The parts of a template the resolver reads. */
 export interface Template {
@@ -17,6 +19,7 @@ export interface Template {
   readonly Resources: Readonly<Record<string, ResourceDefinition>>;
 }
 
+/** A template parameter and its constraints. */
 export interface ParameterDefinition {
   readonly Type: string;
   readonly Default?: unknown;
@@ -24,10 +27,9 @@ export interface ParameterDefinition {
   readonly AllowedPattern?: string;
   readonly MinValue?: number;
   readonly MaxValue?: number;
-  readonly MinLength?: number;
-  readonly MaxLength?: number;
 }
 
+/** A template resource. */
 export interface ResourceDefinition {
   readonly Type: string;
   readonly Properties?: Readonly<Record<string, unknown>>;
@@ -43,10 +45,11 @@ export interface StackEnvironment {
   readonly partition: string;
 }
 
+/** The stack's default name, in the local account and region. */
 export const DEFAULT_ENVIRONMENT: StackEnvironment = {
-  stackName: 'CodeBuildBatchRetry',
-  account: '111122223333',
-  region: 'eu-west-1',
+  stackName: STACK_ID,
+  account: ACCOUNT,
+  region: REGION,
   partition: 'aws',
 };
 
@@ -131,8 +134,10 @@ export class CfnResolver {
   physicalId(logicalId: string): string {
     const resource = this.template.Resources[logicalId];
     if (!resource) throw new Error(`no resource ${logicalId}`);
-    const suffix = hash32(this.environment.stackName, logicalId)
-      .toString(36)
+    const suffix = createHash('sha256')
+      .update(`${this.environment.stackName}/${logicalId}`)
+      .digest('hex')
+      .slice(0, 12)
       .toUpperCase();
     const name = `${this.environment.stackName}-${logicalId}-${suffix}`;
     if (resource.Type === 'AWS::SQS::Queue') {
@@ -148,43 +153,31 @@ export class CfnResolver {
     const { partition, region, account } = this.environment;
     const name = this.physicalId(logicalId);
     if (attribute !== 'Arn') return `${name}.${attribute}`;
-    switch (resource.Type) {
-      case 'AWS::Lambda::Function':
-        return `arn:${partition}:lambda:${region}:${account}:function:${name}`;
-      case 'AWS::SQS::Queue':
-        return `arn:${partition}:sqs:${region}:${account}:${name.split('/').pop()}`;
-      case 'AWS::DynamoDB::Table':
-      case 'AWS::DynamoDB::GlobalTable':
-        return `arn:${partition}:dynamodb:${region}:${account}:table/${name}`;
-      case 'AWS::IAM::Role':
-        return `arn:${partition}:iam::${account}:role/${name}`;
-      case 'AWS::Logs::LogGroup':
-        return `arn:${partition}:logs:${region}:${account}:log-group:${name}:*`;
-      case 'AWS::Events::Rule':
-        return `arn:${partition}:events:${region}:${account}:rule/${name}`;
-      default:
-        return `arn:${partition}:${resource.Type.split('::')[1]?.toLowerCase()}:${region}:${account}:${name}`;
-    }
+    const service = resource.Type.split('::')[1]?.toLowerCase();
+    const resourcePart: Record<string, string> = {
+      'AWS::Lambda::Function': `function:${name}`,
+      'AWS::SQS::Queue': `${name.split('/').pop()}`,
+      'AWS::DynamoDB::Table': `table/${name}`,
+      'AWS::DynamoDB::GlobalTable': `table/${name}`,
+      'AWS::IAM::Role': `role/${name}`,
+      'AWS::Logs::LogGroup': `log-group:${name}:*`,
+      'AWS::Events::Rule': `rule/${name}`,
+    };
+    // IAM is global: its ARNs have no region.
+    const where = service === 'iam' ? `:${account}` : `${region}:${account}`;
+    return `arn:${partition}:${service}:${where}:${resourcePart[resource.Type] ?? name}`;
   }
 
   #pseudo(name: string): string | undefined {
     const { stackName, account, region, partition } = this.environment;
-    switch (name) {
-      case 'AWS::Partition':
-        return partition;
-      case 'AWS::Region':
-        return region;
-      case 'AWS::AccountId':
-        return account;
-      case 'AWS::StackName':
-        return stackName;
-      case 'AWS::StackId':
-        return `arn:${partition}:cloudformation:${region}:${account}:stack/${stackName}/00000000-0000-4000-8000-000000000000`;
-      case 'AWS::URLSuffix':
-        return 'amazonaws.com';
-      default:
-        return undefined;
-    }
+    return {
+      'AWS::Partition': partition,
+      'AWS::Region': region,
+      'AWS::AccountId': account,
+      'AWS::StackName': stackName,
+      'AWS::StackId': `arn:${partition}:cloudformation:${region}:${account}:stack/${stackName}/00000000-0000-4000-8000-000000000000`,
+      'AWS::URLSuffix': 'amazonaws.com',
+    }[name];
   }
 
   #truth(expression: unknown): boolean {
@@ -332,12 +325,6 @@ function validateParameter(
     }
     if (def.AllowedPattern && !new RegExp(def.AllowedPattern).test(value)) {
       fail(`failed to satisfy constraint: must match ${def.AllowedPattern}`);
-    }
-    if (def.MinLength !== undefined && value.length < def.MinLength) {
-      fail(`must be at least ${def.MinLength} characters`);
-    }
-    if (def.MaxLength !== undefined && value.length > def.MaxLength) {
-      fail(`must be at most ${def.MaxLength} characters`);
     }
   }
   return isList ? values : raw;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CfnResolver, ParameterError, type Template } from '../../sim/cfn.js';
-import { parseRate } from '../../sim/deployment.js';
+import {
+  CfnResolver,
+  ParameterError,
+  type Template,
+} from '../../../tools/local-aws/cfn.js';
 
 const template: Template = {
   Parameters: {
@@ -140,19 +143,5 @@ describe('CfnResolver', () => {
     expect(() => new CfnResolver(template, { Nope: '1' })).toThrow(
       /do not exist/,
     );
-  });
-});
-
-describe('parseRate', () => {
-  it('reads EventBridge rate expressions', () => {
-    expect(parseRate('rate(1 minute)')).toBe(60_000);
-    expect(parseRate('rate(5 minutes)')).toBe(300_000);
-    expect(parseRate('rate(2 hours)')).toBe(7_200_000);
-  });
-
-  it('rejects what EventBridge rejects, and cron', () => {
-    expect(() => parseRate('rate(1 minutes)')).toThrow();
-    expect(() => parseRate('rate(5 minute)')).toThrow();
-    expect(() => parseRate('cron(0 12 * * ? *)')).toThrow();
   });
 });

@@ -10,7 +10,8 @@ import type {
 } from '@aws-sdk/client-codebuild';
 import type { BatchSnapshot, BuildSnapshot, ProjectOptions } from './types.js';
 
-// The resources' full shapes, with the fields real responses carry.
+// The resources' shapes: what responses carry that a caller or an event
+// reads, in the SDK's types.
 
 /** Where resources live. */
 export interface Location {
@@ -78,32 +79,31 @@ export function closePhase(
   phase.durationInSeconds = seconds(phase.startTime ?? at, at);
 }
 
+/** A new project, its builds' settings fixed as a typical project's. */
 export function projectRecord(
   name: string,
   options: ProjectOptions,
   { region, account }: Location,
 ): ProjectRecord {
-  const sourceVersion = options.sourceVersion ?? 'refs/heads/main';
+  const sourceVersion = 'refs/heads/main';
   return {
     name,
     arn: `arn:aws:codebuild:${region}:${account}:project/${name}`,
     environment: {
       type: 'LINUX_CONTAINER',
-      image: options.image ?? 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
-      computeType: (options.computeType ??
-        'BUILD_GENERAL1_MEDIUM') as ProjectEnvironment['computeType'],
+      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+      computeType: 'BUILD_GENERAL1_MEDIUM',
       environmentVariables: (options.environmentVariables ?? []).map((v) => ({
         name: v.name,
         value: v.value,
         type: (v.type ?? 'PLAINTEXT') as 'PLAINTEXT',
       })),
-      privilegedMode: options.privilegedMode ?? false,
+      privilegedMode: false,
       imagePullCredentialsType: 'CODEBUILD',
     },
     source: {
       type: 'GITHUB',
-      location:
-        options.sourceLocation ?? `https://github.com/example/${name}.git`,
+      location: `https://github.com/example/${name}.git`,
       gitCloneDepth: 1,
       insecureSsl: false,
       reportBuildStatus: false,
@@ -118,11 +118,25 @@ export function projectRecord(
   };
 }
 
-const arnOf = (
+/** A build's or batch's ARN. */
+export const arnOf = (
   { region, account }: Location,
   kind: 'build' | 'build-batch',
   id: string,
 ) => `arn:aws:codebuild:${region}:${account}:${kind}/${id}`;
+
+/** What a project's builds and batches all carry. */
+function fromProject(project: ProjectRecord) {
+  return {
+    projectName: project.name,
+    sourceVersion: project.sourceVersion,
+    resolvedSourceVersion: project.resolvedSourceVersion,
+    source: structuredClone(project.source),
+    environment: structuredClone(project.environment),
+    serviceRole: project.serviceRole,
+    queuedTimeoutInMinutes: 480,
+  };
+}
 
 /**
  * A new running build, `buildNumber` = `project.builds`: a batch child when
@@ -139,42 +153,29 @@ export function buildShape(
   const logGroup = `/aws/codebuild/${project.name}`;
   const batchUuid = batch?.id.split(':').at(-1) ?? '';
   return {
+    ...fromProject(project),
     id,
     arn: arnOf(location, 'build', id),
     buildNumber: project.builds,
     startTime: at,
     currentPhase: 'BUILD',
     buildStatus: 'IN_PROGRESS',
-    sourceVersion: project.sourceVersion,
-    resolvedSourceVersion: project.resolvedSourceVersion,
-    projectName: project.name,
     phases: [
       ...(
         ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE'] as const
       ).map((type) => donePhase<BuildPhase>(type, at)),
       { phaseType: 'BUILD', startTime: at },
     ],
-    source: structuredClone(project.source),
-    secondarySources: [],
-    secondarySourceVersions: [],
-    artifacts: { location: '' },
-    secondaryArtifacts: [],
-    cache: { type: 'NO_CACHE' },
-    environment: structuredClone(project.environment),
-    serviceRole: project.serviceRole,
     logs: {
       groupName: logGroup,
       streamName: uuid,
       deepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${location.region}#logEvent:group=${logGroup};stream=${uuid}`,
     },
     timeoutInMinutes: 60,
-    queuedTimeoutInMinutes: 480,
     buildComplete: false,
     initiator: batch
       ? `${project.name}-batch-role/AWSCodeBuild-${batchUuid.slice(0, 8)}`
       : 'test-user',
-    encryptionKey: `arn:aws:kms:${location.region}:${location.account}:alias/aws/s3`,
-    fileSystemLocations: [],
     ...(batch ? { buildBatchArn: batch.arn } : {}),
   };
 }
@@ -185,7 +186,6 @@ export function summaryOf(build: BuildSnapshot): BuildSummary {
     arn: build.arn,
     requestedOn: build.startTime,
     buildStatus: build.buildStatus,
-    secondaryArtifacts: [],
   };
 }
 
@@ -206,42 +206,17 @@ export function batchShape(
     phases.push({ phaseType: 'IN_PROGRESS', startTime: at });
   }
   return {
+    ...fromProject(project),
     id,
     arn: arnOf(location, 'build-batch', id),
     startTime: at,
     currentPhase: 'IN_PROGRESS',
     buildBatchStatus: 'IN_PROGRESS',
-    sourceVersion: project.sourceVersion,
-    resolvedSourceVersion: project.resolvedSourceVersion,
-    projectName: project.name,
     phases,
-    source: structuredClone(project.source),
-    secondarySources: [],
-    secondarySourceVersions: [],
-    artifacts: { location: '' },
-    secondaryArtifacts: [],
-    cache: { type: 'NO_CACHE' },
-    environment: structuredClone(project.environment),
-    serviceRole: project.serviceRole,
-    logConfig: {
-      cloudWatchLogs: { status: 'ENABLED' },
-      s3Logs: { status: 'DISABLED', encryptionDisabled: false },
-    },
     buildTimeoutInMinutes: 60,
-    queuedTimeoutInMinutes: 480,
     complete: false,
     initiator: 'test-user',
-    encryptionKey: `arn:aws:kms:${location.region}:${location.account}:alias/aws/s3`,
     buildBatchNumber: project.batches,
-    buildBatchConfig: {
-      serviceRole: project.serviceRole,
-      combineArtifacts: false,
-      restrictions: { maximumBuildsAllowed: 100 },
-      timeoutInMins: 480,
-      batchReportMode: 'REPORT_INDIVIDUAL_BUILDS',
-    },
     buildGroups: [],
-    debugSessionEnabled: false,
-    reportArns: [],
   };
 }

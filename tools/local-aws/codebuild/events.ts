@@ -1,33 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
-import type {
-  BuildStateChangeEvent,
-  EventPhase,
-  TerminalStatus,
-} from './types.js';
+import { BUILD_STATE_CHANGE } from '../../../lambda/contract.js';
+import type { TerminalStatus } from './types.js';
 
-const MONTHS = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-];
+/** A phase in a Build State Change event. */
+interface EventPhase {
+  'phase-type': string;
+  'phase-status'?: string;
+  'phase-context'?: string[];
+  'start-time': string;
+  'end-time'?: string;
+  'duration-in-seconds'?: number;
+}
+
+/**
+ * `CodeBuild Build State Change` as EventBridge delivers it. It carries no
+ * batch ARN, and environment variable values are plaintext.
+ */
+export type BuildStateChangeEvent = ReturnType<typeof buildStateChangeEvent>;
+
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 
 /** `2026-11-20T09:41:07Z`: EventBridge's `time` (no milliseconds). */
-export function isoSeconds(date: Date): string {
+function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** `Nov 20, 2026 9:32:15 AM` (UTC): the dates inside CodeBuild's events. */
-export function eventDate(date: Date): string {
+function eventDate(date: Date): string {
   const hours = date.getUTCHours();
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
@@ -54,20 +54,20 @@ function eventPhase(phase: BuildPhase): EventPhase {
 /**
  * The `CodeBuild Build State Change` event of a build that just reached a
  * terminal status, in the shape EventBridge delivers (see
- * test/fixtures/events/build-state-failed.json). Like the real event it says
+ * `test/fixtures/events/build-state-failed.json`). Like the real event it says
  * nothing about the batch the build belongs to.
  */
 export function buildStateChangeEvent(
   build: Build,
   context: { account: string; region: string; at: Date },
-): BuildStateChangeEvent {
+) {
   const env = build.environment;
   const arn = build.arn ?? '';
   return {
-    version: '0',
+    version: '0' as const,
     id: randomUUID(),
-    'detail-type': 'CodeBuild Build State Change',
-    source: 'aws.codebuild',
+    'detail-type': BUILD_STATE_CHANGE,
+    source: 'aws.codebuild' as const,
     account: context.account,
     time: isoSeconds(context.at),
     region: context.region,
@@ -91,7 +91,7 @@ export function buildStateChangeEvent(
           ),
         },
         'timeout-in-minutes': build.timeoutInMinutes ?? 60,
-        'build-complete': true,
+        'build-complete': true as const,
         initiator: build.initiator ?? '',
         'build-start-time': eventDate(build.startTime ?? context.at),
         source: {
@@ -107,9 +107,9 @@ export function buildStateChangeEvent(
         phases: (build.phases ?? []).map(eventPhase),
         'queued-timeout-in-minutes': build.queuedTimeoutInMinutes ?? 480,
       },
-      'current-phase': 'COMPLETED',
+      'current-phase': 'COMPLETED' as const,
       'current-phase-context': '[: ]',
-      version: '1',
+      version: '1' as const,
     },
   };
 }

@@ -1,20 +1,16 @@
 import { ApiError, type FaultConfig, type FaultKind } from './types.js';
 
-/** `ThrottlingException` "Rate exceeded", as CodeBuild answers it. */
-export const throttle = () =>
-  new ApiError('ThrottlingException', 'Rate exceeded', 400);
-
-/** HTTP 500 `InternalFailure`. */
-export const serverError = () =>
-  new ApiError(
-    'InternalFailure',
-    'The request processing has failed because of an unknown error, exception or failure.',
-    500,
-  );
-
 function toError(kind: FaultKind): ApiError {
-  if (kind === 'throttle') return throttle();
-  if (kind === 'server-error') return serverError();
+  if (kind === 'throttle') {
+    return new ApiError('ThrottlingException', 'Rate exceeded', 400);
+  }
+  if (kind === 'server-error') {
+    return new ApiError(
+      'InternalFailure',
+      'The request processing has failed because of an unknown error, exception or failure.',
+      500,
+    );
+  }
   return new ApiError(
     kind.type,
     kind.message ?? `Injected ${kind.type}`,
@@ -32,10 +28,6 @@ export class FaultInjector {
   readonly #queued: { operation: string; kind: FaultKind }[] = [];
   /** Injected `ThrottlingException`s so far. */
   throttled = 0;
-  /** Injected 5xx responses so far. */
-  serverErrors = 0;
-  /** Every injected error response so far. */
-  total = 0;
 
   /** Replaces the random fault configuration (`{}` turns it off). */
   set(config: FaultConfig): void {
@@ -58,24 +50,6 @@ export class FaultInjector {
     for (let i = 0; i < count; i++) this.#queued.push({ operation, kind });
   }
 
-  /** Forgets queued faults and the random configuration. */
-  clear(): void {
-    this.#config = {};
-    this.#queued.length = 0;
-  }
-
-  /** Zeroes the counters. */
-  resetCounts(): void {
-    this.throttled = 0;
-    this.serverErrors = 0;
-    this.total = 0;
-  }
-
-  /** Number of queued faults not yet served. */
-  get pending(): number {
-    return this.#queued.length;
-  }
-
   #applies(operation: string): boolean {
     const ops = this.#config.operations;
     return ops === undefined || ops.includes(operation);
@@ -89,11 +63,7 @@ export class FaultInjector {
   /** The injected error for this request, if any (and counts it). */
   take(operation: string): ApiError | undefined {
     const error = this.#pick(operation);
-    if (error) {
-      this.total += 1;
-      if (error.type === 'ThrottlingException') this.throttled += 1;
-      if (error.status >= 500) this.serverErrors += 1;
-    }
+    if (error?.type === 'ThrottlingException') this.throttled += 1;
     return error;
   }
 
@@ -101,16 +71,13 @@ export class FaultInjector {
     const index = this.#queued.findIndex(
       (q) => q.operation === operation || q.operation === '*',
     );
-    if (index >= 0) {
-      const [queued] = this.#queued.splice(index, 1);
-      return toError(queued.kind);
-    }
+    if (index >= 0) return toError(this.#queued.splice(index, 1)[0].kind);
     if (!this.#applies(operation)) return undefined;
     const { throttleRate = 0, serverErrorRate = 0 } = this.#config;
     if (throttleRate === 0 && serverErrorRate === 0) return undefined;
     const draw = (this.#config.random ?? Math.random)();
-    if (draw < throttleRate) return throttle();
-    if (draw < throttleRate + serverErrorRate) return serverError();
+    if (draw < throttleRate) return toError('throttle');
+    if (draw < throttleRate + serverErrorRate) return toError('server-error');
     return undefined;
   }
 }

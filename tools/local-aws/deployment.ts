@@ -1,0 +1,318 @@
+/**
+ * What one deployment of the synthesized template consists of, with
+ * parameter values resolved as CloudFormation would: the function and its
+ * bundled asset, its asynchronous invocation settings, the rules that
+ * invoke it, and its table.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  CfnResolver,
+  DEFAULT_ENVIRONMENT,
+  type ResourceDefinition,
+  type StackEnvironment,
+} from './cfn.js';
+import type { Assembly } from './synth.js';
+
+/** The function as the template configures it. */
+export interface FunctionSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** `file.export`, e.g. `index.handler`. */
+  readonly handler: string;
+  readonly runtime: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Environment variables with every reference resolved. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Absent when the function is unreserved. */
+  readonly reservedConcurrency?: number;
+  /** The asset directory in the cloud assembly (bundled unless skipped). */
+  readonly codeDirectory: string;
+  readonly logGroupName: string;
+}
+
+/** Asynchronous invocation settings (AWS::Lambda::EventInvokeConfig). */
+export interface AsyncInvokeSpec {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
+/** An EventBridge rule on the default bus, with its targets the function. */
+export interface RuleSpec {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly eventPattern?: Readonly<Record<string, unknown>>;
+  readonly scheduleExpression?: string;
+  /** The schedule as a period, for `rate(...)` expressions. */
+  readonly scheduleRateMs?: number;
+  /** Each target's constant input replacing the event (`Input`), if any. */
+  readonly targets: readonly { readonly input?: unknown }[];
+}
+
+type KeySchema = { AttributeName: string; KeyType: string }[];
+
+/** The DynamoDB table: what CreateTable needs on a local server. */
+export interface TableSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly attributeDefinitions: readonly {
+    AttributeName: string;
+    AttributeType: string;
+  }[];
+  readonly keySchema: Readonly<KeySchema>;
+  readonly globalSecondaryIndexes: readonly {
+    IndexName: string;
+    KeySchema: KeySchema;
+    Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
+  }[];
+  readonly billingMode: string;
+}
+
+/** What one stack deployment with given parameters consists of. */
+export interface Deployment {
+  readonly stackName: string;
+  readonly environment: StackEnvironment;
+  readonly parameters: Readonly<Record<string, string | string[]>>;
+  readonly fn: FunctionSpec;
+  readonly asyncInvoke: AsyncInvokeSpec;
+  readonly rules: readonly RuleSpec[];
+  readonly table: TableSpec;
+}
+
+/** Options of {@link resolveDeployment}. */
+export interface DeploymentOptions {
+  /** CloudFormation parameter values, as on `cdk deploy --parameters`. */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** Stack name; a second deployment in the same account needs another. */
+  readonly stackName?: string;
+}
+
+/**
+ * Resolves the template of `assembly` with the given parameter values into
+ * what a deployment runs, failing loudly on anything it would have to guess.
+ *
+ * @example
+ * const deployment = resolveDeployment(assembly, { parameters: { MaxRetries: '3' } });
+ */
+export function resolveDeployment(
+  assembly: Assembly,
+  options: DeploymentOptions = {},
+): Deployment {
+  const environment: StackEnvironment = {
+    ...DEFAULT_ENVIRONMENT,
+    stackName: options.stackName ?? assembly.stackName,
+  };
+  const cfn = new CfnResolver(
+    assembly.template,
+    options.parameters ?? {},
+    environment,
+  );
+  const assetOk = (r: ResourceDefinition) =>
+    r.Type !== 'AWS::Lambda::Function' || assetHashOf(r) !== undefined;
+  const only = (types: readonly string[], what: string) => {
+    const found = Object.entries(assembly.template.Resources).filter(
+      ([id, r]) => types.includes(r.Type) && cfn.exists(id) && assetOk(r),
+    );
+    if (found.length !== 1) {
+      throw new Error(`expected one ${what}, found ${found.length}`);
+    }
+    return found[0] as [string, ResourceDefinition];
+  };
+  const resolved = (type: string) =>
+    Object.entries(assembly.template.Resources)
+      .filter(([id, r]) => r.Type === type && cfn.exists(id))
+      .map(([id, r]) => [id, cfn.resolve(r.Properties ?? {})] as const);
+
+  const fn = resolveFunction(
+    cfn,
+    assembly,
+    ...only(['AWS::Lambda::Function'], 'function with a bundled asset'),
+  );
+  const invoke = resolved('AWS::Lambda::EventInvokeConfig').find(
+    ([, p]) => (p as { FunctionName?: string }).FunctionName === fn.name,
+  )?.[1] as
+    | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
+    | undefined;
+  const rules = resolved('AWS::Events::Rule')
+    .map(([id, p]) => resolveRule(cfn, id, p as RuleProperties, fn.arn))
+    .filter((rule) => rule.targets.length > 0);
+  const [tableId, table] = only(
+    ['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table'],
+    'DynamoDB table',
+  );
+  const tableProps = cfn.resolve(table.Properties ?? {}) as {
+    TableName?: string;
+    AttributeDefinitions: TableSpec['attributeDefinitions'];
+    KeySchema: KeySchema;
+    GlobalSecondaryIndexes?: TableSpec['globalSecondaryIndexes'];
+    BillingMode?: string;
+  };
+  return {
+    stackName: environment.stackName,
+    environment,
+    parameters: cfn.parameters,
+    fn,
+    // Lambda's defaults when no EventInvokeConfig exists: 2 retries, 6 hours.
+    asyncInvoke: {
+      maximumRetryAttempts: invoke?.MaximumRetryAttempts ?? 2,
+      maximumEventAgeSeconds: invoke?.MaximumEventAgeInSeconds ?? 21_600,
+    },
+    rules,
+    table: {
+      logicalId: tableId,
+      name: tableProps.TableName ?? cfn.physicalId(tableId),
+      attributeDefinitions: tableProps.AttributeDefinitions,
+      keySchema: tableProps.KeySchema,
+      globalSecondaryIndexes: (tableProps.GlobalSecondaryIndexes ?? []).map(
+        ({ IndexName, KeySchema, Projection }) => ({
+          IndexName,
+          KeySchema,
+          Projection,
+        }),
+      ),
+      billingMode: tableProps.BillingMode ?? 'PROVISIONED',
+    },
+  };
+}
+
+function resolveFunction(
+  cfn: CfnResolver,
+  assembly: Assembly,
+  logicalId: string,
+  resource: ResourceDefinition,
+): FunctionSpec {
+  const props = cfn.resolve(resource.Properties ?? {}) as {
+    Handler?: string;
+    Runtime?: string;
+    Timeout?: number;
+    MemorySize?: number;
+    ReservedConcurrentExecutions?: number | string;
+    Environment?: { Variables?: Record<string, unknown> };
+    LoggingConfig?: { LogGroup?: string };
+    FunctionName?: string;
+  };
+  if (!props.Handler || !props.Runtime) {
+    throw new Error(`${logicalId}: Handler and Runtime are required`);
+  }
+  const reserved = props.ReservedConcurrentExecutions;
+  const name = props.FunctionName ?? cfn.physicalId(logicalId);
+  return {
+    logicalId,
+    name,
+    arn: cfn.attribute(logicalId, 'Arn'),
+    handler: props.Handler,
+    runtime: props.Runtime,
+    // Lambda's default timeout is 3 seconds.
+    timeoutSeconds: Number(props.Timeout ?? 3),
+    memoryMb: Number(props.MemorySize ?? 128),
+    environment: Object.fromEntries(
+      Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [
+        k,
+        String(v),
+      ]),
+    ),
+    reservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    codeDirectory: assetDirectory(assembly, resource),
+    logGroupName: props.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`,
+  };
+}
+
+/** The asset hash in `Code.S3Key` (`<hash>.zip`), for file assets. */
+function assetHashOf(resource: ResourceDefinition): string | undefined {
+  const code = resource.Properties?.Code as { S3Key?: unknown } | undefined;
+  const key = typeof code?.S3Key === 'string' ? code.S3Key : '';
+  return /^([0-9a-f]{64})\.zip$/.exec(key)?.[1];
+}
+
+/**
+ * The directory of a function's code in the assembly, found as the CDK CLI
+ * finds it before uploading: `Code.S3Key` names the asset, the stack's asset
+ * manifest maps it to its source path.
+ */
+function assetDirectory(
+  assembly: Assembly,
+  resource: ResourceDefinition,
+): string {
+  const hash = assetHashOf(resource) ?? '';
+  for (const file of readdirSync(assembly.directory)) {
+    if (!file.endsWith('.assets.json')) continue;
+    const manifest = JSON.parse(
+      readFileSync(resolve(assembly.directory, file), 'utf8'),
+    ) as { files?: Record<string, { source?: { path?: string } }> };
+    const path = manifest.files?.[hash]?.source?.path;
+    if (path) return resolve(assembly.directory, path);
+  }
+  throw new Error(`asset ${hash} is not in the assembly's asset manifests`);
+}
+
+interface RuleProperties {
+  Name?: string;
+  State?: string;
+  EventPattern?: Record<string, unknown> | string;
+  ScheduleExpression?: string;
+  EventBusName?: string;
+  Targets?: {
+    Arn: string;
+    Input?: string;
+    InputPath?: string;
+    InputTransformer?: unknown;
+  }[];
+}
+
+function resolveRule(
+  cfn: CfnResolver,
+  logicalId: string,
+  props: RuleProperties,
+  functionArn: string,
+): RuleSpec {
+  if (props.EventBusName && props.EventBusName !== 'default') {
+    throw new Error(`${logicalId}: only the default bus is simulated`);
+  }
+  const targets = (props.Targets ?? [])
+    .filter((t) => t.Arn === functionArn)
+    .map((t) => {
+      if (t.InputPath || t.InputTransformer) {
+        throw new Error(
+          `${logicalId}: InputPath/InputTransformer are not simulated`,
+        );
+      }
+      return { input: t.Input === undefined ? undefined : JSON.parse(t.Input) };
+    });
+  const schedule = props.ScheduleExpression;
+  return {
+    name: props.Name ?? cfn.physicalId(logicalId),
+    enabled: (props.State ?? 'ENABLED') === 'ENABLED',
+    eventPattern:
+      typeof props.EventPattern === 'string'
+        ? JSON.parse(props.EventPattern)
+        : props.EventPattern,
+    scheduleExpression: schedule,
+    scheduleRateMs: schedule ? parseRate(schedule) : undefined,
+    targets,
+  };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+/**
+ * `rate(value unit)` in milliseconds. EventBridge requires the singular unit
+ * for 1 and the plural otherwise.
+ *
+ * @example
+ * parseRate('rate(5 minutes)'); // 300000
+ */
+export function parseRate(expression: string): number {
+  const match = /^rate\((\d+) (minute|hour|day)(s?)\)$/.exec(expression);
+  if (!match) throw new Error(`unsupported schedule expression: ${expression}`);
+  const value = Number(match[1]);
+  if (value < 1 || (value === 1) === (match[3] === 's')) {
+    throw new Error(`invalid rate expression: ${expression}`);
+  }
+  return value * (UNIT_MS[match[2] as string] as number);
+}

@@ -1,0 +1,121 @@
+/**
+ * Synthesizes the CDK app offline, in-process, as `cdk synth` would, and
+ * reads the cloud assembly back.
+ */
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { STACK_ID } from '../../lambda/contract.js';
+import type { Template } from './cfn.js';
+import { resolveDeployment, type TableSpec } from './deployment.js';
+import { PROJECT_ROOT, SCRATCH } from './environment.js';
+
+/** A synthesized cloud assembly. */
+export interface Assembly {
+  readonly directory: string;
+  readonly stackName: string;
+  readonly template: Template;
+  /** Wall-clock milliseconds the synth took. */
+  readonly synthMs: number;
+}
+
+/**
+ * Synthesizes the app of `lib/app.ts` (the stack and cdk-nag's checks, as
+ * `bin/app.ts` builds it) into `.scratch/cdk.out/<label>`, with HOME,
+ * TMPDIR and CDK_HOME under `.scratch` so nothing is written to `~`.
+ * The function is bundled with esbuild, as `cdk deploy` ships it, unless
+ * `bundling` is `false`: the template is the same, the asset is not built.
+ *
+ * @example
+ * const assembly = await synthesize('demo');
+ * const template = (await synthesize('table', { bundling: false })).template;
+ */
+export async function synthesize(
+  label = `run-${process.pid}`,
+  options: { readonly bundling?: boolean } = {},
+): Promise<Assembly> {
+  const home = join(SCRATCH, 'home');
+  for (const [name, dir] of [
+    ['HOME', home],
+    ['CDK_HOME', join(home, '.cdk')],
+    ['TMPDIR', join(SCRATCH, 'tmp')],
+  ] as const) {
+    mkdirSync(dir, { recursive: true });
+    process.env[name] = dir;
+  }
+  const outdir = join(SCRATCH, 'cdk.out', label);
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+
+  const started = Date.now();
+  // Loaded only now: aws-cdk-lib fixes its cache folder from HOME when it
+  // loads, and callers that never synthesize should not pay for it.
+  const { createApp } = await import('../../lib/app.js');
+  const { app } = createApp({
+    outdir,
+    // An empty list skips asset bundling for every stack.
+    context:
+      options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {},
+  });
+  const cloudAssembly = app.synth();
+  const stack = cloudAssembly.getStackByName(STACK_ID);
+  return {
+    directory: cloudAssembly.directory,
+    stackName: stack.stackName,
+    template: JSON.parse(
+      readFileSync(join(cloudAssembly.directory, stack.templateFile), 'utf8'),
+    ) as Template,
+    synthMs: Date.now() - started,
+  };
+}
+
+/** What the table's definition is made from: the stack and the contract. */
+function templateSources(): string[] {
+  const lib = readdirSync(join(PROJECT_ROOT, 'lib'), {
+    recursive: true,
+    encoding: 'utf8',
+  });
+  return [
+    ...lib.filter((f) => f.endsWith('.ts')).map((f) => join('lib', f)),
+    join('lambda', 'contract.ts'),
+    'package-lock.json',
+  ].sort();
+}
+
+/**
+ * The service's DynamoDB table as the synthesized template defines it (key
+ * schema, attribute definitions, indexes). Synthesized without bundling
+ * once per change of its sources, then read from `.scratch`.
+ *
+ * @example
+ * await createTable(client, await serviceTable());
+ */
+export async function serviceTable(): Promise<TableSpec> {
+  const hash = createHash('sha256');
+  for (const file of templateSources()) {
+    hash.update(file).update(readFileSync(join(PROJECT_ROOT, file)));
+  }
+  const cache = join(SCRATCH, 'local-aws', `table-${hash.digest('hex')}.json`);
+  try {
+    return JSON.parse(readFileSync(cache, 'utf8')) as TableSpec;
+  } catch {
+    // Not synthesized for these sources yet.
+  }
+  const assembly = await synthesize(`table-${process.pid}`, {
+    bundling: false,
+  });
+  const { table } = resolveDeployment(assembly);
+  rmSync(assembly.directory, { recursive: true, force: true });
+  mkdirSync(join(SCRATCH, 'local-aws'), { recursive: true });
+  // Written whole, then renamed: a concurrent reader sees all or nothing.
+  writeFileSync(`${cache}.${process.pid}`, JSON.stringify(table));
+  renameSync(`${cache}.${process.pid}`, cache);
+  return table;
+}
