@@ -1,21 +1,28 @@
 // Burst: failure events of many batches delivered at once while CodeBuild
 // throttles. Lambda's asynchronous invocation is modelled: as many execution
 // environments as the stack's concurrency allows (the default leaves it
-// unreserved: one per event), one event per environment at a time, a failed
-// invocation retried twice (re-queued at once here; Lambda waits a minute or
-// two), then the dead-letter queue; the next scheduled sweep follows.
-import { LambdaProcess } from './lambda-process.js';
+// unreserved: one per event), each with its own SDK clients and retry quota
+// and one event at a time; a failed invocation is retried twice (re-queued at
+// once here; Lambda waits a minute or two), then dead-lettered; the next
+// scheduled sweep follows.
+import { SWEEP_INPUT } from '../lambda/contract.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../test/support/harness.js';
+import { captureLogs } from '../test/support/logs.js';
 import {
   ASYNC_RETRIES,
   BURST_EVENTS,
   BURST_LATENCY_MS,
   BURST_THROTTLE_RATE,
   FAULT_SEED,
+  PROJECT,
 } from './settings.js';
 import { seededRandom } from './stats.js';
-import type { Shipped } from './synth.js';
-import { World } from './world.js';
 
+/** What the burst cost and whether every batch was retried exactly once. */
 export interface Burst {
   /** From delivering the events until the last invocation returned. */
   readonly seconds: number;
@@ -31,106 +38,104 @@ export interface Burst {
   readonly throttled: number;
   readonly codebuildCalls: number;
   readonly dynamodbCalls: number;
+  readonly environments: number;
   /** Most invocations running at once (Lambda concurrency). */
   readonly peakConcurrency: number;
-  /** Most CodeBuild requests in flight at once. */
-  readonly peakCodeBuildInFlight: number;
-  readonly environments: number;
   readonly lambdaRetries: number;
   readonly deadLettered: number;
-  readonly sweepSeconds: number;
-  readonly sweepThrottled: number;
   readonly throttleRate: number;
   readonly latencyMs: number;
-  /** Time to create the environments beforehand (not in `seconds`). */
-  readonly environmentsLoadSeconds: number;
-  readonly maxRssMb: number;
 }
 
+/**
+ * Runs the burst with `reservedConcurrency` environments at most (0:
+ * unreserved, one per event).
+ *
+ * @example
+ * const burst = await measureBurst(0);
+ * burst.retriesIssued === burst.expectedRetries;
+ */
 export async function measureBurst(
-  shipped: Shipped,
-  workerFile: string,
+  reservedConcurrency: number,
 ): Promise<Burst> {
-  const world = await World.start();
-  const events = Array.from(
-    { length: BURST_EVENTS },
-    () => world.event('retried').event,
-  );
+  const h = await startHarness();
+  const cb = h.codebuild;
+  cb.createProject(PROJECT);
+  const queue = Array.from({ length: BURST_EVENTS }, () => {
+    const batch = cb.startBatch(PROJECT, { groups: ['unit'] });
+    const [child] = cb.currentBuilds(batch.arn);
+    const event = cb.completeBuild(child.arn, 'FAILED');
+    cb.settleBatch(batch.arn);
+    return { event, attempts: 0 };
+  });
   const environments =
-    shipped.reservedConcurrency > 0
-      ? Math.min(BURST_EVENTS, shipped.reservedConcurrency)
+    reservedConcurrency > 0
+      ? Math.min(BURST_EVENTS, reservedConcurrency)
       : BURST_EVENTS;
-  const lambda = await LambdaProcess.start(
-    workerFile,
-    world.lambdaEnv(shipped),
+  const idle: ReturnType<Harness['handler']>[] = Array.from(
+    { length: environments },
+    () => h.handler(),
   );
-  const loadStarted = performance.now();
-  const idle: string[] = [];
-  for (let i = 0; i < environments; i++) {
-    await lambda.load(`env-${i}`, shipped.bundle);
-    idle.push(`env-${i}`);
-  }
-  const environmentsLoadSeconds = (performance.now() - loadStarted) / 1000;
-
-  world.codebuild.setFaults({
+  const [sweeper] = idle;
+  cb.setFaults({
     throttleRate: BURST_THROTTLE_RATE,
     latencyMs: BURST_LATENCY_MS,
     random: seededRandom(FAULT_SEED),
   });
-  world.codebuild.resetLog();
-  world.resetPeak();
-  const mark = world.calls.length;
-  const queue = events.map((event) => ({ event, attempts: 0 }));
+  cb.resetLog();
+  const dynamoMark = h.dynamo.requests.length;
   let inFlight = 0;
   let peakConcurrency = 0;
   let lambdaRetries = 0;
   let deadLettered = 0;
+  const logs = captureLogs();
   const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      if (queue.length === 0 && inFlight === 0) return resolve();
-      while (queue.length > 0 && idle.length > 0) {
-        const item = queue.shift();
-        const key = idle.pop();
-        if (!item || !key) break;
-        inFlight++;
-        peakConcurrency = Math.max(peakConcurrency, inFlight);
-        lambda.invoke(key, item.event).then((invocation) => {
-          inFlight--;
-          idle.push(key);
-          if (!invocation.ok) {
-            if (item.attempts < ASYNC_RETRIES) {
+  try {
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        if (queue.length === 0 && inFlight === 0) return resolve();
+        while (queue.length > 0 && idle.length > 0) {
+          const item = queue.shift();
+          const handler = idle.pop();
+          if (!item || !handler) break;
+          inFlight++;
+          peakConcurrency = Math.max(peakConcurrency, inFlight);
+          const settled = (ok: boolean) => {
+            inFlight--;
+            idle.push(handler);
+            if (!ok && item.attempts < ASYNC_RETRIES) {
               item.attempts++;
               lambdaRetries++;
               queue.push(item);
-            } else {
+            } else if (!ok) {
               deadLettered++;
             }
-          }
-          pump();
-        }, reject);
-      }
-    };
-    pump();
-  });
+            pump();
+          };
+          handler(item.event, lambdaContext()).then(
+            () => settled(true),
+            () => settled(false),
+          );
+        }
+      };
+      pump();
+    });
+  } finally {
+    logs.restore();
+  }
   const seconds = (performance.now() - started) / 1000;
-  const throttled = world.codebuild.throttledCount;
-  const retriesByEvents = [...world.retriesByBatch().values()].filter(
-    (n) => n > 0,
-  ).length;
-  const calls = world.calls.slice(mark);
-  const peakCodeBuildInFlight = world.peakCodeBuildInFlight;
+  const throttled = cb.throttledCount;
+  const codebuildCalls = cb.requests.length;
+  const dynamodbCalls = h.dynamo.requests.length - dynamoMark;
+  const retried = () =>
+    cb.listBatches().map((b) => cb.retryCount(String(b.arn)));
+  const retriesByEvents = retried().filter((n) => n > 0).length;
 
-  const sweepStarted = performance.now();
-  await lambda.invoke('env-0', shipped.sweepEvent);
-  const sweepSeconds = (performance.now() - sweepStarted) / 1000;
-  const sweepThrottled = world.codebuild.throttledCount - throttled;
-  world.codebuild.setFaults({});
-
-  const retries = [...world.retriesByBatch().values()];
-  const { maxRssMb } = await lambda.stats();
-  await lambda.stop();
-  await world.stop();
+  // The next scheduled sweep, CodeBuild still throttling.
+  const sweepLogs = captureLogs();
+  await sweeper(SWEEP_INPUT, lambdaContext()).finally(sweepLogs.restore);
+  const retries = retried();
+  await h.stop();
   return {
     seconds,
     retriesIssued: retries.reduce((a, b) => a + b, 0),
@@ -139,18 +144,13 @@ export async function measureBurst(
     overRetried: retries.filter((n) => n > 1).length,
     missed: retries.filter((n) => n === 0).length,
     throttled,
-    codebuildCalls: calls.filter((c) => c.service === 'codebuild').length,
-    dynamodbCalls: calls.filter((c) => c.service === 'dynamodb').length,
-    peakConcurrency,
-    peakCodeBuildInFlight,
+    codebuildCalls,
+    dynamodbCalls,
     environments,
+    peakConcurrency,
     lambdaRetries,
     deadLettered,
-    sweepSeconds,
-    sweepThrottled,
     throttleRate: BURST_THROTTLE_RATE,
     latencyMs: BURST_LATENCY_MS,
-    environmentsLoadSeconds,
-    maxRssMb,
   };
 }

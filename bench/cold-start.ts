@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { median, percentile } from './stats.js';
+import { type Shipped, TABLE_PLACEHOLDER } from './synth.js';
 
 /** Cold-start figures of one bundle. */
 export interface ColdStart {
@@ -26,19 +27,51 @@ process.stdout.write(JSON.stringify({ importMs: t1 - t0, readyAt: performance.ti
 `;
 
 /**
+ * The function's environment as Lambda sets it: the template's variables
+ * (parameters at their defaults, `NODE_OPTIONS` included) and the runtime's
+ * own. Nothing is inherited from the bench's process but PATH, and HOME
+ * points at `home`, so the SDK finds no ~/.aws files, as in Lambda.
+ */
+export function lambdaEnv(
+  shipped: Shipped,
+  home: string,
+): Record<string, string> {
+  const template = Object.entries(shipped.environment).map(([name, value]) => [
+    name,
+    value === TABLE_PLACEHOLDER ? 'batch-retry' : value,
+  ]);
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    AWS_REGION: 'eu-west-1',
+    AWS_DEFAULT_REGION: 'eu-west-1',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${shipped.runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: 'codebuild-batch-retry-bench',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(shipped.memoryMb),
+    // Node 20 here; the runtime is newer and does not print this warning.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...Object.fromEntries(template),
+  };
+}
+
+/**
  * Measures each bundle in `bundles` (name → file) `runs` times after
  * `warmup` untimed runs, in fresh processes with exactly `env`.
+ *
+ * @example
+ * const cold = measureColdStarts({ ours: shipped.bundle }, env, SCRATCH, 21, 2);
  */
-export function measureColdStarts(
-  bundles: Readonly<Record<string, string>>,
+export function measureColdStarts<Name extends string>(
+  bundles: Readonly<Record<Name, string>>,
   env: Readonly<Record<string, string>>,
   scratch: string,
   runs: number,
   warmup: number,
-): Record<string, ColdStart> {
+): Record<Name, ColdStart> {
   const runner = join(scratch, 'cold-start-runner.mjs');
   writeFileSync(runner, RUNNER);
-  const names = Object.keys(bundles);
+  const names = Object.keys(bundles) as Name[];
   const imports: Record<string, number[]> = {};
   const processes: Record<string, number[]> = {};
   for (const name of names) {
@@ -74,5 +107,5 @@ export function measureColdStarts(
         runs,
       },
     ]),
-  );
+  ) as Record<Name, ColdStart>;
 }

@@ -1,196 +1,155 @@
-// npm run bench: what users pay for (bundle, cold start, per-event cost,
-// remote calls, sweep growth, a throttled burst, memory), each beside a
-// floor measured in the same run. Writes bench/results.json and
-// bench/RESULTS.md and prints a table. See bench/NOTES.md.
+// npm run bench: the shipped bundle's size and cold start beside a floor
+// (the SDK clients alone) and a reference handler (the floor plus the
+// libraries the service uses), sweep growth and a throttled burst. Writes
+// bench/results.json and bench/RESULTS.md and prints the headline table.
+// See bench/NOTES.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import {
-  buildEntry,
-  CJS_ENTRY_POINTS,
-  componentSources,
-  describe,
-  extraBytesByPackage,
-  floorSource,
-  floorSpec,
-  listAsset,
-  rebuildShipped,
-  referenceSource,
-} from './bundles.js';
+import { gzipSync } from 'node:zlib';
+import { buildBundle, bytesOverByPackage } from './bundles.js';
 import { measureBurst } from './burst.js';
-import { measureColdStarts } from './cold-start.js';
-import { measureProbes } from './probes.js';
-import { assemble, markdown, table } from './report.js';
+import { lambdaEnv, measureColdStarts } from './cold-start.js';
+import { COMMANDS } from './floor.js';
+import { markdown, type Results, table } from './report.js';
 import {
   COLD_RUNS,
   COLD_WARMUP_RUNS,
-  NOTES_MD,
   RESULTS_JSON,
   RESULTS_MD,
   ROOT,
   SCRATCH,
   SWEEP_ACCOUNTS,
-  SWEEP_CONTROL,
 } from './settings.js';
+import { ratio, round } from './stats.js';
 import { measureSweep } from './sweep.js';
 import { synthesize } from './synth.js';
-import { measureWarm } from './warm.js';
-import { lambdaEnv } from './world.js';
 
+const startedAt = performance.now();
 const progress = (text: string) =>
   process.stderr.write(
     `bench ${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)}s  ${text}\n`,
   );
-const startedAt = performance.now();
-const loadStart = loadavg();
+const loadStart = loadavg()[0];
+const git = (...args: string[]) =>
+  execFileSync('git', args, { cwd: ROOT }).toString().trim();
+const uncommittedChanges = git('diff', '--name-only', 'HEAD')
+  .split('\n')
+  .filter((f) => f && !['bench/results.json', 'bench/RESULTS.md'].includes(f));
 
 // Nothing outside the project: aws-cdk-lib caches fingerprints under ~/.cdk,
 // the SDK would read ~/.aws, esbuild and CDK write temporary files.
 rmSync(SCRATCH, { recursive: true, force: true });
-for (const dir of ['home', 'tmp']) {
-  mkdirSync(join(SCRATCH, dir), { recursive: true });
-}
-process.env.HOME = join(SCRATCH, 'home');
-process.env.TMPDIR = join(SCRATCH, 'tmp');
-process.env.CDK_HOME = join(SCRATCH, 'home', '.cdk');
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const home = join(SCRATCH, 'home');
+for (const dir of [home, join(SCRATCH, 'tmp')])
+  mkdirSync(dir, { recursive: true });
+Object.assign(process.env, {
+  HOME: home,
+  TMPDIR: join(SCRATCH, 'tmp'),
+  CDK_HOME: join(home, '.cdk'),
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
 
 progress('synthesizing the app in-process (local esbuild bundling)');
 const shipped = await synthesize(join(SCRATCH, 'cdk.out'));
-
-progress('building the floor and component bundles');
-const rebuild = await rebuildShipped(join(SCRATCH, 'rebuild'), shipped.bundle);
-const shippedBundle = describe(
-  'shipped',
-  shipped.bundle,
-  rebuild.identical ? rebuild.bundle.metafile : undefined,
-);
-// The function's own retry setting, so the floor's clients behave alike.
-const { SDK_MAX_ATTEMPTS } = await import('../lambda/service.js');
-const spec = await floorSpec(
-  rebuild.bundle.metafile,
-  shipped.actions,
-  SDK_MAX_ATTEMPTS,
-);
-const floorCode = floorSource(spec);
-const floor = await buildEntry('floor', join(SCRATCH, 'floor'), floorCode);
-const components = [];
-for (const [name, source] of Object.entries(
-  componentSources(floorCode, referenceSource(spec)),
-)) {
-  components.push(
-    await buildEntry(name, join(SCRATCH, 'components', name), source),
-  );
+// The floor must offer every call the stack lets the function make.
+for (const [service, actions] of Object.entries(shipped.actions)) {
+  const commands = COMMANDS[service as keyof typeof COMMANDS];
+  const missing = actions.filter((a) => commands && !(a in commands));
+  if (missing.length > 0)
+    throw new Error(`bench/floor.ts lacks ${service}:${missing}`);
 }
-// Information only: the floor's source as the issue's calibration built it.
-components.push(
-  await buildEntry(
-    'floor-cjs-entry-points',
-    join(SCRATCH, 'components', 'floor-cjs-entry-points'),
-    floorCode,
-    CJS_ENTRY_POINTS,
-  ),
-);
-const workerFile = join(SCRATCH, 'worker.mjs');
-await build({
-  entryPoints: [join(ROOT, 'bench', 'worker.ts')],
-  outfile: workerFile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-});
 
-progress(
-  `cold start: ${COLD_RUNS} fresh processes per bundle, ${2 + components.length} bundles interleaved`,
+progress('building the floor, the reference and a rebuild of the function');
+const rebuild = await buildBundle(
+  'lambda/handler.ts',
+  join(SCRATCH, 'rebuild'),
 );
+const floor = await buildBundle('bench/floor.ts', join(SCRATCH, 'floor'));
+const reference = await buildBundle(
+  'bench/reference.ts',
+  join(SCRATCH, 'reference'),
+);
+const ours = readFileSync(shipped.bundle);
+
+progress(`cold start: ${COLD_RUNS} fresh processes per bundle, taking turns`);
 const cold = measureColdStarts(
-  {
-    shipped: shipped.bundle,
-    floor: floor.file,
-    ...Object.fromEntries(components.map((c) => [c.name, c.file])),
-  },
-  lambdaEnv(shipped, { tableName: 'batch-retry' }),
+  { ours: shipped.bundle, floor: floor.file, reference: reference.file },
+  lambdaEnv(shipped, home),
   SCRATCH,
   COLD_RUNS,
   COLD_WARMUP_RUNS,
 );
 
-progress('remote calls: out-of-scope event, watched batch, idle sweep');
-const probes = await measureProbes(shipped, workerFile);
-
-progress(
-  'warm: shipped handler, floor and reference in lock step, triplet worlds',
-);
-const referenceBundle = components.find((c) => c.name === 'issue-reference');
-if (!referenceBundle) throw new Error('the reference bundle was not built');
-const warm = await measureWarm(
-  shipped,
-  floor.file,
-  referenceBundle.file,
-  workerFile,
-);
-
 const sweeps = [];
-for (const account of [...SWEEP_ACCOUNTS, SWEEP_CONTROL]) {
+for (const account of SWEEP_ACCOUNTS) {
   progress(
     `sweep: ${account.batches} batches, ${account.failedInWindow} failed in the window`,
   );
-  sweeps.push(await measureSweep(shipped, workerFile, account));
+  sweeps.push(await measureSweep(account));
 }
 
 progress('burst: failure events at once under throttling');
-const burst = await measureBurst(shipped, workerFile);
+const burst = await measureBurst(shipped.reservedConcurrency);
 
-const results = assemble({
-  commit: git(['rev-parse', 'HEAD']),
-  changedFiles: git(['diff', '--name-only', 'HEAD'])
-    .split('\n')
-    .filter((f) => f && !f.startsWith('bench/results.json'))
-    .filter((f) => f !== 'bench/RESULTS.md'),
+const bundleOverReference = ratio(ours.length, reference.bytes);
+const coldStartOverReference = ratio(
+  cold.ours.medianMs,
+  cold.reference.medianMs,
+);
+const results: Results = {
+  commit: git('rev-parse', 'HEAD'),
+  node: process.version,
+  measuredAt: new Date().toISOString(),
+  uncommittedChanges,
   machine: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGb: Math.round(totalmem() / 2 ** 30),
-    loadAverageStart: loadStart[0],
-    loadAverageEnd: loadavg()[0],
+    loadAverageStart: round(loadStart, 2),
+    loadAverageEnd: round(loadavg()[0], 2),
   },
-  runSeconds: (performance.now() - startedAt) / 1000,
-  shipped,
-  shippedBundle,
-  shippedAsset: listAsset(shipped.assetDir),
-  rebuildIdentical: rebuild.identical,
-  floor,
-  spec,
-  components,
-  extraBytes: extraBytesByPackage(rebuild.bundle.metafile, floor.metafile),
-  cold,
-  probes,
-  warm,
+  runSeconds: round((performance.now() - startedAt) / 1000),
+  targets: {
+    bundleOverReference: {
+      value: bundleOverReference,
+      target: '<= 1.15',
+      met: bundleOverReference <= 1.15,
+    },
+    coldStartOverReference: {
+      value: coldStartOverReference,
+      target: '<= 1.1',
+      met: coldStartOverReference <= 1.1,
+    },
+    burstRetries: {
+      value: burst.retriesIssued,
+      target: `= ${burst.expectedRetries}`,
+      met:
+        burst.retriesIssued === burst.expectedRetries &&
+        burst.overRetried === 0,
+    },
+  },
+  runtime: shipped.runtime,
+  shippedAssetMatchesRebuild: readFileSync(rebuild.file).equals(ours),
+  bundleBytes: ours.length,
+  bundleGzipBytes: gzipSync(ours).length,
+  floorBundleBytes: floor.bytes,
+  referenceBundleBytes: reference.bytes,
+  bundleRatio: ratio(ours.length, floor.bytes),
+  bundleOverReference,
+  bytesOverReferenceByPackage: bytesOverByPackage(
+    rebuild.metafile,
+    reference.metafile,
+  ),
+  coldStartRuns: COLD_RUNS,
+  coldStart: cold,
+  coldStartRatio: ratio(cold.ours.medianMs, cold.floor.medianMs),
+  coldStartOverReference,
   sweeps,
   burst,
-});
+};
 
 writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(RESULTS_MD, markdown(results, readNotes()));
+writeFileSync(RESULTS_MD, markdown(results));
 progress(`done; wrote ${RESULTS_JSON} and ${RESULTS_MD}`);
 process.stdout.write(table(results));
-
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-function readNotes(): string {
-  try {
-    return readFileSync(NOTES_MD, 'utf8');
-  } catch {
-    return '';
-  }
-}

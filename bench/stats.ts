@@ -8,17 +8,9 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
 }
 
+/** The median (nearest rank) of `values`. */
 export function median(values: readonly number[]): number {
   return percentile(values, 50);
-}
-
-export function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-/** Events per second of busy time: what Lambda bills. */
-export function perSecond(latenciesMs: readonly number[]): number {
-  return latenciesMs.length / (sum(latenciesMs) / 1000);
 }
 
 /** Rounds to `digits` decimals. */

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Handler } from '../../lambda/service.js';
 import type { BuildStateChangeEvent } from '../support/codebuild-emulator.js';
 import {
   type Harness,
@@ -16,6 +15,8 @@ import { type CapturedLogs, captureLogs } from '../support/logs.js';
 const PROJECT = 'remote-calls';
 
 let h: Harness;
+type Handler = ReturnType<Harness['handler']>;
+
 let handler: Handler;
 let logs: CapturedLogs;
 
