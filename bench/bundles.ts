@@ -10,29 +10,25 @@ import { ROOT } from './settings.js';
 
 /** {@link FUNCTION_BUNDLING} in esbuild's terms, as NodejsFunction passes it. */
 export function esbuildOptions(): BuildOptions {
-  const b = FUNCTION_BUNDLING;
+  const { sourceMap, banner, mainFields, external, ...rest } =
+    FUNCTION_BUNDLING;
   return {
+    ...rest,
+    sourcemap: sourceMap,
+    banner: { js: banner },
+    mainFields: [...mainFields],
+    external: [...external],
     bundle: true,
     platform: 'node',
-    format: b.format,
-    target: b.target,
-    minify: b.minify,
-    sourcemap: b.sourceMap,
-    sourcesContent: b.sourcesContent,
-    mainFields: [...b.mainFields],
-    banner: { js: b.banner },
-    external: [...b.external],
     absWorkingDir: ROOT,
     logLevel: 'warning',
   };
 }
 
-/** A bundle's entry file, its size and what went into it. */
-export interface Bundle {
-  readonly file: string;
-  readonly bytes: number;
-  readonly gzipBytes: number;
-  readonly metafile: Metafile;
+/** A file's size, minified and gzipped. */
+export function sizeOf(file: string) {
+  const code = readFileSync(file);
+  return { file, bytes: code.length, gzipBytes: gzipSync(code).length };
 }
 
 /**
@@ -41,7 +37,7 @@ export interface Bundle {
  * @example
  * const floor = await buildBundle('bench/floor.ts', join(SCRATCH, 'floor'));
  */
-export async function buildBundle(entry: string, dir: string): Promise<Bundle> {
+export async function buildBundle(entry: string, dir: string) {
   const file = join(dir, 'index.mjs');
   const { metafile } = await build({
     ...esbuildOptions(),
@@ -49,13 +45,7 @@ export async function buildBundle(entry: string, dir: string): Promise<Bundle> {
     outfile: file,
     metafile: true,
   });
-  const code = readFileSync(file);
-  return {
-    file,
-    bytes: code.length,
-    gzipBytes: gzipSync(code).length,
-    metafile,
-  };
+  return { ...sizeOf(file), metafile };
 }
 
 /** Bytes of `bundle` by package, for inputs `base` does not contain. */

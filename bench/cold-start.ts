@@ -5,37 +5,21 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median, percentile } from './stats.js';
+import { percentile } from './stats.js';
 import { type Shipped, TABLE_PLACEHOLDER } from './synth.js';
-
-/** Cold-start figures of one bundle. */
-export interface ColdStart {
-  /** Median time to import the bundle until its handler exists. */
-  readonly medianMs: number;
-  readonly p25Ms: number;
-  readonly p75Ms: number;
-  /** Median from spawning `node` until the handler exists (info). */
-  readonly processMedianMs: number;
-  readonly runs: number;
-}
 
 const RUNNER = `const t0 = performance.now();
 const m = await import(process.argv[2]);
-const t1 = performance.now();
 if (typeof m.handler !== 'function') process.exit(2);
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, readyAt: performance.timeOrigin + t1 }));
+process.stdout.write(String(performance.now() - t0));
 `;
 
 /**
  * The function's environment as Lambda sets it: the template's variables
  * (parameters at their defaults, `NODE_OPTIONS` included) and the runtime's
- * own. Nothing is inherited from the bench's process but PATH, and HOME
- * points at `home`, so the SDK finds no ~/.aws files, as in Lambda.
+ * own. Nothing is inherited but PATH; HOME is `home`, without ~/.aws files.
  */
-export function lambdaEnv(
-  shipped: Shipped,
-  home: string,
-): Record<string, string> {
+export function lambdaEnv(shipped: Shipped, home: string) {
   const template = Object.entries(shipped.environment).map(([name, value]) => [
     name,
     value === TABLE_PLACEHOLDER ? 'batch-retry' : value,
@@ -44,10 +28,8 @@ export function lambdaEnv(
     PATH: process.env.PATH ?? '',
     HOME: home,
     AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
     AWS_EXECUTION_ENV: `AWS_Lambda_${shipped.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: 'codebuild-batch-retry-bench',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(shipped.memoryMb),
     // Node 20 here; the runtime is newer and does not print this warning.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -55,57 +37,42 @@ export function lambdaEnv(
   };
 }
 
+/** Median and quartiles of the time to import a bundle, in ms. */
+export interface ColdStart {
+  readonly medianMs: number;
+  readonly p25Ms: number;
+  readonly p75Ms: number;
+}
+
 /**
- * Measures each bundle in `bundles` (name → file) `runs` times after
- * `warmup` untimed runs, in fresh processes with exactly `env`.
+ * Imports each bundle (name → file) in `runs` fresh processes with exactly
+ * `env`, after 2 untimed rounds that warm the file cache for all.
  *
  * @example
- * const cold = measureColdStarts({ ours: shipped.bundle }, env, SCRATCH, 21, 2);
+ * const cold = measureColdStarts({ ours: shipped.bundle }, env, SCRATCH, 21);
  */
 export function measureColdStarts<Name extends string>(
   bundles: Readonly<Record<Name, string>>,
   env: Readonly<Record<string, string>>,
   scratch: string,
   runs: number,
-  warmup: number,
 ): Record<Name, ColdStart> {
   const runner = join(scratch, 'cold-start-runner.mjs');
   writeFileSync(runner, RUNNER);
   const names = Object.keys(bundles) as Name[];
-  const imports: Record<string, number[]> = {};
-  const processes: Record<string, number[]> = {};
-  for (const name of names) {
-    imports[name] = [];
-    processes[name] = [];
-  }
-  for (let round = 0; round < warmup + runs; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]);
-    for (const name of order) {
-      const spawnedAt = performance.timeOrigin + performance.now();
-      const out = execFileSync(
-        process.execPath,
-        [runner, pathToFileURL(bundles[name]).href],
-        { env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const { importMs, readyAt } = JSON.parse(out.toString()) as {
-        importMs: number;
-        readyAt: number;
-      };
-      if (round < warmup) continue;
-      imports[name].push(importMs);
-      processes[name].push(readyAt - spawnedAt);
+  const times = new Map(names.map((name) => [name, [] as number[]]));
+  for (let round = -2; round < runs; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round + 2) % names.length];
+      const url = pathToFileURL(bundles[name]).href;
+      const out = execFileSync(process.execPath, [runner, url], { env });
+      if (round >= 0) times.get(name)?.push(Number(out.toString()));
     }
   }
-  return Object.fromEntries(
-    names.map((name) => [
-      name,
-      {
-        medianMs: median(imports[name]),
-        p25Ms: percentile(imports[name], 25),
-        p75Ms: percentile(imports[name], 75),
-        processMedianMs: median(processes[name]),
-        runs,
-      },
-    ]),
-  ) as Record<Name, ColdStart>;
+  const figures = names.map((name) => {
+    const ms = times.get(name) ?? [];
+    const [p25Ms, medianMs, p75Ms] = [25, 50, 75].map((p) => percentile(ms, p));
+    return [name, { medianMs, p25Ms, p75Ms }];
+  });
+  return Object.fromEntries(figures);
 }

@@ -1,67 +1,45 @@
 // The floor: only the SDK clients the function uses, created at module
-// scope as the function creates them, with one command per IAM action the
-// stack grants, and a handler that sends the calls it is given with nothing
-// in between. Bundled like the function; never deployed.
-import {
-  BatchGetBuildBatchesCommand,
-  BatchGetBuildsCommand,
-  CodeBuildClient,
-  ListBuildBatchesCommand,
-  ListBuildBatchesForProjectCommand,
-  RetryBuildBatchCommand,
-} from '@aws-sdk/client-codebuild';
-import {
-  BatchGetItemCommand,
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+// scope, with one command per IAM action the stack grants, and a handler
+// that sends the call it is given. Bundled like the function, never deployed.
+import * as codebuild from '@aws-sdk/client-codebuild';
+import * as dynamodb from '@aws-sdk/client-dynamodb';
 
-type Command = new (input: never) => unknown;
+type Command = new (input: never) => never;
 
 /** The clients, by IAM service prefix. */
 export const clients = {
-  codebuild: new CodeBuildClient({}),
-  dynamodb: new DynamoDBClient({}),
+  codebuild: new codebuild.CodeBuildClient({}),
+  dynamodb: new dynamodb.DynamoDBClient({}),
 };
 
 /** Every command the function may send, by service and IAM action. */
-export const COMMANDS: Record<keyof typeof clients, Record<string, Command>> = {
+export const COMMANDS: Record<string, Record<string, Command>> = {
   codebuild: {
-    BatchGetBuilds: BatchGetBuildsCommand,
-    BatchGetBuildBatches: BatchGetBuildBatchesCommand,
-    RetryBuildBatch: RetryBuildBatchCommand,
-    ListBuildBatchesForProject: ListBuildBatchesForProjectCommand,
-    ListBuildBatches: ListBuildBatchesCommand,
-  } as Record<string, Command>,
+    BatchGetBuilds: codebuild.BatchGetBuildsCommand,
+    BatchGetBuildBatches: codebuild.BatchGetBuildBatchesCommand,
+    RetryBuildBatch: codebuild.RetryBuildBatchCommand,
+    ListBuildBatchesForProject: codebuild.ListBuildBatchesForProjectCommand,
+    ListBuildBatches: codebuild.ListBuildBatchesCommand,
+  } as never,
   dynamodb: {
-    GetItem: GetItemCommand,
-    BatchGetItem: BatchGetItemCommand,
-    PutItem: PutItemCommand,
-    UpdateItem: UpdateItemCommand,
-    DeleteItem: DeleteItemCommand,
-    Query: QueryCommand,
-  } as Record<string, Command>,
+    GetItem: dynamodb.GetItemCommand,
+    BatchGetItem: dynamodb.BatchGetItemCommand,
+    PutItem: dynamodb.PutItemCommand,
+    UpdateItem: dynamodb.UpdateItemCommand,
+    DeleteItem: dynamodb.DeleteItemCommand,
+    Query: dynamodb.QueryCommand,
+  } as never,
 };
 
-/** A remote call for the floor's handler. */
+/** A remote call: service, IAM action and the SDK input. */
 export interface Call {
   readonly service: keyof typeof clients;
   readonly operation: string;
   readonly input: object;
 }
 
-/** Sends `event.calls` in order. */
-export async function handler(event: { calls?: Call[] }): Promise<unknown[]> {
-  const outputs = [];
-  for (const { service, operation, input } of event.calls ?? []) {
-    const client = clients[service] as { send(c: unknown): Promise<unknown> };
-    outputs.push(
-      await client.send(new COMMANDS[service][operation](input as never)),
-    );
-  }
-  return outputs;
-}
+/** Sends one call, with nothing around it. */
+export const handler = ({ service, operation, input }: Call) =>
+  (clients[service] as { send(command: never): Promise<unknown> }).send(
+    new COMMANDS[service][operation](input as never),
+  );

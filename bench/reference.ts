@@ -1,49 +1,31 @@
 // The reference handler: the floor plus the libraries the service is built
-// on (Powertools Logger and Idempotency, lib-dynamodb), in a plain handler
-// with no validation, metrics or decisions. What the function adds over it
+// on (Powertools Logger and Idempotency, lib-dynamodb) in a plain handler,
+// without validation, metrics or decisions. What the function adds over it
 // is what the bench holds to its targets. Bundled like the function.
-import {
-  IdempotencyConfig,
-  makeIdempotent,
-} from '@aws-lambda-powertools/idempotency';
+import * as idempotency from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import * as documents from '@aws-sdk/lib-dynamodb';
 import { ENV, SERVICE_NAME } from '../lambda/contract.js';
 import { type Call, COMMANDS, clients } from './floor.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
-const documents = DynamoDBDocumentClient.from(clients.dynamodb, {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const documentClient = documents.DynamoDBDocumentClient.from(clients.dynamodb);
 const DOCUMENT_COMMANDS: Record<string, new (input: never) => never> = {
-  GetItem: GetCommand,
-  BatchGetItem: BatchGetCommand,
-  PutItem: PutCommand,
-  UpdateItem: UpdateCommand,
-  DeleteItem: DeleteCommand,
-  Query: QueryCommand,
+  GetItem: documents.GetCommand,
+  BatchGetItem: documents.BatchGetCommand,
+  PutItem: documents.PutCommand,
+  UpdateItem: documents.UpdateCommand,
+  DeleteItem: documents.DeleteCommand,
+  Query: documents.QueryCommand,
 } as never;
-const config = new IdempotencyConfig({ eventKeyJmesPath: 'token' });
-const retryOnce = makeIdempotent(
-  async (request: { id: string; token: string }) => {
-    const output = await clients.codebuild.send(
-      new COMMANDS.codebuild.RetryBuildBatch({
-        id: request.id,
-      } as never) as never,
-    );
-    // The stored result must be plain data (the SDK's output holds Dates).
-    return {
-      retried: (output as { buildBatch?: object }).buildBatch !== undefined,
-    };
+const config = new idempotency.IdempotencyConfig({ eventKeyJmesPath: 'token' });
+const retryOnce = idempotency.makeIdempotent(
+  async (retry: { id: string; token: string }) => {
+    const command = new COMMANDS.codebuild.RetryBuildBatch({
+      id: retry.id,
+    } as never);
+    return { retried: Boolean(await clients.codebuild.send(command)) };
   },
   {
     persistenceStore: new DynamoDBPersistenceLayer({
@@ -55,26 +37,17 @@ const retryOnce = makeIdempotent(
   },
 );
 
-/**
- * Sends `event.calls` (DynamoDB ones in document form, through lib-dynamodb),
- * then retries `event.retry` at most once, and logs one line.
- */
+/** Sends DynamoDB calls as documents, retries once, logs one line. */
 export async function handler(
-  event: { calls?: Call[]; retry?: { id: string; token: string } },
+  event: { calls: Call[]; retry?: { id: string; token: string } },
   context: { awsRequestId?: string },
 ): Promise<unknown> {
   logger.addContext(context as never);
   config.registerLambdaContext(context as never);
-  for (const { service, operation, input } of event.calls ?? []) {
-    if (service === 'dynamodb') {
-      await documents.send(new DOCUMENT_COMMANDS[operation](input as never));
-    } else {
-      await clients.codebuild.send(
-        new COMMANDS.codebuild[operation](input as never) as never,
-      );
-    }
+  for (const { operation, input } of event.calls) {
+    await documentClient.send(new DOCUMENT_COMMANDS[operation](input as never));
   }
-  const result = event.retry ? await retryOnce(event.retry) : undefined;
-  logger.info('Handled event', { calls: event.calls?.length ?? 0 });
+  const result = event.retry && (await retryOnce(event.retry));
+  logger.info('Handled event', { calls: event.calls.length });
   return result;
 }

@@ -2,7 +2,8 @@
 // bench/results.json, so a change to the report needs no new run (the
 // figures are the run's, untouched).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { markdown, type Results } from './report.js';
+import { markdown } from './report.js';
+import type { Results } from './run.js';
 import { RESULTS_JSON, RESULTS_MD } from './settings.js';
 
 const results = JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as Results;

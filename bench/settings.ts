@@ -9,11 +9,8 @@ export const SCRATCH = join(ROOT, '.scratch', 'bench');
 /** Where the committed results go. */
 export const RESULTS_JSON = join(ROOT, 'bench', 'results.json');
 export const RESULTS_MD = join(ROOT, 'bench', 'RESULTS.md');
-
-/** Fresh processes per bundle for the cold start (at least 15). */
+/** Fresh processes per bundle for the cold start, after 2 untimed ones. */
 export const COLD_RUNS = 21;
-/** Untimed runs per bundle first, so the file cache is warm for all. */
-export const COLD_WARMUP_RUNS = 2;
 /** Sweep growth: batches in the account and how many failed when. */
 export const SWEEP_ACCOUNTS = [
   { batches: 10, failedInWindow: 1, failedBeforeWindow: 2 },
@@ -22,14 +19,11 @@ export const SWEEP_ACCOUNTS = [
   // The control: many batches, one failure in the window.
   { batches: 1000, failedInWindow: 1, failedBeforeWindow: 200 },
 ] as const;
-/** Burst: failure events delivered at once, and the emulator's faults. */
+/** Burst: failure events delivered at once. */
 export const BURST_EVENTS = 500;
-export const BURST_THROTTLE_RATE = 0.2;
-/** API latency during the burst, so requests pile up as in a real account. */
-export const BURST_LATENCY_MS = 10;
+/** CodeBuild's throttling and latency during the burst. */
+export const BURST_FAULTS = { throttleRate: 0.2, latencyMs: 10 };
 /** Lambda's asynchronous invocation retries (the stack's RetryPolicy). */
 export const ASYNC_RETRIES = 2;
-/** Seed of the emulator's fault draws, so runs are comparable. */
-export const FAULT_SEED = 42;
 /** The project every bench batch belongs to. */
 export const PROJECT = 'bench';

@@ -3,7 +3,7 @@
 import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bytesOverByPackage, esbuildOptions } from '../../bench/bundles.js';
-import { percentile, ratio, seededRandom } from '../../bench/stats.js';
+import { percentile, ratio } from '../../bench/stats.js';
 import { FUNCTION_BUNDLING } from '../../lib/private/bundling.js';
 
 describe('stats', () => {
@@ -14,15 +14,6 @@ describe('stats', () => {
     expect(percentile(values, 0)).toBe(1);
     expect(percentile([], 50)).toBeNaN();
     expect(ratio(2, 3)).toBe(0.667);
-  });
-
-  it('draws the same numbers from the same seed', () => {
-    const a = seededRandom(42);
-    const b = seededRandom(42);
-    const draws = Array.from({ length: 5 }, () => a());
-    expect(draws).toEqual(Array.from({ length: 5 }, () => b()));
-    expect(new Set(draws).size).toBe(5);
-    for (const x of draws) expect(x >= 0 && x < 1).toBe(true);
   });
 });
 
