@@ -2,14 +2,12 @@
 // runtime does, until `handler` is a function. Bundles take turns in every
 // round (in a rotating order) so machine noise falls on all of them alike.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { percentile } from './stats.js';
+import { percentile, round } from './stats.js';
 import { type Shipped, TABLE_PLACEHOLDER } from './synth.js';
 
 const RUNNER = `const t0 = performance.now();
-const m = await import(process.argv[2]);
+const m = await import(process.argv[1]);
 if (typeof m.handler !== 'function') process.exit(2);
 process.stdout.write(String(performance.now() - t0));
 `;
@@ -49,29 +47,29 @@ export interface ColdStart {
  * `env`, after 2 untimed rounds that warm the file cache for all.
  *
  * @example
- * const cold = measureColdStarts({ ours: shipped.bundle }, env, SCRATCH, 21);
+ * const cold = measureColdStarts({ ours: shipped.bundle }, env, 21);
  */
 export function measureColdStarts<Name extends string>(
   bundles: Readonly<Record<Name, string>>,
   env: Readonly<Record<string, string>>,
-  scratch: string,
   runs: number,
 ): Record<Name, ColdStart> {
-  const runner = join(scratch, 'cold-start-runner.mjs');
-  writeFileSync(runner, RUNNER);
+  const runner = ['--input-type=module', '--eval', RUNNER];
   const names = Object.keys(bundles) as Name[];
   const times = new Map(names.map((name) => [name, [] as number[]]));
-  for (let round = -2; round < runs; round++) {
+  for (let turn = -2; turn < runs; turn++) {
     for (let i = 0; i < names.length; i++) {
-      const name = names[(i + round + 2) % names.length];
+      const name = names[(i + turn + 2) % names.length];
       const url = pathToFileURL(bundles[name]).href;
-      const out = execFileSync(process.execPath, [runner, url], { env });
-      if (round >= 0) times.get(name)?.push(Number(out.toString()));
+      const out = execFileSync(process.execPath, [...runner, url], { env });
+      if (turn >= 0) times.get(name)?.push(Number(out.toString()));
     }
   }
   const figures = names.map((name) => {
     const ms = times.get(name) ?? [];
-    const [p25Ms, medianMs, p75Ms] = [25, 50, 75].map((p) => percentile(ms, p));
+    const [p25Ms, medianMs, p75Ms] = [25, 50, 75].map((p) =>
+      round(percentile(ms, p), 2),
+    );
     return [name, { medianMs, p25Ms, p75Ms }];
   });
   return Object.fromEntries(figures);

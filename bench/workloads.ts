@@ -45,7 +45,7 @@ async function quietly(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-/** What one sweep of an account cost and did. */
+/** One sweep: remote calls, ms, batches retried in / before the window. */
 export type SweepRun = Awaited<ReturnType<typeof measureSweep>>;
 
 /**
@@ -76,9 +76,7 @@ export async function measureSweep(seed: {
     ...seed,
     calls: a.calls() - before,
     ms: Math.round(ms),
-    /** Must be `failedInWindow`. */
     retried: retried.filter(Boolean).length,
-    /** Must be 0. */
     retriedBeforeWindow: retried.filter((r, i) => r && old(i)).length,
   };
 }
