@@ -8,19 +8,6 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
 }
 
-export function median(values: readonly number[]): number {
-  return percentile(values, 50);
-}
-
-export function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-/** Events per second of busy time: what Lambda bills. */
-export function perSecond(latenciesMs: readonly number[]): number {
-  return latenciesMs.length / (sum(latenciesMs) / 1000);
-}
-
 /** Rounds to `digits` decimals. */
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
@@ -30,16 +17,4 @@ export function round(value: number, digits = 1): number {
 /** `a / b` to three decimals. */
 export function ratio(a: number, b: number): number {
   return round(a / b, 3);
-}
-
-/** A deterministic [0, 1) generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

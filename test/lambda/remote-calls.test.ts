@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildStateChangeEvent } from '../../tools/local-aws/codebuild/emulator.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../support/harness.js';
+import { type CapturedLogs, captureLogs } from '../support/logs.js';
+
+// Integration: what one event costs in remote calls, per kind of event. The
+// real handler and SDK clients over HTTP; the calls are counted from the
+// request logs of the CodeBuild emulator and dynalite, so every request the
+// function sent counts, retries and Idempotency's own records included.
+
+const PROJECT = 'remote-calls';
+
+let h: Harness;
+type Handler = ReturnType<Harness['handler']>;
+
+let handler: Handler;
+let logs: CapturedLogs;
+
+beforeAll(async () => {
+  h = await startHarness();
+  h.codebuild.createProject(PROJECT);
+  handler = h.handler();
+  logs = captureLogs();
+});
+afterAll(async () => {
+  logs.restore();
+  await h.stop();
+});
+
+/** Invokes `fn` with `event`; the operations both servers received meanwhile, sorted. */
+async function callsOf(event: unknown, fn: Handler = handler) {
+  const codebuildMark = h.codebuild.requests.length;
+  const dynamoMark = h.dynamo.requests.length;
+  const result = await fn(event, lambdaContext());
+  const operations = [
+    ...h.codebuild.requests.slice(codebuildMark),
+    ...h.dynamo.requests.slice(dynamoMark),
+  ]
+    .map((r) => r.operation)
+    .sort();
+  return { result, operations };
+}
+
+/** The failure event of a two-group batch that has settled FAILED. */
+function failedBatch(): { arn: string; event: BuildStateChangeEvent } {
+  const batch = h.codebuild.startBatch(PROJECT, { groups: ['unit', 'e2e'] });
+  const [unit, e2e] = h.codebuild.currentBuilds(batch.arn);
+  h.codebuild.completeBuild(unit.arn, 'SUCCEEDED');
+  const event = h.codebuild.completeBuild(e2e.arn, 'FAILED');
+  h.codebuild.settleBatch(batch.arn);
+  return { arn: batch.arn, event };
+}
+
+describe('remote calls per event', () => {
+  it('costs 2 for a succeeded child of a running batch', async () => {
+    const batch = h.codebuild.startBatch(PROJECT, { groups: ['unit', 'e2e'] });
+    const [unit] = h.codebuild.currentBuilds(batch.arn);
+    const event = h.codebuild.completeBuild(unit.arn, 'SUCCEEDED');
+
+    const { result, operations } = await callsOf(event);
+
+    expect(result).toMatchObject({ kind: 'batch', outcome: 'skipped' });
+    expect(operations).toEqual(['BatchGetBuildBatches', 'BatchGetBuilds']);
+  });
+
+  it('costs 1 for a standalone build', async () => {
+    const build = h.codebuild.startBuild(PROJECT);
+    const event = h.codebuild.completeBuild(build.arn, 'FAILED');
+
+    const { result, operations } = await callsOf(event);
+
+    expect(result).toEqual({ kind: 'ignored', reason: 'standalone-build' });
+    expect(operations).toEqual(['BatchGetBuilds']);
+  });
+
+  it('costs nothing for a project out of scope', async () => {
+    const { event } = failedBatch();
+    const scoped = h.handler({ projectNames: [`not-${PROJECT}`] });
+
+    const { result, operations } = await callsOf(event, scoped);
+
+    expect(result).toEqual({ kind: 'ignored', reason: 'out-of-scope' });
+    expect(operations).toEqual([]);
+  });
+
+  it('costs at most 6 for a retried batch, and at most 3 for its duplicate', async () => {
+    const { arn, event } = failedBatch();
+
+    const retried = await callsOf(event);
+
+    expect(retried.result).toMatchObject({ kind: 'batch', outcome: 'retried' });
+    expect(h.codebuild.retryCount(arn)).toBe(1);
+    expect(retried.operations.length).toBeLessThanOrEqual(6);
+    expect(retried.operations).toEqual(
+      expect.arrayContaining([
+        'BatchGetBuildBatches',
+        'BatchGetBuilds',
+        'RetryBuildBatch',
+        'UpdateItem',
+      ]),
+    );
+    expect(retried.operations.filter((op) => op === 'RetryBuildBatch')).toEqual(
+      ['RetryBuildBatch'],
+    );
+
+    const duplicate = await callsOf(event);
+
+    expect(h.codebuild.retryCount(arn)).toBe(1);
+    expect(duplicate.operations.length).toBeLessThanOrEqual(3);
+    expect(duplicate.operations).toEqual(
+      expect.arrayContaining(['BatchGetBuildBatches', 'BatchGetBuilds']),
+    );
+    expect(duplicate.operations).not.toContain('RetryBuildBatch');
+  });
+});
