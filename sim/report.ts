@@ -6,7 +6,7 @@ import { elapsed } from './clock.js';
 import type { FaultKnobs, Figures, Progress } from './simulation.js';
 
 /**
- * A left-aligned text table (numbers right-aligned).
+ * A left-aligned text table (columns of numbers right-aligned).
  *
  * @example
  * table(['a', 'b'], [['x', 1]]);
@@ -15,7 +15,7 @@ export function table(
   headers: readonly string[],
   rows: readonly (readonly (string | number)[])[],
 ): string {
-  const cells = [headers, ...rows].map((row) => row.map((c) => String(c)));
+  const cells = [headers, ...rows].map((row) => row.map(String));
   const widths = headers.map((_, i) =>
     Math.max(...cells.map((row) => (row[i] ?? '').length)),
   );
@@ -26,20 +26,13 @@ export function table(
     row
       .map((cell, i) =>
         numeric[i]
-          ? cell.padStart(widths[i] as number)
-          : cell.padEnd(widths[i] as number),
+          ? cell.padStart(widths[i] ?? 0)
+          : cell.padEnd(widths[i] ?? 0),
       )
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(cells[0] as string[]), rule, ...cells.slice(1).map(line)].join(
-    '\n',
-  );
-}
-
-/** The progress line (no newline). */
-export function progressLine(p: Progress): string {
-  return `simulated ${elapsed(0, p.simulatedMs)}  events ${p.events}  invocations ${p.invocations}  retries ${p.retries}  settled ${p.settled}/${p.batches}`;
+  return [line(headers), rule, ...cells.slice(1).map(line)].join('\n');
 }
 
 /** Writes progress on one line of a terminal, or every few seconds otherwise. */
@@ -47,14 +40,13 @@ export function progressWriter(stream: NodeJS.WriteStream = process.stderr) {
   let last = 0;
   return {
     update(p: Progress) {
+      const text = `simulated ${elapsed(p.simulatedMs)}  events ${p.events}  invocations ${p.invocations}  retries ${p.retries}  settled ${p.settled}/${p.batches}`;
       if (stream.isTTY) {
-        stream.write(`\r${progressLine(p)}\u001b[K`);
-        return;
+        stream.write(`\r${text}\u001b[K`);
+      } else if (Date.now() - last >= 5_000) {
+        last = Date.now();
+        stream.write(`${text}\n`);
       }
-      const now = Date.now();
-      if (now - last < 5_000) return;
-      last = now;
-      stream.write(`${progressLine(p)}\n`);
     },
     done() {
       if (stream.isTTY) stream.write('\r\u001b[K');
@@ -81,58 +73,57 @@ export function describeFaults(f: FaultKnobs): string {
   ].join(' · ');
 }
 
-/** The figures table of a run. */
+/** `k v, k v` of a record of counts. */
+const counts = (record: Readonly<Record<string, number>>) =>
+  Object.entries(record)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+
+/** The figures table of a run; broken invariants are marked. */
 export function figuresTable(f: Figures): string {
   const mark = (n: number) =>
     n === 0 ? `${n}  ✓` : `${n}  ✗ INVARIANT BROKEN`;
-  const rows: [string, string | number][] = [
-    ['batches', f.batches],
-    ['events emitted by CodeBuild', f.events],
-    [
-      'event deliveries',
-      `${f.deliveries.copies} (dropped ${f.deliveries.dropped}, duplicated ${f.deliveries.duplicated}, reordered ${f.deliveries.reordered}, matched by rule ${f.deliveries.matchedByRule})`,
-    ],
-    [
-      'invocations',
-      `${f.invocations} (ok ${f.invocationOutcomes.ok}, error ${f.invocationOutcomes.error}, killed ${f.invocationOutcomes.killed}; sweeps ${f.invocationOutcomes.sweeps}; cold starts ${f.invocationOutcomes.coldStarts}; Lambda retries ${f.invocationOutcomes.lambdaRetries}; throttled ${f.invocationOutcomes.throttledByConcurrency})`,
-    ],
-    [
-      'crashes by point',
-      Object.entries(f.crashes)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ') || 'none',
-    ],
-    [
-      'API calls',
-      Object.entries(f.apiCalls)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-    ],
-    [
-      'faults injected',
-      `CodeBuild throttles ${f.faultsInjected.codebuildThrottles}, CodeBuild 5xx ${f.faultsInjected.codebuildServerErrors}, DynamoDB throttles ${f.faultsInjected.dynamodbThrottles}, DynamoDB outage resets ${f.faultsInjected.dynamodbOutageResets}`,
-    ],
-    ['retries issued', f.retriesIssued],
-    ['expected retries', f.expectedRetries],
-    ['over-retries', mark(f.overRetries)],
-    ['missed retries', mark(f.missedRetries)],
-    ['budget exceeded', mark(f.budgetExceeded)],
-    ['secrets in logs', mark(f.secretLeaks)],
-    ['flaky batches recovered', `${f.flakyRecovered} of ${f.flakyTotal}`],
-    ['broken batches stopped at MaxRetries', f.brokenExhausted],
-    ['would-retry (dry run)', f.wouldRetry],
-    ['dead-letter messages', f.dlqMessages],
-    [
-      'failure → retry (simulated)',
-      `p50 ${f.failureToRetrySeconds.p50} s, p95 ${f.failureToRetrySeconds.p95} s, max ${f.failureToRetrySeconds.max} s`,
-    ],
-    [
-      'time',
-      `${elapsed(0, f.simulatedSeconds * 1000)} simulated in ${f.wallSeconds} s (${f.steps} steps)`,
-    ],
-  ];
+  const d = f.deliveries;
+  const o = f.invocationOutcomes;
+  const i = f.faultsInjected;
+  const l = f.failureToRetrySeconds;
   return table(
     ['figure', 'value'],
-    rows.map(([k, v]) => [k, String(v)]),
+    [
+      ['batches', String(f.batches)],
+      ['events emitted by CodeBuild', String(f.events)],
+      [
+        'event deliveries',
+        `${d.copies} (dropped ${d.dropped}, duplicated ${d.duplicated}, reordered ${d.reordered}, matched by rule ${d.matchedByRule})`,
+      ],
+      [
+        'invocations',
+        `${f.invocations} (ok ${o.ok}, error ${o.error}, killed ${o.killed}; sweeps ${o.sweeps}; cold starts ${o.coldStarts}; Lambda retries ${o.lambdaRetries}; throttled ${o.throttledByConcurrency})`,
+      ],
+      ['crashes by point', counts(f.crashes) || 'none'],
+      ['API calls', counts(f.apiCalls)],
+      [
+        'faults injected',
+        `CodeBuild throttles ${i.codebuildThrottles}, CodeBuild 5xx ${i.codebuildServerErrors}, DynamoDB throttles ${i.dynamodbThrottles}, DynamoDB outage resets ${i.dynamodbOutageResets}`,
+      ],
+      ['retries issued', String(f.retriesIssued)],
+      ['expected retries', String(f.expectedRetries)],
+      ['over-retries', mark(f.overRetries)],
+      ['missed retries', mark(f.missedRetries)],
+      ['budget exceeded', mark(f.budgetExceeded)],
+      ['secrets in logs', mark(f.secretLeaks)],
+      ['flaky batches recovered', `${f.flakyRecovered} of ${f.flakyTotal}`],
+      ['broken batches stopped at MaxRetries', String(f.brokenExhausted)],
+      ['would-retry (dry run)', String(f.wouldRetry)],
+      ['dead-letter messages', String(f.dlqMessages)],
+      [
+        'failure → retry (simulated)',
+        `p50 ${l.p50} s, p95 ${l.p95} s, max ${l.max} s`,
+      ],
+      [
+        'time',
+        `${elapsed(f.simulatedSeconds * 1000)} simulated in ${f.wallSeconds} s (${f.steps} steps)`,
+      ],
+    ],
   );
 }

@@ -78,25 +78,26 @@ export interface WorkloadOptions {
   readonly outOfScopeShare?: number;
   /** Share of batches that failed before the lookback window. */
   readonly staleShare?: number;
-  /** Shares of healthy, flaky and broken batches (normalized). */
-  readonly mix?: { healthy: number; flaky: number; broken: number };
-  /** Share of failing batches whose first run fails before any build. */
-  readonly preBuildShare?: number;
-  /** Share of batches using fast-fail. */
-  readonly fastFailShare?: number;
-  /** Batches start within this window. */
-  readonly spreadMs?: number;
   /** Where stale batches start (negative: before the workload's origin). */
   readonly staleOffsetMs?: number;
+  /** Batches start within this window. Default four hours. */
+  readonly spreadMs?: number;
   /** All times are whole multiples of this. */
   readonly tickMs: number;
 }
+
+/** Shares of healthy, flaky and broken batches. */
+const MIX = { healthy: 0.45, flaky: 0.4 } as const;
+/** Share of failing batches whose first run fails before any build. */
+const PRE_BUILD_SHARE = 0.1;
+/** Share of batches using fast-fail. */
+const FAST_FAIL_SHARE = 0.25;
 
 /** Build groups a batch can have (2 to 4 of them). */
 const GROUP_NAMES = ['build', 'unit', 'lint', 'integration', 'e2e'] as const;
 
 /** Probability that a flaky batch's run after a retry fails again. */
-export const FLAKY_REFAIL_RATE = 0.4;
+const FLAKY_REFAIL_RATE = 0.4;
 
 /**
  * Draws a workload of `batches` batches.
@@ -106,8 +107,6 @@ export const FLAKY_REFAIL_RATE = 0.4;
  */
 export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
   const r = options.random;
-  const mix = options.mix ?? { healthy: 0.45, flaky: 0.4, broken: 0.15 };
-  const total = mix.healthy + mix.flaky + mix.broken;
   const spread = options.spreadMs ?? 4 * 3_600_000;
   const tick = options.tickMs;
   const plans: BatchPlan[] = [];
@@ -122,11 +121,11 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       ? (options.outOfScopeProjects as readonly string[])
       : options.projects;
     const project = projects[r.intAt(0, projects.length - 1, key, 'project')];
-    const draw = r.at(key, 'kind') * total;
+    const draw = r.at(key, 'kind');
     const kind: BatchKind =
-      draw < mix.healthy
+      draw < MIX.healthy
         ? 'healthy'
-        : draw < mix.healthy + mix.flaky
+        : draw < MIX.healthy + MIX.flaky
           ? 'flaky'
           : 'broken';
     const count = r.intAt(2, 4, key, 'groups');
@@ -136,8 +135,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
         r.intAt(0, 60, key, 'start') * tick
       : r.intAt(0, Math.floor(spread / tick), key, 'start') * tick;
     const preBuild =
-      kind !== 'healthy' &&
-      r.chanceAt(options.preBuildShare ?? 0.1, key, 'pre-build')
+      kind !== 'healthy' && r.chanceAt(PRE_BUILD_SHARE, key, 'pre-build')
         ? kind === 'broken'
           ? 'always'
           : 'first'
@@ -149,7 +147,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       kind: stale ? 'broken' : kind,
       groups,
       startOffsetMs,
-      fastFail: r.chanceAt(options.fastFailShare ?? 0.25, key, 'fast-fail'),
+      fastFail: r.chanceAt(FAST_FAIL_SHARE, key, 'fast-fail'),
       ...(preBuild ? { preBuild } : {}),
     });
   }
