@@ -13,7 +13,7 @@ import {
   retryPaths,
   wouldRetryCounts,
 } from './explain.js';
-import { figuresTable, progressWriter, table } from './report.js';
+import { figuresTable, table } from './report.js';
 import { demoScenario } from './scenarios.js';
 import { runSimulation, type SimulationResult } from './simulation.js';
 
@@ -62,19 +62,13 @@ async function main(): Promise<void> {
   process.stderr.write(
     'Synthesizing the app (cdk-nag, local esbuild bundling)…\n',
   );
-  const assembly = await quietly(() => synthesize('demo'));
+  const assembly = await synthesize('demo');
   const scenario = demoScenario();
   for (const { stackName, parameters = {} } of scenario.stacks ?? []) {
     const params = Object.entries(parameters).map(([k, v]) => `${k}=${v}`);
     process.stderr.write(`Deploying ${stackName} (${params.join(' ')})\n`);
   }
-  const progress = progressWriter();
-  const result = await runSimulation({
-    ...scenario,
-    assembly,
-    onProgress: (p) => progress.update(p),
-  });
-  progress.done();
+  const result = await runSimulation({ ...scenario, assembly });
   console.log(`\n${demoTable(result)}\n\n${demoSummary(result)}`);
   if (process.argv.includes('--verbose')) {
     console.log(`\n${figuresTable(result.figures)}`);
@@ -85,30 +79,6 @@ async function main(): Promise<void> {
     `\n${ok ? 'All batches went as expected' : 'SOME BATCHES DID NOT GO AS EXPECTED'} (demo took ${seconds} s).`,
   );
   if (!ok) process.exitCode = 1;
-}
-
-/** Runs `fn` with stdout and stderr held back, shown only if it fails. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const held: string[] = [];
-  const streams = [process.stdout, process.stderr] as const;
-  const writes = streams.map((s) => s.write);
-  const restore = () =>
-    streams.forEach((s, i) => {
-      s.write = writes[i] as typeof s.write;
-    });
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) =>
-      held.push(String(chunk)) > 0) as typeof stream.write;
-  }
-  try {
-    return await fn();
-  } catch (error) {
-    restore();
-    process.stderr.write(held.join(''));
-    throw error;
-  } finally {
-    restore();
-  }
 }
 
 if (

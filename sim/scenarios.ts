@@ -3,15 +3,16 @@
  * `npm run simulate` and the scripted one of `npm run demo`.
  */
 import { SETTINGS, STACK_ID } from '../lambda/contract.js';
-import type { DeliveryPlan } from './bus.js';
-import { CRASH_POINTS, type CrashPoint } from './network.js';
+import type { DeploymentOptions } from './deployment.js';
+import { CRASH_POINTS } from './network.js';
 import { Random } from './random.js';
-import type {
-  FaultKnobs,
-  SimulationOptions,
-  StackConfig,
-} from './simulation.js';
-import { type BatchPlan, generateWorkload, type RunPlan } from './workload.js';
+import type { FaultKnobs, SimulationOptions } from './simulation.js';
+import {
+  type BatchKind,
+  type BatchPlan,
+  generateWorkload,
+  type RunPlan,
+} from './workload.js';
 
 /** Workload times are multiples of this. */
 const TICK_MS = 10_000;
@@ -88,17 +89,6 @@ export function randomScenario(
   };
 }
 
-/** A demo batch: a plan plus what the demo does to it. */
-interface DemoBatch {
-  readonly plan: BatchPlan;
-  /** Delivery of the n-th event of the batch (0-based). */
-  readonly delivery?: (n: number) => DeliveryPlan | undefined;
-  /** Where the first invocation for its failure is killed. */
-  readonly crash?: CrashPoint;
-  /** RetryBuildBatch calls throttled when the batch first fails. */
-  readonly throttleRetry?: number;
-}
-
 /** Build durations where e2e ends last, so its event ends the batch. */
 const DURATIONS = { build: 4 * MIN, unit: 8 * MIN, e2e: 12 * MIN };
 
@@ -120,68 +110,56 @@ const failing = (group: string): Partial<RunPlan> => ({
   settleLagMs: 0,
 });
 
+/** The runs of a demo batch unless it says otherwise. */
+const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {
+  healthy: [{ fails: false, settleLagMs: 0 }],
+  flaky: failThenPass(1),
+  broken: [failing('e2e')],
+};
+
 /** Demo batch number `n`: three groups, starting every two minutes. */
 function demo(
   n: number,
   label: string,
   project: string,
-  plan: Partial<BatchPlan> & Pick<BatchPlan, 'kind'>,
-  extra: Omit<DemoBatch, 'plan'> = {},
-): DemoBatch {
+  kind: BatchKind,
+  plan: Partial<BatchPlan> = {},
+): BatchPlan {
   const key = `d${String(n).padStart(2, '0')}`;
   const groups = ['build', 'unit', 'e2e'];
+  const startOffsetMs = n * 2 * MIN;
+  const runs = RUNS[kind];
   return {
-    plan: {
-      key,
-      label,
-      project,
-      groups,
-      startOffsetMs: n * 2 * MIN,
-      fastFail: false,
-      ...plan,
-    },
-    ...extra,
+    key,
+    label,
+    project,
+    kind,
+    groups,
+    startOffsetMs,
+    runs,
+    fastFail: false,
+    ...plan,
   };
 }
 
-const DEMO: readonly DemoBatch[] = [
-  demo(1, 'healthy', 'web-app', {
-    kind: 'healthy',
-    runs: [{ fails: false, settleLagMs: 0 }],
-  }),
-  demo(2, 'flaky: fails once', 'api', { kind: 'flaky', runs: failThenPass(1) }),
-  demo(3, 'flaky: fails twice', 'web-app', {
-    kind: 'flaky',
-    runs: failThenPass(2),
-  }),
-  demo(4, 'broken: a build fails every run', 'mobile', {
-    kind: 'broken',
+const DEMO: readonly BatchPlan[] = [
+  demo(1, 'healthy', 'web-app', 'healthy'),
+  demo(2, 'flaky: fails once', 'api', 'flaky'),
+  demo(3, 'flaky: fails twice', 'web-app', 'flaky', { runs: failThenPass(2) }),
+  demo(4, 'broken: a build fails every run', 'mobile', 'broken', {
     runs: [0, 1, 2, 3].map(() => failing('unit')),
   }),
-  demo(5, 'broken batchspec: fails before any build', 'infra', {
-    kind: 'broken',
+  demo(5, 'broken batchspec: fails before any build', 'infra', 'broken', {
     preBuild: 'always',
+    runs: undefined,
   }),
-  demo(
-    6,
-    'every event delivered 3 times',
-    'api',
-    { kind: 'flaky', runs: failThenPass(1) },
-    {
-      delivery: () => [0, TICK_MS, 6 * TICK_MS],
-    },
-  ),
-  demo(
-    7,
-    'failure events lost',
-    'web-app',
-    { kind: 'flaky', runs: failThenPass(1) },
-    {
-      delivery: (n) => (n < 3 ? [] : undefined),
-    },
-  ),
-  demo(8, 'not settled when its build failed', 'mobile', {
-    kind: 'flaky',
+  demo(6, 'every event delivered 3 times', 'api', 'flaky', {
+    script: { delivery: () => [0, TICK_MS, 6 * TICK_MS] },
+  }),
+  demo(7, 'failure events lost', 'web-app', 'flaky', {
+    script: { delivery: (n) => (n < 3 ? [] : undefined) },
+  }),
+  demo(8, 'not settled when its build failed', 'mobile', 'flaky', {
     runs: [
       {
         fails: true,
@@ -192,58 +170,28 @@ const DEMO: readonly DemoBatch[] = [
       { fails: false, settleLagMs: 0 },
     ],
   }),
-  demo(9, 'project not in ProjectNames', OUT_OF_SCOPE_PROJECT, {
-    kind: 'broken',
-    runs: [failing('e2e')],
+  demo(9, 'project not in ProjectNames', OUT_OF_SCOPE_PROJECT, 'broken'),
+  demo(10, 'DryRun=true stack', 'sandbox', 'broken'),
+  demo(11, 'killed after reserving, before RetryBuildBatch', 'api', 'flaky', {
+    script: { crash: 'before-retry-call' },
   }),
-  demo(10, 'DryRun=true stack', 'sandbox', {
-    kind: 'broken',
-    runs: [failing('e2e')],
+  demo(12, 'killed before RetryBuildBatch returned', 'infra', 'flaky', {
+    script: { crash: 'during-retry-call' },
   }),
-  demo(
-    11,
-    'killed after reserving, before RetryBuildBatch',
-    'api',
-    {
-      kind: 'flaky',
-      runs: failThenPass(1),
-    },
-    { crash: 'before-retry-call' },
-  ),
-  demo(
-    12,
-    'killed before RetryBuildBatch returned',
-    'infra',
-    {
-      kind: 'flaky',
-      runs: failThenPass(1),
-    },
-    { crash: 'during-retry-call' },
-  ),
-  demo(
-    13,
-    'RetryBuildBatch throttled twice',
-    'web-app',
-    {
-      kind: 'flaky',
-      runs: failThenPass(1),
-    },
-    { throttleRetry: 2 },
-  ),
-  demo(14, 'fails during a DynamoDB outage', 'api', {
-    kind: 'flaky',
+  demo(13, 'RetryBuildBatch throttled twice', 'web-app', 'flaky', {
+    script: { throttleRetry: 2 },
+  }),
+  demo(14, 'fails during a DynamoDB outage', 'api', 'flaky', {
     runs: failThenPass(1, { build: 5 * MIN, unit: 10 * MIN, e2e: 17 * MIN }),
     startOffsetMs: 40 * MIN,
   }),
-  demo(15, 'failed 30 h ago (outside lookback)', 'web-app', {
-    kind: 'broken',
+  demo(15, 'failed 30 h ago (outside lookback)', 'web-app', 'broken', {
     startOffsetMs: -30 * 3_600_000,
-    runs: [failing('e2e')],
   }),
 ];
 
 /** The stacks of the demo: the service, and a DryRun copy for `sandbox`. */
-const DEMO_STACKS: readonly StackConfig[] = [
+const DEMO_STACKS: readonly DeploymentOptions[] = [
   {
     stackName: STACK_ID,
     parameters: {
@@ -268,29 +216,12 @@ const DEMO_STACKS: readonly StackConfig[] = [
  * await runSimulation({ ...demoScenario(), assembly });
  */
 export function demoScenario(): Omit<SimulationOptions, 'assembly'> {
-  const byKey = new Map(DEMO.map((d) => [d.plan.key, d]));
-  const throttled = new Set<string>();
-  const failed = (event: { detail?: unknown }) =>
-    (event.detail as Record<string, unknown>)['build-status'] === 'FAILED';
   return {
     seed: 7,
-    plans: DEMO.map((d) => d.plan),
+    plans: DEMO,
     stacks: DEMO_STACKS,
     tickMs: TICK_MS,
     // The e2e build of d14 fails 57 min in; DynamoDB is down from 55 to 70.
     faults: { outage: { atMs: 55 * MIN, durationMs: 15 * MIN } },
-    script: {
-      delivery: (plan, _event, n) => byKey.get(plan.key)?.delivery?.(n),
-      crash: (plan, event, attempt) => {
-        const crash = byKey.get(plan.key)?.crash;
-        return attempt === 1 && failed(event) ? crash : undefined;
-      },
-      onEvent: (plan, event, emulator) => {
-        const times = byKey.get(plan.key)?.throttleRetry;
-        if (!times || !failed(event) || throttled.has(plan.key)) return;
-        throttled.add(plan.key);
-        emulator.failNext('RetryBuildBatch', times, 'throttle');
-      },
-    },
   };
 }

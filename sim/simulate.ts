@@ -14,12 +14,7 @@ import { parseArgs } from 'node:util';
 import { synthesize } from './deployment.js';
 import { runMalformed } from './malformed.js';
 import { CRASH_POINTS, type CrashPoint } from './network.js';
-import {
-  describeFaults,
-  figuresTable,
-  progressWriter,
-  table,
-} from './report.js';
+import { figuresTable, table } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
 import { type FaultKnobs, NO_FAULTS, runSimulation } from './simulation.js';
 
@@ -203,13 +198,7 @@ async function main(): Promise<void> {
     parameters: args.parameters,
     accountConcurrency: args.concurrency,
   });
-  const progress = progressWriter();
-  const result = await runSimulation({
-    ...scenario,
-    assembly,
-    onProgress: args.json ? undefined : (p) => progress.update(p),
-  });
-  progress.done();
+  const result = await runSimulation({ ...scenario, assembly });
   const { figures } = result;
   const parameters = result.deployments[0]?.parameters ?? {};
   if (args.json) {
@@ -225,7 +214,7 @@ async function main(): Promise<void> {
     const stack = Object.entries(parameters)
       .filter(([k]) => k !== 'BootstrapVersion')
       .map(([k, v]) => `${k}=${v}`);
-    console.log(`Faults: ${describeFaults(args.faults)}`);
+    console.log(`Faults: ${JSON.stringify(args.faults)}`);
     console.log(`Stack parameters: ${stack.join(' ')}\n`);
     console.log(figuresTable(figures));
     console.log(

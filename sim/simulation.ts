@@ -12,18 +12,13 @@
  *                  dynalite (template's table)     schedule (simulated clock)
  */
 import { SETTINGS, SWEEP_INPUT } from '../lambda/contract.js';
-import type { CodeBuildEmulator } from '../test/support/codebuild-emulator.js';
 import { percentile } from '../tools/stats.js';
-import {
-  type BusEvent,
-  type DeliveryPlan,
-  EventBus,
-  EventDelivery,
-} from './bus.js';
+import { type BusEvent, EventBus, EventDelivery } from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
 import {
   type Assembly,
   type Deployment,
+  type DeploymentOptions,
   resolveDeployment,
 } from './deployment.js';
 import { createTable } from './dynamo-table.js';
@@ -45,28 +40,30 @@ import {
   type LocalServices,
   startLocalServices,
 } from './services.js';
-import { type BatchPlan, expectedCourse, WorkloadDriver } from './workload.js';
+import {
+  type BatchHistory,
+  type BatchPlan,
+  expectedCourse,
+  WorkloadDriver,
+} from './workload.js';
 
-/** Fault knobs of a run (shares are probabilities per event or per call). */
+/** Fault knobs of a run: shares are probabilities per event or per call. */
 export interface FaultKnobs {
-  /** Events delivered twice. */
+  /** Events delivered twice, lost, held back behind later ones. */
   readonly dup: number;
-  /** Events lost. */
   readonly drop: number;
-  /** Events held back behind later ones. */
   readonly reorder: number;
   /** Longest hold-back of a reordered event or a duplicate. */
   readonly maxDelayMs: number;
-  /** CodeBuild calls answered with ThrottlingException. */
+  /** CodeBuild calls answered with ThrottlingException, with HTTP 500. */
   readonly throttle: number;
-  /** CodeBuild calls answered with HTTP 500. */
   readonly serverErrors: number;
   /** DynamoDB calls answered with a throttling error. */
   readonly dynamoThrottle: number;
   /** Chance that an invocation is killed at each of `crashPoints` it reaches. */
   readonly crash: number;
   readonly crashPoints: readonly CrashPoint[];
-  /** DynamoDB unreachable from `atMs` (after the workload's origin) for `durationMs`. */
+  /** DynamoDB unreachable from `atMs` (after the deployment) for `durationMs`. */
   readonly outage?: { readonly atMs: number; readonly durationMs: number };
 }
 
@@ -83,59 +80,18 @@ export const NO_FAULTS: FaultKnobs = {
   crashPoints: CRASH_POINTS,
 };
 
-/** One stack deployed into the simulated account. */
-export interface StackConfig {
-  readonly stackName: string;
-  /** CloudFormation parameter values (`--parameters`). */
-  readonly parameters?: Readonly<Record<string, string>>;
-}
-
-/** What the demo scripts for chosen batches. */
-export interface Script {
-  /** Delivery of the n-th event (0-based) a batch's builds emit. */
-  readonly delivery?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    n: number,
-  ) => DeliveryPlan | undefined;
-  /** Called when a build of the batch emits an event, before delivery. */
-  readonly onEvent?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    emulator: CodeBuildEmulator,
-  ) => void;
-  /** Kill an invocation handling an event of this batch. */
-  readonly crash?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    attempt: number,
-  ) => CrashPoint | undefined;
-}
-
-/** Progress, reported while running. */
-export interface Progress {
-  readonly simulatedMs: number;
-  readonly events: number;
-  readonly invocations: number;
-  readonly retries: number;
-  readonly settled: number;
-  readonly batches: number;
-}
-
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions {
   readonly seed: number;
   readonly assembly: Assembly;
   readonly plans: readonly BatchPlan[];
-  /** Default: one stack with the assembly's name and default parameters. */
-  readonly stacks?: readonly StackConfig[];
+  /** The stacks deployed. Default: the assembly's, default parameters. */
+  readonly stacks?: readonly DeploymentOptions[];
   readonly faults?: Partial<FaultKnobs>;
   /** Workload times are multiples of this. Default 10 s. */
   readonly tickMs?: number;
   /** Concurrency of an unreserved function. Default 6. */
   readonly accountConcurrency?: number;
-  readonly script?: Script;
-  readonly onProgress?: (progress: Progress) => void;
 }
 
 /** How a batch relates to the deployment(s) watching it. */
@@ -150,24 +106,7 @@ export type BatchScope =
   | 'stale';
 
 /** One batch's outcome against the expectation. */
-export interface BatchResult {
-  readonly key: string;
-  readonly label: string;
-  readonly project: string;
-  readonly kind: BatchPlan['kind'];
-  readonly scope: BatchScope;
-  readonly stack?: string;
-  readonly arn?: string;
-  readonly failures: number;
-  readonly retries: number;
-  readonly expectedRetries: number;
-  readonly expectedStatus: string;
-  readonly status: string;
-  readonly maxRetries: number;
-  /** Attempts the budget item holds (absent: no item). */
-  readonly budgetRetries?: number;
-  readonly latenciesMs: readonly number[];
-}
+export type BatchResult = ReturnType<typeof batchResult>;
 
 /**
  * Figures of a run, the JSON of `npm run simulate`; the invariants are
@@ -206,7 +145,7 @@ export async function runSimulation(
   const aws = await startLocalAws(sim, deployments);
   try {
     const delivery = deliverCodeBuildEvents(sim, aws);
-    await runWorkloadUntilQuiet(sim, aws, delivery);
+    await runWorkloadUntilQuiet(sim, aws);
     for (const stack of aws.stacks) await stack.runtime.close();
     const batches = await checkBatches(sim, aws);
     const figures = figuresOf(sim, aws, batches, delivery.stats);
@@ -231,23 +170,9 @@ export async function runSimulation(
 }
 
 /** The simulation's clock, randomness and records. */
-interface Simulation {
-  readonly options: SimulationOptions;
-  readonly faults: FaultKnobs;
-  readonly tickMs: number;
-  /** When the stacks are deployed; batches before it are history. */
-  readonly origin: number;
-  readonly random: Random;
-  readonly clock: SimClock;
-  readonly scheduler: Scheduler;
-  readonly startedAt: number;
-  readonly invocations: InvocationRecord[];
-  readonly deadLetters: DeadLetter[];
-  readonly logs: { stack: string; line: string }[];
-  readonly calls: CallRecord[];
-}
+type Simulation = ReturnType<typeof newSimulation>;
 
-function newSimulation(options: SimulationOptions): Simulation {
+function newSimulation(options: SimulationOptions) {
   const tickMs = options.tickMs ?? 10_000;
   const earliest = Math.min(0, ...options.plans.map((p) => p.startOffsetMs));
   const clock = new SimClock(SIM_EPOCH + earliest - tickMs);
@@ -260,10 +185,10 @@ function newSimulation(options: SimulationOptions): Simulation {
     clock,
     scheduler: new Scheduler(clock),
     startedAt: performance.now(),
-    invocations: [],
-    deadLetters: [],
-    logs: [],
-    calls: [],
+    invocations: [] as InvocationRecord[],
+    deadLetters: [] as DeadLetter[],
+    logs: [] as { stack: string; line: string }[],
+    calls: [] as CallRecord[],
   };
 }
 
@@ -366,7 +291,6 @@ async function startStack(
     onCall: (call) => sim.calls.push(call),
   });
   const crashRandom = random.fork(`crash-${i}`);
-  const scripted = sim.options.script?.crash;
   const runtime = new LambdaRuntime({
     deployment,
     clock: sim.clock,
@@ -377,10 +301,12 @@ async function startStack(
     baseEnvironment: AWS_ENV_DEFAULTS,
     crashPlan: ({ event, attempt }) => {
       const payload = event.payload as BusEvent;
-      const plan = scripted && planOf(aws, payload);
-      const chosen = plan ? scripted(plan, payload, attempt) : undefined;
+      const scripted =
+        attempt === 1 && failed(payload)
+          ? planOf(aws, payload)?.script?.crash
+          : undefined;
       return (point) =>
-        point === chosen ||
+        point === scripted ||
         (faults.crashPoints.includes(point) &&
           crashRandom.chanceAt(
             faults.crash,
@@ -423,8 +349,7 @@ async function stopLocalAws(aws: LocalAws): Promise<void> {
 
 /** The workload's batch an event is about (through its build's batch ARN). */
 function planOf(aws: LocalAws, event: BusEvent): BatchPlan | undefined {
-  const detail = event?.detail as Record<string, unknown> | undefined;
-  const buildArn = detail?.['build-id'];
+  const buildArn = (event?.detail as Record<string, unknown>)?.['build-id'];
   if (typeof buildArn !== 'string') return undefined;
   try {
     const batchArn = aws.services.emulator.getBuild(buildArn).buildBatchArn;
@@ -434,36 +359,44 @@ function planOf(aws: LocalAws, event: BusEvent): BatchPlan | undefined {
   }
 }
 
+/** Whether an event says a build failed. */
+const failed = (event: BusEvent) =>
+  (event?.detail as Record<string, unknown>)?.['build-status'] === 'FAILED';
+
 /**
  * CodeBuild's events go through the delivery faults to the bus (events
  * before the deployment go nowhere); CodeBuild throttles and fails calls.
+ * Scripted batches (the demo's) get their own delivery and throttles.
  */
 function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
   const { emulator } = aws.services;
-  const script = sim.options.script;
-  const eventsPerBatch = new Map<BatchPlan, number>();
-  const scripted = script?.delivery;
+  const eventsOf = new Map<BatchPlan, number>();
   const delivery = new EventDelivery({
     bus: aws.bus,
     scheduler: sim.scheduler,
     random: sim.random.fork('delivery'),
     tickMs: sim.tickMs,
     faults: sim.faults,
-    override:
-      scripted &&
-      ((event) => {
-        const plan = planOf(aws, event);
-        if (!plan) return undefined;
-        const n = eventsPerBatch.get(plan) ?? 0;
-        eventsPerBatch.set(plan, n + 1);
-        return scripted(plan, event, n);
-      }),
+    override: sim.options.plans.some((p) => p.script?.delivery)
+      ? (event) => {
+          const plan = planOf(aws, event);
+          if (!plan) return undefined;
+          const n = eventsOf.get(plan) ?? 0;
+          eventsOf.set(plan, n + 1);
+          return plan.script?.delivery?.(n);
+        }
+      : undefined,
   });
+  const throttled = new Set<BatchPlan>();
   emulator.onEvent((raw) => {
     if (sim.clock.now() < sim.origin) return;
     const event = raw as unknown as BusEvent;
-    const plan = script?.onEvent && planOf(aws, event);
-    if (plan) script?.onEvent?.(plan, event, emulator);
+    const plan = failed(event) ? planOf(aws, event) : undefined;
+    const times = plan?.script?.throttleRetry;
+    if (plan && times && !throttled.has(plan)) {
+      throttled.add(plan);
+      emulator.failNext('RetryBuildBatch', times, 'throttle');
+    }
     delivery.emit(event);
   });
   const codebuildRandom = sim.random.fork('codebuild-faults');
@@ -484,7 +417,6 @@ function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
 async function runWorkloadUntilQuiet(
   sim: Simulation,
   aws: LocalAws,
-  delivery: EventDelivery,
 ): Promise<void> {
   const { scheduler, clock, origin } = sim;
   const { workload } = aws;
@@ -519,29 +451,9 @@ async function runWorkloadUntilQuiet(
       clock.now() - Math.max(workload.lastChangeAt, origin) >= quietMs);
   aws.bus.startSchedules(origin, quiet);
 
-  const report = sim.options.onProgress;
-  const progress = (): Progress => ({
-    simulatedMs: clock.now() - origin,
-    events: delivery.stats.emitted,
-    invocations: sim.invocations.length,
-    retries: workload.histories.reduce((n, h) => n + h.retries, 0),
-    settled: workload.histories.filter(
-      (h) => h.status !== 'IN_PROGRESS' && h.status !== 'NOT_STARTED',
-    ).length,
-    batches: workload.histories.length,
-  });
-  let reportedAt = 0;
-  if (report) {
-    scheduler.onStep(() => {
-      if (performance.now() - reportedAt < 200) return;
-      reportedAt = performance.now();
-      report(progress());
-    });
-  }
   // A safety stop, far beyond any workload's end.
   await scheduler.runUntil(origin + 20 * 3_600_000, quiet);
   finished = true;
-  report?.(progress());
 }
 
 /** Which stack, if any, is responsible for a batch, and how. */
@@ -590,28 +502,37 @@ async function checkBatches(
     }
   }
   const random = sim.random.fork('workload');
-  return aws.workload.histories.map(({ plan, ...history }) => {
-    const { scope, stack } = scopeOf(plan, aws.stacks);
-    const maxRetries = stack?.maxRetries ?? 0;
-    const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
-    return {
-      key: plan.key,
-      label: plan.label,
-      project: plan.project,
-      kind: plan.kind,
-      scope,
-      stack: stack?.deployment.stackName,
-      arn: history.arn,
-      failures: history.failures,
-      retries: history.retries,
-      expectedRetries: course.retries,
-      expectedStatus: course.finalStatus,
-      status: history.status,
-      maxRetries,
-      budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
-      latenciesMs: history.latenciesMs,
-    };
-  });
+  return aws.workload.histories.map((history) =>
+    batchResult(history, scopeOf(history.plan, aws.stacks), budgets, random),
+  );
+}
+
+function batchResult(
+  { plan, ...history }: BatchHistory,
+  { scope, stack }: { scope: BatchScope; stack?: Stack },
+  budgets: ReadonlyMap<string, number>,
+  random: Random,
+) {
+  const maxRetries = stack?.maxRetries ?? 0;
+  const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
+  return {
+    key: plan.key,
+    label: plan.label,
+    project: plan.project,
+    kind: plan.kind,
+    scope,
+    stack: stack?.deployment.stackName,
+    arn: history.arn,
+    failures: history.failures,
+    retries: history.retries,
+    expectedRetries: course.retries,
+    expectedStatus: course.finalStatus as string,
+    status: history.status,
+    maxRetries,
+    /** Attempts the budget item holds (absent: no item). */
+    budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
+    latenciesMs: history.latenciesMs as readonly number[],
+  };
 }
 
 const sum = <T>(items: readonly T[], of: (item: T) => number) =>

@@ -13,22 +13,13 @@ import type {
   CodeBuildEmulator,
   TerminalStatus,
 } from '../test/support/codebuild-emulator.js';
+import type { DeliveryPlan } from './bus.js';
 import type { SimClock } from './clock.js';
+import type { CrashPoint } from './network.js';
 import type { Random } from './random.js';
 import type { Scheduler } from './scheduler.js';
 
 export type BatchKind = 'healthy' | 'flaky' | 'broken';
-
-/** How a batch relates to the deployment(s) watching it. */
-export type BatchScope =
-  /** In scope of a deployment that retries. */
-  | 'retry'
-  /** In scope of a DryRun deployment only. */
-  | 'dry-run'
-  /** In no deployment's ProjectNames. */
-  | 'out-of-scope'
-  /** Failed before the lookback window (history before the deployment). */
-  | 'stale';
 
 /** One run of a batch (the first, or one after a retry). */
 export interface RunPlan {
@@ -64,6 +55,18 @@ export interface BatchPlan {
   readonly preBuild?: 'first' | 'always';
   /** Explicit runs (the demo); missing runs are drawn from the seed. */
   readonly runs?: readonly Partial<RunPlan>[];
+  /** What the demo does to the batch beyond the random faults. */
+  readonly script?: BatchScript;
+}
+
+/** Faults the demo scripts for one batch. */
+export interface BatchScript {
+  /** Delays of the copies of the batch's n-th event (0-based); [] loses it. */
+  readonly delivery?: (n: number) => DeliveryPlan | undefined;
+  /** Kills the first invocation for each failure event of the batch there. */
+  readonly crash?: CrashPoint;
+  /** RetryBuildBatch calls CodeBuild throttles once the batch first fails. */
+  readonly throttleRetry?: number;
 }
 
 /** Parameters of {@link generateWorkload}. */
