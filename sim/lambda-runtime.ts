@@ -1,23 +1,14 @@
 /**
- * Lambda's asynchronous invocation, as configured in the template:
- *
- * - events wait in the function's queue; an invocation runs in an execution
- *   environment (a worker thread that imported the bundled asset once), one
- *   invocation per environment at a time, idle environments reused at random
- *   and reclaimed after 30 idle minutes;
- * - at most `ReservedConcurrentExecutions` run at once (or the account's
- *   concurrency when the function is unreserved); an event that finds no
- *   capacity is throttled and retried after 1 s, doubling to 5 minutes;
- * - a function error (or a killed environment) is retried
- *   `MaximumRetryAttempts` times, one minute and then two minutes later;
- * - an event older than `MaximumEventAgeInSeconds` is discarded;
- * - discarded and exhausted events go to the on-failure destination (the
- *   dead-letter queue) with Lambda's invocation record;
- * - when a handler settles, its environment is frozen until its next
- *   invocation (see lambda-worker.mjs).
- *
- * Each invocation gets a context whose deadline is the template's Timeout
- * from its start, in simulated time.
+ * Lambda's asynchronous invocation, as the template configures it: a queue;
+ * execution environments (worker threads that imported the bundled asset
+ * once) running one invocation at a time, idle ones reused at random and
+ * reclaimed after 30 idle minutes, each frozen between invocations (see
+ * lambda-worker.mjs); at most the reserved (or the account's) concurrency,
+ * events finding no capacity retried after 1 s, doubling to 5 minutes;
+ * failed or killed invocations retried `MaximumRetryAttempts` times, one and
+ * then two minutes later; events older than `MaximumEventAgeInSeconds`
+ * discarded; both sent to the dead-letter queue with Lambda's record. Each
+ * invocation's deadline is the template's Timeout after its start.
  */
 import { Worker } from 'node:worker_threads';
 import type { SimClock } from './clock.js';
@@ -57,10 +48,7 @@ export interface InvocationRecord {
   readonly result?: unknown;
   readonly error?: InvocationError;
   readonly crashPoint?: CrashPoint;
-  /**
-   * API calls still unanswered when the handler settled: work the handler
-   * left running, which Lambda freezes with the environment.
-   */
+  /** API calls unanswered when the handler settled: frozen leftover work. */
   readonly leftoverCalls: number;
 }
 
@@ -97,15 +85,11 @@ export interface LambdaRuntimeOptions {
   readonly random: Random;
   /** Concurrency when the function has no reserved concurrency. */
   readonly accountConcurrency: number;
-  /** Variables every environment gets besides the template's (region, credentials). */
+  /** Variables besides the template's (region, credentials). */
   readonly baseEnvironment: Readonly<Record<string, string>>;
   /** Real-time factor for timers inside environments (SDK backoff). Default 0.05. */
   readonly timerScale?: number;
-  /**
-   * Overrides the choice of environment for scripted scenarios: an idle
-   * environment's id, `'new'` for a cold start, or undefined for a random
-   * idle one.
-   */
+  /** For scripted scenarios: an idle environment's id, `'new'`, or undefined (random). */
   readonly chooseEnvironment?: (
     idle: readonly string[],
     event: QueuedEvent,
@@ -167,28 +151,28 @@ class ExecutionEnvironment {
 
   constructor(
     readonly id: string,
-    open: () => Promise<Endpoint>,
-    spawn: (endpoint: Endpoint, freezeBuffer: SharedArrayBuffer) => Worker,
+    endpoint: Promise<Endpoint>,
+    spawn: (url: string, freeze: SharedArrayBuffer) => Worker,
     onLog: (line: string) => void,
   ) {
-    this.ready = (async () => {
-      const endpoint = await open();
-      this.#endpoint = endpoint;
-      if (this.dead) {
-        endpoint.sever();
-        throw new Error('environment ended before it started');
-      }
-      const worker = spawn(endpoint, this.#freeze.buffer as SharedArrayBuffer);
+    this.ready = endpoint.then((opened) => {
+      this.#endpoint = opened;
+      if (this.dead) throw new Error('environment ended before it started');
+      const worker = spawn(
+        opened.url,
+        this.#freeze.buffer as SharedArrayBuffer,
+      );
       this.#worker = worker;
       this.#attach(worker, onLog);
-      await new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: WorkerMessage) => {
-          if (m.type === 'ready') resolve();
-        });
+      return new Promise<void>((resolve, reject) => {
+        worker.on(
+          'message',
+          (m: WorkerMessage) => m.type === 'ready' && resolve(),
+        );
         worker.once('error', reject);
         worker.once('exit', () => reject(new Error('worker exited')));
       });
-    })();
+    });
     // Failures surface through invoke(); never as unhandled rejections.
     this.ready.catch(() => undefined);
   }
@@ -414,7 +398,7 @@ export class LambdaRuntime {
     const id = `env-${this.stats.coldStarts + 1}`;
     const { fn } = deployment;
     const logStreamName = `2026/11/16/[$LATEST]${id}`;
-    const spawn = (endpoint: Endpoint, freezeBuffer: SharedArrayBuffer) =>
+    const spawn = (url: string, freezeBuffer: SharedArrayBuffer) =>
       new Worker(WORKER_URL, {
         workerData: {
           clockBuffer: clock.buffer,
@@ -443,18 +427,15 @@ export class LambdaRuntime {
           TZ: ':UTC',
           // The SDK's standard variables: the only way the function learns
           // where CodeBuild and DynamoDB are.
-          AWS_ENDPOINT_URL_CODEBUILD: endpoint.url,
-          AWS_ENDPOINT_URL_DYNAMODB: endpoint.url,
+          AWS_ENDPOINT_URL_CODEBUILD: url,
+          AWS_ENDPOINT_URL_DYNAMODB: url,
         },
         stdout: true,
         stderr: true,
         execArgv: [],
       });
-    const env = new ExecutionEnvironment(
-      id,
-      () => network.open(id),
-      spawn,
-      (line) => this.#options.onLog?.(line, id),
+    const env = new ExecutionEnvironment(id, network.open(id), spawn, (line) =>
+      this.#options.onLog?.(line, id),
     );
     this.#environments.push(env);
     this.stats.coldStarts++;

@@ -203,10 +203,19 @@ interface Stack {
   readonly deployment: Deployment;
   readonly runtime: LambdaRuntime;
   readonly network: Network;
-  readonly maxRetries: number;
-  readonly dryRun: boolean;
-  readonly projectNames: readonly string[];
-  readonly lookbackMs: number;
+}
+
+/** The stack parameters the expectation depends on. */
+function settingsOf({ parameters }: Deployment) {
+  const value = (setting: { parameter: string; default?: unknown }) =>
+    parameters[setting.parameter] ?? setting.default;
+  const names = value(SETTINGS.projectNames);
+  return {
+    maxRetries: Number(value(SETTINGS.maxRetries)),
+    dryRun: value(SETTINGS.dryRun) === 'true',
+    projectNames: (Array.isArray(names) ? names : []).filter((n) => n !== ''),
+    lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
+  };
 }
 
 /** The emulated account: services, stacks, bus and CodeBuild activity. */
@@ -320,23 +329,7 @@ async function startStack(
     onDeadLetter: (message) => sim.deadLetters.push(message),
     onLog: (line) => sim.logs.push({ stack: deployment.stackName, line }),
   });
-  const parameters = deployment.parameters;
-  const names = parameters[SETTINGS.projectNames.parameter];
-  return {
-    deployment,
-    runtime,
-    network,
-    maxRetries: Number(
-      parameters[SETTINGS.maxRetries.parameter] ?? SETTINGS.maxRetries.default,
-    ),
-    dryRun: parameters[SETTINGS.dryRun.parameter] === 'true',
-    projectNames: (Array.isArray(names) ? names : []).filter((n) => n !== ''),
-    lookbackMs:
-      Number(
-        parameters[SETTINGS.lookbackHours.parameter] ??
-          SETTINGS.lookbackHours.default,
-      ) * 3_600_000,
-  };
+  return { deployment, runtime, network };
 }
 
 async function stopLocalAws(aws: LocalAws): Promise<void> {
@@ -457,13 +450,13 @@ async function runWorkloadUntilQuiet(
 }
 
 /** Which stack, if any, is responsible for a batch, and how. */
-function scopeOf(
-  plan: BatchPlan,
-  stacks: readonly Stack[],
-): { scope: BatchScope; stack?: Stack } {
-  const covering = stacks.filter(
-    (s) => s.projectNames.length === 0 || s.projectNames.includes(plan.project),
-  );
+function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
+  const covering = stacks
+    .map((stack) => ({ stack, ...settingsOf(stack.deployment) }))
+    .filter(
+      ({ projectNames }) =>
+        projectNames.length === 0 || projectNames.includes(plan.project),
+    );
   const retrying = covering.filter((s) => !s.dryRun);
   if (retrying.length > 1) {
     throw new Error(
@@ -471,16 +464,17 @@ function scopeOf(
     );
   }
   const stack = retrying[0] ?? covering[0];
-  if (!stack) return { scope: 'out-of-scope' };
-  // History batches end within an hour of their start; the window is
-  // measured from the deployment, the earliest moment anything looks.
-  if (
-    plan.startOffsetMs < 0 &&
-    plan.startOffsetMs + 3_600_000 < -stack.lookbackMs
-  ) {
-    return { scope: 'stale', stack };
-  }
-  return { scope: stack.dryRun ? 'dry-run' : 'retry', stack };
+  const scope: BatchScope = !stack
+    ? 'out-of-scope'
+    : // History batches end within an hour of their start; the window is
+      // measured from the deployment, the earliest moment anything looks.
+      plan.startOffsetMs < 0 &&
+        plan.startOffsetMs + 3_600_000 < -stack.lookbackMs
+      ? 'stale'
+      : stack.dryRun
+        ? 'dry-run'
+        : 'retry';
+  return { scope, stack };
 }
 
 /**
@@ -509,7 +503,7 @@ async function checkBatches(
 
 function batchResult(
   { plan, ...history }: BatchHistory,
-  { scope, stack }: { scope: BatchScope; stack?: Stack },
+  { scope, stack }: ReturnType<typeof scopeOf>,
   budgets: ReadonlyMap<string, number>,
   random: Random,
 ) {
@@ -521,7 +515,7 @@ function batchResult(
     project: plan.project,
     kind: plan.kind,
     scope,
-    stack: stack?.deployment.stackName,
+    stack: stack?.stack.deployment.stackName,
     arn: history.arn,
     failures: history.failures,
     retries: history.retries,

@@ -264,40 +264,33 @@ export interface BatchHistory {
   readonly latenciesMs: number[];
 }
 
+/** Options of {@link WorkloadDriver}. */
+export interface DriverOptions {
+  readonly emulator: CodeBuildEmulator;
+  readonly scheduler: Scheduler;
+  readonly clock: SimClock;
+  readonly random: Random;
+  readonly tickMs: number;
+  readonly plans: readonly BatchPlan[];
+  /** Simulated time that offset 0 stands for. */
+  readonly origin: number;
+}
+
 /**
  * Drives the emulator through the workload on the simulated clock: starts
  * batches, ends child builds, settles batches, and notices retries (after
  * every step) to start the next run.
  */
 export class WorkloadDriver {
-  readonly #emulator: CodeBuildEmulator;
-  readonly #scheduler: Scheduler;
-  readonly #clock: SimClock;
-  readonly #random: Random;
-  readonly #tickMs: number;
-  readonly #origin: number;
+  readonly #o: DriverOptions;
   readonly histories: BatchHistory[];
   /** Batches settled FAILED, waiting to see whether they get retried. */
   readonly #awaitingRetry = new Set<BatchHistory>();
   #pendingTasks = 0;
   #lastChangeAt = 0;
 
-  constructor(options: {
-    emulator: CodeBuildEmulator;
-    scheduler: Scheduler;
-    clock: SimClock;
-    random: Random;
-    tickMs: number;
-    plans: readonly BatchPlan[];
-    /** Simulated time that offset 0 stands for. */
-    origin: number;
-  }) {
-    this.#emulator = options.emulator;
-    this.#scheduler = options.scheduler;
-    this.#clock = options.clock;
-    this.#random = options.random;
-    this.#tickMs = options.tickMs;
-    this.#origin = options.origin;
+  constructor(options: DriverOptions) {
+    this.#o = options;
     this.histories = options.plans.map((plan) => ({
       plan,
       runs: 0,
@@ -306,13 +299,13 @@ export class WorkloadDriver {
       status: 'NOT_STARTED',
       latenciesMs: [],
     }));
-    this.#scheduler.onStep(() => this.#noticeRetries());
+    this.#o.scheduler.onStep(() => this.#noticeRetries());
   }
 
   /** Schedules every batch start. */
   start(): void {
     for (const history of this.histories) {
-      this.#task(this.#origin + history.plan.startOffsetMs, 'start', () =>
+      this.#task(this.#o.origin + history.plan.startOffsetMs, 'start', () =>
         this.#startRun(history),
       );
     }
@@ -348,7 +341,7 @@ export class WorkloadDriver {
   ): void {
     const run = history?.runs;
     this.#pendingTasks++;
-    this.#scheduler.at(at, label, () => {
+    this.#o.scheduler.at(at, label, () => {
       this.#pendingTasks--;
       if (history && history.runs !== run) return;
       fn();
@@ -359,8 +352,8 @@ export class WorkloadDriver {
     return runPlan(
       history.plan,
       history.runs - 1,
-      this.#random,
-      this.#tickMs,
+      this.#o.random,
+      this.#o.tickMs,
       running,
     );
   }
@@ -371,8 +364,8 @@ export class WorkloadDriver {
     const { plan } = history;
     if (history.runs === 1) {
       const batch = run.preBuild
-        ? this.#emulator.failBatchBeforeBuilds(plan.project)
-        : this.#emulator.startBatch(plan.project, { groups: plan.groups });
+        ? this.#o.emulator.failBatchBeforeBuilds(plan.project)
+        : this.#o.emulator.startBatch(plan.project, { groups: plan.groups });
       history.arn = batch.arn;
       if (run.preBuild) {
         this.#settled(history, batch);
@@ -386,30 +379,30 @@ export class WorkloadDriver {
     // builds for the groups it retries (none if it had failed before any).
     history.status = 'IN_PROGRESS';
     const arn = history.arn as string;
-    const hasGroups = (this.#emulator.getBatch(arn).buildGroups ?? []).length;
+    const hasGroups = (this.#o.emulator.getBatch(arn).buildGroups ?? []).length;
     if (run.preBuild) {
       this.#task(
-        this.#clock.now() + this.#tickMs,
+        this.#o.clock.now() + this.#o.tickMs,
         'settle',
         () => this.#settle(history, { status: 'FAILED' }),
         history,
       );
       return;
     }
-    if (hasGroups === 0) this.#emulator.startGroups(arn, plan.groups);
+    if (hasGroups === 0) this.#o.emulator.startGroups(arn, plan.groups);
     this.#scheduleChildren(history);
   }
 
   #scheduleChildren(history: BatchHistory): void {
     const arn = history.arn as string;
-    const now = this.#clock.now();
+    const now = this.#o.clock.now();
     const groupOf = new Map(
-      (this.#emulator.getBatch(arn).buildGroups ?? []).map((g) => [
+      (this.#o.emulator.getBatch(arn).buildGroups ?? []).map((g) => [
         g.currentBuildSummary?.arn,
         g.identifier ?? '?',
       ]),
     );
-    const running = this.#emulator
+    const running = this.#o.emulator
       .currentBuilds(arn)
       .filter((b) => b.buildStatus === 'IN_PROGRESS')
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
@@ -422,8 +415,8 @@ export class WorkloadDriver {
         ? 'FAILED'
         : 'SUCCEEDED';
       const duration = Math.max(
-        this.#tickMs,
-        run.durationMs[group] ?? this.#tickMs,
+        this.#o.tickMs,
+        run.durationMs[group] ?? this.#o.tickMs,
       );
       this.#task(
         now + duration,
@@ -441,17 +434,17 @@ export class WorkloadDriver {
     run: RunPlan,
   ): void {
     const arn = history.arn as string;
-    if (this.#emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
+    if (this.#o.emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
       return; // stopped by fast-fail
     }
-    this.#emulator.completeBuild(buildArn, status);
-    const running = this.#emulator
+    this.#o.emulator.completeBuild(buildArn, status);
+    const running = this.#o.emulator
       .currentBuilds(arn)
       .some((b) => b.buildStatus === 'IN_PROGRESS');
     const fastFail = history.plan.fastFail && status !== 'SUCCEEDED';
     if (running && !fastFail) return;
     this.#task(
-      this.#clock.now() + run.settleLagMs,
+      this.#o.clock.now() + run.settleLagMs,
       'settle',
       () => this.#settle(history, { force: true }),
       history,
@@ -463,14 +456,15 @@ export class WorkloadDriver {
     options: { force?: boolean; status?: TerminalStatus },
   ): void {
     const arn = history.arn as string;
-    if (this.#emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS') return;
-    this.#settled(history, this.#emulator.settleBatch(arn, options));
+    if (this.#o.emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS')
+      return;
+    this.#settled(history, this.#o.emulator.settleBatch(arn, options));
   }
 
   #settled(history: BatchHistory, batch: BatchSnapshot): void {
     history.status = batch.buildBatchStatus;
-    history.settledAt = this.#clock.now();
-    this.#lastChangeAt = this.#clock.now();
+    history.settledAt = this.#o.clock.now();
+    this.#lastChangeAt = this.#o.clock.now();
     if (batch.buildBatchStatus === 'FAILED') {
       history.failures++;
       this.#awaitingRetry.add(history);
@@ -480,13 +474,13 @@ export class WorkloadDriver {
   /** After each step: batches CodeBuild retried start their next run. */
   #noticeRetries(): void {
     for (const history of [...this.#awaitingRetry]) {
-      const count = this.#emulator.retryCount(history.arn as string);
+      const count = this.#o.emulator.retryCount(history.arn as string);
       if (count === history.retries) continue;
       history.retries = count;
       history.latenciesMs.push(
-        this.#clock.now() - (history.settledAt ?? this.#clock.now()),
+        this.#o.clock.now() - (history.settledAt ?? this.#o.clock.now()),
       );
-      this.#lastChangeAt = this.#clock.now();
+      this.#lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
       this.#startRun(history);
     }
