@@ -76,26 +76,17 @@ for (const [signal, errorType] of [
   );
 }
 
+/** The handler, found the way the Node.js runtime finds it. */
 async function loadHandler() {
-  const dot = workerData.handler.lastIndexOf('.');
-  const modulePath = workerData.handler.slice(0, dot);
-  const exportName = workerData.handler.slice(dot + 1);
+  const [modulePath, exportName] = workerData.handler.split(/\.(?=[^.]*$)/);
   const file = ['.js', '.mjs', '.cjs']
     .map((ext) => join(codeDirectory, `${modulePath}${ext}`))
     .find((candidate) => existsSync(candidate));
-  if (!file) {
-    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), {
-      name: 'Runtime.ImportModuleError',
-    });
-  }
-  const fn = (await import(pathToFileURL(file).href))[exportName];
-  if (typeof fn !== 'function') {
-    throw Object.assign(
-      new Error(`${modulePath}.${exportName} is undefined or not exported`),
-      { name: 'Runtime.HandlerNotFound' },
-    );
-  }
-  return fn;
+  const fn = file && (await import(pathToFileURL(file).href))[exportName];
+  if (typeof fn === 'function') return fn;
+  throw Object.assign(new Error(`${workerData.handler} is not exported`), {
+    name: file ? 'Runtime.HandlerNotFound' : 'Runtime.ImportModuleError',
+  });
 }
 
 let handler;

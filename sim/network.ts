@@ -71,23 +71,12 @@ export interface NetworkOptions {
   }) => undefined | 'throttle' | Promise<undefined | 'throttle'>;
 }
 
-/** An environment's endpoint. */
-export interface Endpoint {
-  readonly url: string;
-  /** Requests received and not yet answered (or cut). */
-  readonly inFlight: number;
-  /**
-   * Sets, for the next invocation, which crash points kill it (asked at
-   * every point it reaches) and what to do when one does.
-   */
-  arm(
-    kills: ((point: CrashPoint) => boolean) | undefined,
-    onCrash: (point: CrashPoint) => void,
-  ): void;
-  /** From now on every request is cut; used when the environment dies. */
-  sever(): void;
-  close(): Promise<void>;
-}
+/**
+ * An environment's endpoint: its URL, the requests in flight, `arm` (which
+ * crash points kill the next invocation, and what to do when one does),
+ * `sever` (cut every request from now on: the environment died) and `close`.
+ */
+export type Endpoint = Awaited<ReturnType<Network['open']>>;
 
 const TARGETS: Readonly<Record<string, Service>> = {
   CodeBuild_20161006: 'codebuild',
@@ -125,14 +114,14 @@ const THROTTLED: Readonly<
 export class Network {
   readonly #options: NetworkOptions;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  readonly #endpoints = new Set<Endpoint>();
+  readonly #endpoints = new Set<{ close(): Promise<void> }>();
 
   constructor(options: NetworkOptions) {
     this.#options = options;
   }
 
   /** Opens an endpoint for one execution environment. */
-  async open(environment: string): Promise<Endpoint> {
+  async open(environment: string) {
     const options = this.#options;
     const sockets = new Set<Socket>();
     let severed = false;
@@ -251,12 +240,15 @@ export class Network {
       severed = true;
       for (const socket of sockets) socket.destroy();
     };
-    const endpoint: Endpoint = {
+    const endpoint = {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       get inFlight() {
         return inFlight;
       },
-      arm: (decide, callback) => {
+      arm: (
+        decide: ((point: CrashPoint) => boolean) | undefined,
+        callback: (point: CrashPoint) => void,
+      ) => {
         kills = decide;
         onCrash = callback;
         retryAnswered = false;

@@ -59,19 +59,10 @@ const FRACTIONS = {
 } as const satisfies Record<string, keyof FaultKnobs>;
 
 /** Parsed command line. */
-export interface SimulateArgs {
-  readonly batches: number;
-  readonly seed: number;
-  readonly faults: FaultKnobs;
-  readonly parameters: Record<string, string>;
-  readonly concurrency?: number;
-  readonly json: boolean;
-  readonly malformed?: number;
-  readonly help: boolean;
-}
+export type SimulateArgs = ReturnType<typeof parseSimulateArgs>;
 
 /** Reads the command line (exported for tests). */
-export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
+export function parseSimulateArgs(argv: readonly string[]) {
   const text = { type: 'string' } as const;
   const { values } = parseArgs({
     args: [...argv],
@@ -128,7 +119,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
   return {
     batches: whole('batches', values.batches) ?? 1000,
     seed: whole('seed', values.seed) ?? 1,
-    faults,
+    faults: faults as FaultKnobs,
     parameters,
     concurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
