@@ -10,6 +10,7 @@
  * discarded; both sent to the dead-letter queue with Lambda's record. Each
  * invocation's deadline is the template's Timeout after its start.
  */
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { SimClock } from './clock.js';
 import type { Deployment } from './deployment.js';
@@ -183,15 +184,8 @@ class ExecutionEnvironment {
   }
 
   #attach(worker: Worker, onLog: (line: string) => void): void {
-    for (const stream of [worker.stdout, worker.stderr]) {
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line.length > 0) onLog(line);
-      });
-      stream.on('end', () => partial.length > 0 && onLog(partial));
+    for (const input of [worker.stdout, worker.stderr]) {
+      createInterface({ input }).on('line', (line) => line && onLog(line));
     }
     worker.on('message', (message: WorkerMessage) => {
       const pending = this.#pending;

@@ -81,16 +81,18 @@ export function parseSimulateArgs(argv: readonly string[]) {
     },
     strict: true,
   });
-  const option = (name: string) => values[name as 'seed'];
   const faults: { -readonly [K in keyof FaultKnobs]: FaultKnobs[K] } = {
     ...(values['no-faults'] ? NO_FAULTS : DEFAULT_FAULTS),
   };
   for (const [flag, knob] of Object.entries(FRACTIONS)) {
-    const value = option(flag);
+    const value = (values as Record<string, unknown>)[flag] as
+      | string
+      | undefined;
     if (value === undefined) continue;
     const n = Number(value);
-    if (!(n >= 0 && n <= 1))
+    if (!(n >= 0 && n <= 1)) {
       throw new Error(`--${flag} must be between 0 and 1`);
+    }
     faults[knob] = n;
   }
   if (values['crash-at']) {
