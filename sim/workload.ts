@@ -456,9 +456,9 @@ export class WorkloadDriver {
     options: { force?: boolean; status?: TerminalStatus },
   ): void {
     const arn = history.arn as string;
-    if (this.#o.emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS')
-      return;
-    this.#settled(history, this.#o.emulator.settleBatch(arn, options));
+    const { emulator } = this.#o;
+    if (emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS') return;
+    this.#settled(history, emulator.settleBatch(arn, options));
   }
 
   #settled(history: BatchHistory, batch: BatchSnapshot): void {
