@@ -25,20 +25,12 @@ interface Subscription {
   readonly account: string;
 }
 
-/** Counters of the bus. */
-export interface BusStats {
-  put: number;
-  matched: number;
-  delivered: number;
-  scheduled: number;
-}
-
 /**
  * EventBridge's default bus with the deployed rules.
  *
  * @example
  * const bus = new EventBus(clock, scheduler, random);
- * bus.subscribe(deployment, lambda);
+ * bus.subscribe(deployment.rules, lambda, deployment.environment);
  * bus.put(event);
  */
 export class EventBus {
@@ -46,7 +38,8 @@ export class EventBus {
   readonly #scheduler: Scheduler;
   readonly #random: Random;
   readonly #subscriptions: Subscription[] = [];
-  readonly stats: BusStats = { put: 0, matched: 0, delivered: 0, scheduled: 0 };
+  /** Rule matches of events put on the bus. */
+  readonly stats = { matched: 0 };
 
   constructor(clock: SimClock, scheduler: Scheduler, random: Random) {
     this.#clock = clock;
@@ -54,14 +47,13 @@ export class EventBus {
     this.#random = random;
   }
 
-  /** Adds a deployment's rules that target `runtime`. */
+  /** Adds a deployment's enabled rules, targeting `runtime`. */
   subscribe(
     rules: readonly RuleSpec[],
     runtime: LambdaRuntime,
     where: { region: string; account: string },
   ): void {
-    for (const rule of rules) {
-      if (!rule.enabled) continue;
+    for (const rule of rules.filter((r) => r.enabled)) {
       this.#subscriptions.push({ rule, runtime, ...where });
     }
   }
@@ -74,54 +66,50 @@ export class EventBus {
     for (const sub of this.#subscriptions) {
       const period = sub.rule.scheduleRateMs;
       if (period === undefined) continue;
-      let n = 0;
-      const fire = () => {
+      const fire = (n: number) => {
         if (stop()) return;
-        n++;
-        this.#fireSchedule(sub, n);
-        this.#scheduler.at(from + (n + 1) * period, 'schedule', fire);
+        this.#deliver(sub, this.#scheduledEvent(sub, n));
+        this.#scheduler.at(from + (n + 1) * period, 'schedule', () =>
+          fire(n + 1),
+        );
       };
-      this.#scheduler.at(from + period, 'schedule', fire);
+      this.#scheduler.at(from + period, 'schedule', () => fire(1));
     }
   }
 
-  /** Puts an event on the bus (PutEvents / a service event). */
+  /** Puts an event on the bus; returns how many targets it went to. */
   put(event: BusEvent): number {
-    this.stats.put++;
     let delivered = 0;
     for (const sub of this.#subscriptions) {
       const pattern = sub.rule.eventPattern;
       if (!pattern || !matchesPattern(pattern, event)) continue;
       this.stats.matched++;
-      for (const target of sub.rule.targets) {
-        sub.runtime.invokeAsync(target.input ?? event, sub.rule.name);
-        delivered++;
-        this.stats.delivered++;
-      }
+      delivered += this.#deliver(sub, event);
     }
     return delivered;
   }
 
-  #fireSchedule(sub: Subscription, n: number): void {
-    this.stats.scheduled++;
-    const time = new Date(this.#clock.now()).toISOString();
-    const event = {
-      version: '0',
-      id: uuidAt(this.#random, 'schedule', sub.rule.name, n),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.events',
-      account: sub.account,
-      time: time.replace(/\.\d{3}Z$/, 'Z'),
-      region: sub.region,
-      resources: [
-        `arn:aws:events:${sub.region}:${sub.account}:rule/${sub.rule.name}`,
-      ],
-      detail: {},
-    };
+  #deliver(sub: Subscription, event: BusEvent): number {
     for (const target of sub.rule.targets) {
       sub.runtime.invokeAsync(target.input ?? event, sub.rule.name);
-      this.stats.delivered++;
     }
+    return sub.rule.targets.length;
+  }
+
+  /** What EventBridge sends a target without a constant input. */
+  #scheduledEvent(sub: Subscription, n: number): BusEvent {
+    const { region, account, rule } = sub;
+    return {
+      version: '0',
+      id: uuidAt(this.#random, 'schedule', rule.name, n),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account,
+      time: new Date(this.#clock.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+      region,
+      resources: [`arn:aws:events:${region}:${account}:rule/${rule.name}`],
+      detail: {},
+    };
   }
 }
 
@@ -140,35 +128,30 @@ export interface DeliveryFaults {
 /** What happens to one emitted event: one delay per delivered copy. */
 export type DeliveryPlan = readonly number[];
 
-/** Overrides the random plan for chosen events (the demo scripts some). */
-export type DeliveryOverride = (
-  event: BusEvent,
-  seq: number,
-) => DeliveryPlan | undefined;
-
-/** Counters of the delivery faults. */
-export interface DeliveryStats {
-  emitted: number;
-  copies: number;
-  dropped: number;
-  duplicated: number;
-  reordered: number;
+/** Options of {@link EventDelivery}. */
+export interface DeliveryOptions {
+  readonly bus: EventBus;
+  readonly scheduler: Scheduler;
+  readonly random: Random;
+  readonly faults: DeliveryFaults;
+  /** Delays are whole multiples of this. */
+  readonly tickMs: number;
+  /** Overrides the random plan for chosen events (the demo scripts some). */
+  readonly override?: (event: BusEvent) => DeliveryPlan | undefined;
 }
 
 /**
  * CodeBuild → EventBridge: at least once, best effort. Each decision is a
  * keyed draw on the event's emission number, so a seed gives the same
  * fault schedule for the same sequence of events.
+ *
+ * @example
+ * const delivery = new EventDelivery({ bus, scheduler, random, faults, tickMs: 10_000 });
+ * emulator.onEvent((event) => delivery.emit(event));
  */
 export class EventDelivery {
-  readonly #bus: EventBus;
-  readonly #scheduler: Scheduler;
-  readonly #random: Random;
-  readonly #tickMs: number;
-  readonly #override?: DeliveryOverride;
-  faults: DeliveryFaults;
-  #seq = 0;
-  readonly stats: DeliveryStats = {
+  readonly #options: DeliveryOptions;
+  readonly stats = {
     emitted: 0,
     copies: 0,
     dropped: 0,
@@ -176,48 +159,33 @@ export class EventDelivery {
     reordered: 0,
   };
 
-  constructor(options: {
-    bus: EventBus;
-    scheduler: Scheduler;
-    random: Random;
-    faults: DeliveryFaults;
-    /** Delays are whole multiples of this. */
-    tickMs: number;
-    override?: DeliveryOverride;
-  }) {
-    this.#bus = options.bus;
-    this.#scheduler = options.scheduler;
-    this.#random = options.random;
-    this.#tickMs = options.tickMs;
-    this.faults = options.faults;
-    this.#override = options.override;
+  constructor(options: DeliveryOptions) {
+    this.#options = options;
   }
 
   /** Hands an emitted event to EventBridge. */
   emit(event: BusEvent): void {
-    const seq = ++this.#seq;
-    this.stats.emitted++;
-    const plan = this.#override?.(event, seq) ?? this.#plan(seq);
+    const seq = ++this.stats.emitted;
+    const plan = this.#options.override?.(event) ?? this.#plan(seq);
     if (plan.length === 0) this.stats.dropped++;
-    if (plan.length > 1) this.stats.duplicated += plan.length - 1;
+    this.stats.duplicated += Math.max(0, plan.length - 1);
+    this.stats.copies += plan.length;
     for (const delay of plan) {
-      this.stats.copies++;
-      this.#scheduler.after(delay, 'deliver', () => {
-        this.#bus.put(event);
-      });
+      this.#options.scheduler.after(delay, 'deliver', () =>
+        this.#options.bus.put(event),
+      );
     }
   }
 
   #plan(seq: number): DeliveryPlan {
-    const { dup, drop, reorder, maxDelayMs } = this.faults;
-    const r = this.#random;
-    if (r.chanceAt(drop, 'drop', seq)) return [];
-    const ticks = Math.max(1, Math.floor(maxDelayMs / this.#tickMs));
-    const first = r.chanceAt(reorder, 'reorder', seq)
-      ? r.intAt(1, ticks, 'reorder-delay', seq) * this.#tickMs
+    const { random: r, tickMs, faults } = this.#options;
+    if (r.chanceAt(faults.drop, 'drop', seq)) return [];
+    const ticks = Math.max(1, Math.floor(faults.maxDelayMs / tickMs));
+    const first = r.chanceAt(faults.reorder, 'reorder', seq)
+      ? r.intAt(1, ticks, 'reorder-delay', seq) * tickMs
       : 0;
     if (first > 0) this.stats.reordered++;
-    if (!r.chanceAt(dup, 'dup', seq)) return [first];
-    return [first, r.intAt(0, ticks, 'dup-delay', seq) * this.#tickMs];
+    if (!r.chanceAt(faults.dup, 'dup', seq)) return [first];
+    return [first, r.intAt(0, ticks, 'dup-delay', seq) * tickMs];
   }
 }

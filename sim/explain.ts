@@ -3,13 +3,16 @@
  * (an event or the sweep) issued each retry, and how often a dry run said
  * it would retry.
  */
+import { SWEEP_INPUT } from '../lambda/contract.js';
 import type { BatchResult, SimulationResult } from './simulation.js';
 
 /** A structured (JSON) log line of the function. */
 export type LogRecord = Record<string, unknown>;
 
 /** Every JSON line the function wrote. */
-export function logRecords(result: SimulationResult): LogRecord[] {
+export function logRecords(
+  result: Pick<SimulationResult, 'logs'>,
+): LogRecord[] {
   return result.logs.flatMap(({ line }) => {
     if (!line.startsWith('{')) return [];
     try {
@@ -22,10 +25,10 @@ export function logRecords(result: SimulationResult): LogRecord[] {
 
 /** How each batch's retries came about, e.g. `event`, `sweep (resumed)`. */
 export function retryPaths(result: SimulationResult): Map<string, string[]> {
-  const byRequest = new Map(
+  const via = new Map(
     result.invocations.map((r) => [
       r.requestId,
-      (r.event.payload as { kind?: string }).kind === 'sweep'
+      (r.event.payload as { kind?: string }).kind === SWEEP_INPUT.kind
         ? 'sweep'
         : 'event',
     ]),
@@ -34,9 +37,9 @@ export function retryPaths(result: SimulationResult): Map<string, string[]> {
   for (const record of logRecords(result)) {
     if (record.message !== 'Retried batch') continue;
     const arn = String(record.batchArn);
-    const via = byRequest.get(String(record.function_request_id)) ?? '?';
+    const path = via.get(String(record.function_request_id)) ?? '?';
     const resumed = record.reason === 'resumed-attempt' ? ' (resumed)' : '';
-    paths.set(arn, [...(paths.get(arn) ?? []), `${via}${resumed}`]);
+    paths.set(arn, [...(paths.get(arn) ?? []), `${path}${resumed}`]);
   }
   return paths;
 }
@@ -56,7 +59,7 @@ export function wouldRetryCounts(
 
 /** A one-line outcome of a batch, for tables. */
 export function outcomeText(b: BatchResult, wouldRetry = 0): string {
-  const retries = (n: number) => `${n} ${n === 1 ? 'retry' : 'retries'}`;
+  const retries = `${b.retries} ${b.retries === 1 ? 'retry' : 'retries'}`;
   switch (b.scope) {
     case 'stale':
       return `${b.status}, ended before the lookback window`;
@@ -66,13 +69,11 @@ export function outcomeText(b: BatchResult, wouldRetry = 0): string {
       return `${b.status}, dry run: "would retry" ×${wouldRetry}`;
     case 'retry':
       if (b.status === 'SUCCEEDED') {
-        return b.retries === 0
-          ? 'SUCCEEDED'
-          : `SUCCEEDED after ${retries(b.retries)}`;
+        return b.retries === 0 ? 'SUCCEEDED' : `SUCCEEDED after ${retries}`;
       }
       return b.retries >= b.maxRetries && b.failures > b.retries
         ? `FAILED, budget exhausted (${b.retries}/${b.maxRetries})`
-        : `${b.status} after ${retries(b.retries)}`;
+        : `${b.status} after ${retries}`;
   }
 }
 

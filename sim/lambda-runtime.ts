@@ -1,24 +1,16 @@
 /**
- * Lambda's asynchronous invocation, as configured in the template:
- *
- * - events wait in the function's queue; an invocation runs in an execution
- *   environment (a worker thread that imported the bundled asset once), one
- *   invocation per environment at a time, warm environments reused;
- * - at most `ReservedConcurrentExecutions` run at once (or the account's
- *   concurrency when the function is unreserved); an event that finds no
- *   capacity is throttled and retried after 1 s, doubling to 5 minutes;
- * - a function error (or a killed environment) is retried
- *   `MaximumRetryAttempts` times, one minute and then two minutes later;
- * - an event older than `MaximumEventAgeInSeconds` is discarded;
- * - discarded and exhausted events go to the on-failure destination (the
- *   dead-letter queue) with Lambda's invocation record;
- * - when a handler settles, its environment is frozen until its next
- *   invocation (see lambda-worker.mjs); idle environments are reused at
- *   random and reclaimed after 30 idle minutes.
- *
- * Each invocation gets a context whose deadline is the template's Timeout
- * from its start, in simulated time.
+ * Lambda's asynchronous invocation, as the template configures it: a queue;
+ * execution environments (worker threads that imported the bundled asset
+ * once) running one invocation at a time, idle ones reused at random and
+ * reclaimed after 30 idle minutes, each frozen between invocations (see
+ * lambda-worker.mjs); at most the reserved (or the account's) concurrency,
+ * events finding no capacity retried after 1 s, doubling to 5 minutes;
+ * failed or killed invocations retried `MaximumRetryAttempts` times, one and
+ * then two minutes later; events older than `MaximumEventAgeInSeconds`
+ * discarded; both sent to the dead-letter queue with Lambda's record. Each
+ * invocation's deadline is the template's Timeout after its start.
  */
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { Deployment } from '../tools/local-aws/deployment.js';
 import type { SimClock } from './clock.js';
@@ -57,12 +49,7 @@ export interface InvocationRecord {
   readonly result?: unknown;
   readonly error?: InvocationError;
   readonly crashPoint?: CrashPoint;
-  /** Wall-clock milliseconds. */
-  readonly realMs: number;
-  /**
-   * API calls still unanswered when the handler settled: work the handler
-   * left running, which Lambda freezes with the environment.
-   */
+  /** API calls unanswered when the handler settled: frozen leftover work. */
   readonly leftoverCalls: number;
 }
 
@@ -99,28 +86,15 @@ export interface LambdaRuntimeOptions {
   readonly random: Random;
   /** Concurrency when the function has no reserved concurrency. */
   readonly accountConcurrency: number;
-  /** Variables every environment gets besides the template's (region, credentials). */
+  /** Variables besides the template's (region, credentials). */
   readonly baseEnvironment: Readonly<Record<string, string>>;
-  /** Real-time factor for timers inside environments (SDK backoff). */
+  /** Real-time factor for timers inside environments (SDK backoff). Default 0.05. */
   readonly timerScale?: number;
-  /**
-   * Which idle (frozen) environment takes the next invocation: the most
-   * recently used, or one drawn at random. Lambda does not say; `random`
-   * lets environments stay frozen longer. Default `random`.
-   */
-  readonly reuse?: 'latest' | 'random';
-  /**
-   * Overrides the choice for scripted scenarios: an idle environment's id,
-   * `'new'` for a cold start, or undefined for the `reuse` policy.
-   */
+  /** For scripted scenarios: an idle environment's id, `'new'`, or undefined (random). */
   readonly chooseEnvironment?: (
     idle: readonly string[],
     event: QueuedEvent,
   ) => string | 'new' | undefined;
-  /** Idle environments are reclaimed after this long. Default 30 minutes. */
-  readonly idleLifetimeMs?: number;
-  /** Wall-clock limit of one invocation before it is treated as hung. */
-  readonly watchdogMs?: number;
   readonly crashPlan?: CrashPlan;
   readonly onInvocation?: (record: InvocationRecord) => void;
   readonly onDeadLetter?: (message: DeadLetter) => void;
@@ -129,10 +103,14 @@ export interface LambdaRuntimeOptions {
 }
 
 /** Lambda's waits before the first and second asynchronous retry. */
-export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
 /** Throttled events: 1 s, doubling, at most 5 minutes. */
 const THROTTLE_BASE_MS = 1_000;
 const THROTTLE_MAX_MS = 300_000;
+/** Lambda reclaims an environment idle this long. */
+const IDLE_LIFETIME_MS = 30 * 60_000;
+/** Wall-clock time after which an invocation counts as hung. */
+const WATCHDOG_MS = 60_000;
 
 const WORKER_URL = new URL('./lambda-worker.mjs', import.meta.url);
 
@@ -145,15 +123,27 @@ type Outcome =
       readonly crashPoint?: CrashPoint;
     };
 
+interface WorkerMessage {
+  readonly type: 'ready' | 'result' | 'crashed';
+  readonly id?: number;
+  readonly ok?: boolean;
+  readonly value?: unknown;
+  readonly error?: InvocationError;
+}
+
+const exited = (errorMessage: string): InvocationError => ({
+  errorType: 'Runtime.ExitError',
+  errorMessage,
+});
+
 /** One execution environment: an endpoint and a worker thread. */
 class ExecutionEnvironment {
-  readonly id: string;
   /** Resolves once the bundle is imported (the cold start is over). */
   readonly ready: Promise<void>;
   busy = false;
   /** Simulated time of the last invocation's end. */
   idleSince = 0;
-  #dead = false;
+  dead = false;
   readonly #freeze = new Int32Array(new SharedArrayBuffer(4));
   #worker?: Worker;
   #endpoint?: Endpoint;
@@ -161,39 +151,31 @@ class ExecutionEnvironment {
   #nextId = 0;
 
   constructor(
-    id: string,
-    open: () => Promise<Endpoint>,
-    spawn: (endpoint: Endpoint, freezeBuffer: SharedArrayBuffer) => Worker,
+    readonly id: string,
+    endpoint: Promise<Endpoint>,
+    spawn: (url: string, freeze: SharedArrayBuffer) => Worker,
     onLog: (line: string) => void,
   ) {
-    this.id = id;
-    this.ready = (async () => {
-      const endpoint = await open();
-      this.#endpoint = endpoint;
-      if (this.#dead) {
-        endpoint.sever();
-        throw new Error('environment ended before it started');
-      }
-      const worker = spawn(endpoint, this.#freeze.buffer as SharedArrayBuffer);
+    this.ready = endpoint.then((opened) => {
+      this.#endpoint = opened;
+      if (this.dead) throw new Error('environment ended before it started');
+      const worker = spawn(
+        opened.url,
+        this.#freeze.buffer as SharedArrayBuffer,
+      );
       this.#worker = worker;
       this.#attach(worker, onLog);
-      await new Promise<void>((resolve, reject) => {
-        const onMessage = (message: WorkerMessage) => {
-          if (message.type !== 'ready') return;
-          worker.off('message', onMessage);
-          resolve();
-        };
-        worker.on('message', onMessage);
+      return new Promise<void>((resolve, reject) => {
+        worker.on(
+          'message',
+          (m: WorkerMessage) => m.type === 'ready' && resolve(),
+        );
         worker.once('error', reject);
         worker.once('exit', () => reject(new Error('worker exited')));
       });
-    })();
+    });
     // Failures surface through invoke(); never as unhandled rejections.
     this.ready.catch(() => undefined);
-  }
-
-  get dead(): boolean {
-    return this.#dead;
   }
 
   /** API calls of this environment not yet answered. */
@@ -202,22 +184,15 @@ class ExecutionEnvironment {
   }
 
   #attach(worker: Worker, onLog: (line: string) => void): void {
-    for (const stream of [worker.stdout, worker.stderr]) {
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line.length > 0) onLog(line);
-      });
-      stream.on('end', () => {
-        if (partial.length > 0) onLog(partial);
-      });
+    for (const input of [worker.stdout, worker.stderr]) {
+      createInterface({ input }).on('line', (line) => line && onLog(line));
     }
     worker.on('message', (message: WorkerMessage) => {
       const pending = this.#pending;
       if (!pending || message.id !== pending.id) return;
-      if (message.type === 'result') {
+      if (message.type === 'crashed') {
+        this.kill(message.error as InvocationError);
+      } else if (message.type === 'result') {
         this.#pending = undefined;
         pending.resolve(
           message.ok
@@ -228,22 +203,10 @@ class ExecutionEnvironment {
                 died: false,
               },
         );
-      } else if (message.type === 'crashed') {
-        this.kill(message.error as InvocationError);
       }
     });
-    worker.on('error', (error) => {
-      this.kill({
-        errorType: 'Runtime.ExitError',
-        errorMessage: String(error),
-      });
-    });
-    worker.on('exit', () => {
-      this.kill({
-        errorType: 'Runtime.ExitError',
-        errorMessage: 'Runtime exited',
-      });
-    });
+    worker.on('error', (error) => this.kill(exited(String(error))));
+    worker.on('exit', () => this.kill(exited('Runtime exited')));
   }
 
   async invoke(
@@ -251,19 +214,16 @@ class ExecutionEnvironment {
     requestId: string,
     deadlineMs: number,
     kills: ((point: CrashPoint) => boolean) | undefined,
-    watchdogMs: number,
   ): Promise<Outcome> {
     await this.ready;
-    const worker = this.#worker as Worker;
-    const endpoint = this.#endpoint as Endpoint;
     const id = ++this.#nextId;
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
         this.kill({
           errorType: 'Sandbox.Timedout',
-          errorMessage: `no answer after ${watchdogMs} ms of wall-clock time`,
+          errorMessage: `no answer after ${WATCHDOG_MS} ms of wall-clock time`,
         });
-      }, watchdogMs);
+      }, WATCHDOG_MS);
       this.#pending = {
         id,
         resolve: (outcome) => {
@@ -271,30 +231,28 @@ class ExecutionEnvironment {
           resolve(outcome);
         },
       };
-      if (this.#dead) {
-        this.kill({ errorType: 'Runtime.ExitError', errorMessage: 'dead' });
-        return;
-      }
-      endpoint.arm(kills, (point) => {
-        this.kill(
-          {
-            errorType: 'Runtime.ExitError',
-            errorMessage: `RequestId: ${requestId} Error: Runtime exited (killed at ${point})`,
-          },
-          point,
-        );
+      if (this.dead) return this.kill(exited('dead'));
+      this.#endpoint?.arm(kills, (point) => {
+        const message = `RequestId: ${requestId} Error: Runtime exited (killed at ${point})`;
+        this.kill(exited(message), point);
       });
       // Thaw: whatever the last invocation left running resumes now.
       Atomics.add(this.#freeze, 0, 1);
       Atomics.notify(this.#freeze, 0);
-      worker.postMessage({ type: 'invoke', id, event, requestId, deadlineMs });
+      this.#worker?.postMessage({
+        type: 'invoke',
+        id,
+        event,
+        requestId,
+        deadlineMs,
+      });
     });
   }
 
   /** Ends the environment now; a pending invocation fails. */
   kill(error: InvocationError, crashPoint?: CrashPoint): void {
-    if (!this.#dead) {
-      this.#dead = true;
+    if (!this.dead) {
+      this.dead = true;
       this.#endpoint?.sever();
       void this.#worker?.terminate();
     }
@@ -304,19 +262,11 @@ class ExecutionEnvironment {
   }
 
   async close(): Promise<void> {
-    this.#dead = true;
+    this.dead = true;
     await this.ready.catch(() => undefined);
     await this.#worker?.terminate();
     await this.#endpoint?.close();
   }
-}
-
-interface WorkerMessage {
-  readonly type: 'ready' | 'result' | 'crashed';
-  readonly id?: number;
-  readonly ok?: boolean;
-  readonly value?: unknown;
-  readonly error?: unknown;
 }
 
 /**
@@ -332,32 +282,20 @@ export class LambdaRuntime {
   readonly #closed: Promise<void>[] = [];
   #seq = 0;
   #requests = 0;
-  #envs = 0;
   #outstanding = 0;
   readonly stats = {
-    queued: 0,
-    invocations: 0,
     coldStarts: 0,
-    errors: 0,
-    killed: 0,
-    throttled: 0,
+    /** Asynchronous retries Lambda made after a failed invocation. */
     retried: 0,
-    deadLetters: 0,
+    /** Times an event found no capacity. */
+    throttled: 0,
     maxConcurrency: 0,
+    /** Environments reclaimed after staying idle. */
     reclaimed: 0,
-    leftoverWork: 0,
   };
 
   constructor(options: LambdaRuntimeOptions) {
     this.#options = options;
-  }
-
-  /** The concurrency limit in force. */
-  get concurrency(): number {
-    return (
-      this.#options.deployment.fn.reservedConcurrency ??
-      this.#options.accountConcurrency
-    );
   }
 
   /** Events accepted and not yet finished (succeeded or dead-lettered). */
@@ -375,7 +313,6 @@ export class LambdaRuntime {
       attempts: 0,
       throttles: 0,
     };
-    this.stats.queued++;
     this.#outstanding++;
     this.#options.scheduler.at(event.enqueuedAt, 'lambda', () =>
       this.#dispatch(event),
@@ -395,12 +332,10 @@ export class LambdaRuntime {
   }
 
   #dispatch(event: QueuedEvent): Promise<void> | undefined {
-    const { clock, deployment, scheduler } = this.#options;
+    const { clock, deployment, scheduler, random } = this.#options;
     const now = clock.now();
-    if (
-      now - event.enqueuedAt >
-      deployment.asyncInvoke.maximumEventAgeSeconds * 1000
-    ) {
+    const maxAgeMs = deployment.asyncInvoke.maximumEventAgeSeconds * 1000;
+    if (now - event.enqueuedAt > maxAgeMs) {
       this.#deadLetter(event, 'EventAgeExceeded');
       return undefined;
     }
@@ -412,24 +347,14 @@ export class LambdaRuntime {
       event,
     );
     let env =
-      chosen === 'new'
-        ? undefined
-        : chosen !== undefined
-          ? idle.find((e) => e.id === chosen)
-          : idle.length === 0
-            ? undefined
-            : (this.#options.reuse ?? 'random') === 'random'
-              ? idle[
-                  this.#options.random.intAt(
-                    0,
-                    idle.length - 1,
-                    'reuse',
-                    event.seq,
-                    event.attempts,
-                  )
-                ]
-              : idle.reduce((a, b) => (b.idleSince > a.idleSince ? b : a));
-    if (!env && busy >= this.concurrency) {
+      chosen === undefined
+        ? idle[
+            random.intAt(0, idle.length - 1, 'reuse', event.seq, event.attempts)
+          ]
+        : idle.find((e) => e.id === chosen);
+    const concurrency =
+      deployment.fn.reservedConcurrency ?? this.#options.accountConcurrency;
+    if (!env && busy >= concurrency) {
       event.throttles++;
       this.stats.throttled++;
       const delay = Math.min(
@@ -439,72 +364,72 @@ export class LambdaRuntime {
       scheduler.after(delay, 'lambda-throttled', () => this.#dispatch(event));
       return undefined;
     }
-    let coldStart = false;
-    if (!env) {
-      env = this.#startEnvironment();
-      coldStart = true;
-    }
+    const coldStart = !env;
+    env ??= this.#startEnvironment();
     env.busy = true;
     this.stats.maxConcurrency = Math.max(this.stats.maxConcurrency, busy + 1);
     return this.#run(event, env, coldStart);
   }
 
-  /** Lambda reclaims environments that stayed idle too long. */
+  #retire(env: ExecutionEnvironment): void {
+    const index = this.#environments.indexOf(env);
+    if (index >= 0) this.#environments.splice(index, 1);
+    this.#closed.push(env.close().catch(() => undefined));
+  }
+
   #reclaimIdle(now: number): void {
-    const lifetime = this.#options.idleLifetimeMs ?? 30 * 60_000;
     for (const env of [...this.#environments]) {
-      if (env.dead || env.busy || now - env.idleSince < lifetime) continue;
+      if (env.dead || env.busy || now - env.idleSince < IDLE_LIFETIME_MS) {
+        continue;
+      }
       this.stats.reclaimed++;
-      this.#environments.splice(this.#environments.indexOf(env), 1);
-      this.#closed.push(env.close().catch(() => undefined));
+      this.#retire(env);
     }
   }
 
   #startEnvironment(): ExecutionEnvironment {
     const { deployment, clock, network, baseEnvironment } = this.#options;
-    const id = `env-${++this.#envs}`;
+    const id = `env-${this.stats.coldStarts + 1}`;
     const { fn } = deployment;
     const logStreamName = `2026/11/16/[$LATEST]${id}`;
-    const env = new ExecutionEnvironment(
-      id,
-      () => network.open(id),
-      (endpoint, freezeBuffer) =>
-        new Worker(WORKER_URL, {
-          workerData: {
-            clockBuffer: clock.buffer,
-            freezeBuffer,
-            timerScale: this.#options.timerScale ?? 0.05,
-            codeDirectory: fn.codeDirectory,
-            handler: fn.handler,
-            functionName: fn.name,
-            functionArn: fn.arn,
-            memoryMb: fn.memoryMb,
-            logGroupName: fn.logGroupName,
-            logStreamName,
-          },
-          env: {
-            ...fn.environment,
-            ...baseEnvironment,
-            AWS_LAMBDA_FUNCTION_NAME: fn.name,
-            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
-            AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
-            AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
-            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-            AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
-            LAMBDA_TASK_ROOT: fn.codeDirectory,
-            _HANDLER: fn.handler,
-            TZ: ':UTC',
-            // The SDK's standard variables: the only way the function learns
-            // where CodeBuild and DynamoDB are.
-            AWS_ENDPOINT_URL_CODEBUILD: endpoint.url,
-            AWS_ENDPOINT_URL_DYNAMODB: endpoint.url,
-          },
-          stdout: true,
-          stderr: true,
-          execArgv: [],
-        }),
-      (line) => this.#options.onLog?.(line, id),
+    const spawn = (url: string, freezeBuffer: SharedArrayBuffer) =>
+      new Worker(WORKER_URL, {
+        workerData: {
+          clockBuffer: clock.buffer,
+          freezeBuffer,
+          timerScale: this.#options.timerScale ?? 0.05,
+          codeDirectory: fn.codeDirectory,
+          handler: fn.handler,
+          functionName: fn.name,
+          functionArn: fn.arn,
+          memoryMb: fn.memoryMb,
+          logGroupName: fn.logGroupName,
+          logStreamName,
+        },
+        env: {
+          ...fn.environment,
+          ...baseEnvironment,
+          AWS_LAMBDA_FUNCTION_NAME: fn.name,
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+          AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
+          AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+          AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+          LAMBDA_TASK_ROOT: fn.codeDirectory,
+          _HANDLER: fn.handler,
+          TZ: ':UTC',
+          // The SDK's standard variables: the only way the function learns
+          // where CodeBuild and DynamoDB are.
+          AWS_ENDPOINT_URL_CODEBUILD: url,
+          AWS_ENDPOINT_URL_DYNAMODB: url,
+        },
+        stdout: true,
+        stderr: true,
+        execArgv: [],
+      });
+    const env = new ExecutionEnvironment(id, network.open(id), spawn, (line) =>
+      this.#options.onLog?.(line, id),
     );
     this.#environments.push(env);
     this.stats.coldStarts++;
@@ -518,41 +443,27 @@ export class LambdaRuntime {
   ): Promise<void> {
     const { clock, deployment, random, scheduler } = this.#options;
     const startedAt = clock.now();
-    const real = performance.now();
-    event.attempts++;
-    const attempt = event.attempts;
+    const attempt = ++event.attempts;
     const requestId = uuidAt(random, 'request', ++this.#requests);
     const kills = this.#options.crashPlan?.({ requestId, event, attempt });
-    this.stats.invocations++;
-    let outcome: Outcome;
-    try {
-      outcome = await env.invoke(
-        event.payload,
-        requestId,
-        startedAt + deployment.fn.timeoutSeconds * 1000,
-        kills,
-        this.#options.watchdogMs ?? 60_000,
-      );
-    } catch (error) {
-      env.kill({ errorType: 'Runtime.InitError', errorMessage: String(error) });
-      outcome = {
-        ok: false,
-        died: true,
-        error: { errorType: 'Runtime.InitError', errorMessage: String(error) },
-      };
-    }
+    const deadline = startedAt + deployment.fn.timeoutSeconds * 1000;
+    const outcome: Outcome = await env
+      .invoke(event.payload, requestId, deadline, kills)
+      .catch((error) => {
+        const failed = {
+          errorType: 'Runtime.InitError',
+          errorMessage: String(error),
+        };
+        env.kill(failed);
+        return { ok: false, died: true, error: failed };
+      });
     env.busy = false;
     env.idleSince = clock.now();
     // A killed environment's cut requests do not count: nothing resumes.
     const leftoverCalls = env.dead ? 0 : env.inFlight;
-    if (leftoverCalls > 0) this.stats.leftoverWork++;
-    if (env.dead) {
-      const index = this.#environments.indexOf(env);
-      if (index >= 0) this.#environments.splice(index, 1);
-      this.#closed.push(env.close().catch(() => undefined));
-    }
+    if (env.dead) this.#retire(env);
 
-    const record: InvocationRecord = {
+    this.#options.onInvocation?.({
       requestId,
       event,
       attempt,
@@ -563,28 +474,17 @@ export class LambdaRuntime {
       result: outcome.ok ? outcome.value : undefined,
       error: outcome.ok ? undefined : outcome.error,
       crashPoint: outcome.ok ? undefined : outcome.crashPoint,
-      realMs: performance.now() - real,
       leftoverCalls,
-    };
-    this.#options.onInvocation?.(record);
+    });
     if (outcome.ok) {
       this.#outstanding--;
-      return;
-    }
-
-    if (outcome.died) this.stats.killed++;
-    else this.stats.errors++;
-    const retriesLeft =
-      deployment.asyncInvoke.maximumRetryAttempts - (event.attempts - 1);
-    if (retriesLeft <= 0) {
+    } else if (attempt > deployment.asyncInvoke.maximumRetryAttempts) {
       this.#deadLetter(event, 'RetriesExhausted', outcome.error, requestId);
-      return;
+    } else {
+      this.stats.retried++;
+      const delay = ASYNC_RETRY_DELAYS_MS[Math.min(attempt - 1, 1)] as number;
+      scheduler.after(delay, 'lambda-retry', () => this.#dispatch(event));
     }
-    this.stats.retried++;
-    const delay =
-      ASYNC_RETRY_DELAYS_MS[Math.min(event.attempts - 1, 1)] ??
-      ASYNC_RETRY_DELAYS_MS[1];
-    scheduler.after(delay, 'lambda-retry', () => this.#dispatch(event));
   }
 
   #deadLetter(
@@ -594,11 +494,10 @@ export class LambdaRuntime {
     requestId?: string,
   ): void {
     const { clock, deployment, random } = this.#options;
-    this.stats.deadLetters++;
     this.#outstanding--;
     this.#options.onDeadLetter?.({
       version: '1.0',
-      timestamp: clock.iso(),
+      timestamp: new Date(clock.now()).toISOString(),
       requestContext: {
         requestId: requestId ?? uuidAt(random, 'discarded', event.seq),
         functionArn: `${deployment.fn.arn}:$LATEST`,

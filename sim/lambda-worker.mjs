@@ -20,52 +20,29 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const {
-  clockBuffer,
-  freezeBuffer,
-  timerScale,
-  codeDirectory,
-  handler: handlerSetting,
-  functionName,
-  functionArn,
-  memoryMb,
-  logGroupName,
-  logStreamName,
-} = workerData;
+const { clockBuffer, freezeBuffer, timerScale, codeDirectory } = workerData;
 
 const clock = new BigInt64Array(clockBuffer);
 const simNow = () => Number(Atomics.load(clock, 0));
 const RealDate = Date;
 globalThis.Date = new Proxy(RealDate, {
-  construct(target, args, newTarget) {
-    return Reflect.construct(
-      target,
-      args.length === 0 ? [simNow()] : args,
-      newTarget,
-    );
-  },
-  apply() {
-    return new RealDate(simNow()).toString();
-  },
-  get(target, property) {
-    if (property === 'now') return simNow;
-    return Reflect.get(target, property, target);
-  },
+  construct: (target, args, newTarget) =>
+    Reflect.construct(target, args.length === 0 ? [simNow()] : args, newTarget),
+  apply: () => new RealDate(simNow()).toString(),
+  get: (target, property) =>
+    property === 'now' ? simNow : Reflect.get(target, property, target),
 });
 
 const realSetTimeout = globalThis.setTimeout;
 globalThis.setTimeout = (callback, ms, ...args) =>
   realSetTimeout(callback, Math.ceil(Number(ms ?? 0) * timerScale), ...args);
 
-let current;
-
 // A counter the simulation bumps to thaw the environment.
 const freeze = new Int32Array(freezeBuffer);
+let current;
 
-/** Resolves once everything written to stdout and stderr has left. */
-function flushed(stream) {
-  return new Promise((resolve) => stream.write('', () => resolve()));
-}
+const flushed = (stream) =>
+  new Promise((resolve) => stream.write('', () => resolve()));
 
 /**
  * Answers the invocation, then freezes until the next one. The log lines of
@@ -73,67 +50,53 @@ function flushed(stream) {
  * freeze); what the handler left running is not.
  */
 async function settle(message) {
+  current = undefined;
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   const generation = Atomics.load(freeze, 0);
   parentPort.postMessage(message);
   Atomics.wait(freeze, 0, generation);
 }
 
-// The Node.js runtime treats these as a crash of the invocation.
-process.on('unhandledRejection', (reason) =>
-  crash('Runtime.UnhandledPromiseRejection', reason),
-);
-process.on('uncaughtException', (error) =>
-  crash('Runtime.UncaughtException', error),
-);
+const errorOf = (error, fallback) => ({
+  errorType: error?.name ?? fallback,
+  errorMessage: String(error?.message ?? error),
+});
 
-function crash(errorType, reason) {
-  parentPort.postMessage({
-    type: 'crashed',
-    id: current,
-    error: { errorType, errorMessage: String(reason?.message ?? reason) },
-  });
+// The Node.js runtime treats these as a crash of the invocation.
+for (const [signal, errorType] of [
+  ['unhandledRejection', 'Runtime.UnhandledPromiseRejection'],
+  ['uncaughtException', 'Runtime.UncaughtException'],
+]) {
+  process.on(signal, (reason) =>
+    parentPort.postMessage({
+      type: 'crashed',
+      id: current,
+      error: { errorType, errorMessage: String(reason?.message ?? reason) },
+    }),
+  );
 }
 
+/** The handler, found the way the Node.js runtime finds it. */
 async function loadHandler() {
-  const dot = handlerSetting.lastIndexOf('.');
-  const modulePath = handlerSetting.slice(0, dot);
-  const exportName = handlerSetting.slice(dot + 1);
+  const [modulePath, exportName] = workerData.handler.split(/\.(?=[^.]*$)/);
   const file = ['.js', '.mjs', '.cjs']
     .map((ext) => join(codeDirectory, `${modulePath}${ext}`))
     .find((candidate) => existsSync(candidate));
-  if (!file) {
-    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), {
-      name: 'Runtime.ImportModuleError',
-    });
-  }
-  const module = await import(pathToFileURL(file).href);
-  const fn = module[exportName];
-  if (typeof fn !== 'function') {
-    throw Object.assign(
-      new Error(`${modulePath}.${exportName} is undefined or not exported`),
-      { name: 'Runtime.HandlerNotFound' },
-    );
-  }
-  return fn;
+  const fn = file && (await import(pathToFileURL(file).href))[exportName];
+  if (typeof fn === 'function') return fn;
+  throw Object.assign(new Error(`${workerData.handler} is not exported`), {
+    name: file ? 'Runtime.HandlerNotFound' : 'Runtime.ImportModuleError',
+  });
 }
 
-const started = RealDate.now();
 let handler;
 let initError;
 try {
   handler = await loadHandler();
 } catch (error) {
-  initError = {
-    errorType: error?.name ?? 'Runtime.InitError',
-    errorMessage: String(error?.message ?? error),
-  };
+  initError = errorOf(error, 'Runtime.InitError');
 }
-parentPort.postMessage({
-  type: 'ready',
-  initMs: RealDate.now() - started,
-  initError,
-});
+parentPort.postMessage({ type: 'ready' });
 
 parentPort.on('message', async (message) => {
   if (message.type !== 'invoke') return;
@@ -145,21 +108,17 @@ parentPort.on('message', async (message) => {
   }
   const context = {
     callbackWaitsForEmptyEventLoop: true,
-    functionName,
+    functionName: workerData.functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: String(memoryMb),
+    invokedFunctionArn: workerData.functionArn,
+    memoryLimitInMB: String(workerData.memoryMb),
     awsRequestId: requestId,
-    logGroupName,
-    logStreamName,
+    logGroupName: workerData.logGroupName,
+    logStreamName: workerData.logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadlineMs - simNow()),
-    done() {},
-    fail() {},
-    succeed() {},
   };
   try {
     const value = await handler(event, context);
-    current = undefined;
     await settle({
       type: 'result',
       id,
@@ -167,15 +126,11 @@ parentPort.on('message', async (message) => {
       value: value === undefined ? null : JSON.parse(JSON.stringify(value)),
     });
   } catch (error) {
-    current = undefined;
     await settle({
       type: 'result',
       id,
       ok: false,
-      error: {
-        errorType: error?.name ?? 'Error',
-        errorMessage: String(error?.message ?? error),
-      },
+      error: errorOf(error, 'Error'),
     });
   }
 });

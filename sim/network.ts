@@ -4,14 +4,11 @@
  * Every Lambda execution environment gets its own endpoint on 127.0.0.1; its
  * `AWS_ENDPOINT_URL_CODEBUILD` and `AWS_ENDPOINT_URL_DYNAMODB` both point
  * there, and the endpoint forwards each request, by its `X-Amz-Target`, to
- * the CodeBuild emulator or to dynalite. Because the endpoint knows which
- * environment is talking, it can:
- * - count API calls by operation;
- * - inject DynamoDB throttling (ProvisionedThroughputExceededException);
- * - pass a DynamoDB outage through as a reset connection;
- * - kill the environment at a precise point of the conversation, for
- *   example after CodeBuild accepted RetryBuildBatch and before the
- *   function sees the answer.
+ * the CodeBuild emulator or to dynalite. Knowing which environment talks
+ * lets it count calls, throttle DynamoDB, pass a DynamoDB outage through as
+ * a reset connection, and kill the environment at a precise point of the
+ * conversation (after CodeBuild accepted RetryBuildBatch and before the
+ * function sees the answer, for example).
  */
 import { once } from 'node:events';
 import {
@@ -19,7 +16,6 @@ import {
   createServer,
   type IncomingHttpHeaders,
   request,
-  type Server,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Random } from './random.js';
@@ -38,12 +34,15 @@ export const CRASH_POINTS = [
   'after-retry-call',
 ] as const;
 
+/** One of {@link CRASH_POINTS}. */
 export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+type Service = 'codebuild' | 'dynamodb';
 
 /** One API call seen on the wire. */
 export interface CallRecord {
   readonly environment: string;
-  readonly service: 'codebuild' | 'dynamodb';
+  readonly service: Service;
   readonly operation: string;
   readonly status: number;
   /** The error type of a failed call (e.g. ThrottlingException). */
@@ -52,18 +51,13 @@ export interface CallRecord {
   readonly injected?: 'throttle' | 'outage' | 'crash';
 }
 
-/** Knobs of the network. */
-export interface NetworkFaults {
-  /** Probability that a DynamoDB call is answered with a throttling error. */
-  dynamodbThrottleRate: number;
-}
-
 /** Options of {@link Network}. */
 export interface NetworkOptions {
   readonly codebuildEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly random: Random;
-  readonly faults?: Partial<NetworkFaults>;
+  /** Probability that a DynamoDB call is answered with a throttling error. */
+  readonly dynamodbThrottleRate?: number;
   readonly onCall?: (call: CallRecord) => void;
   /**
    * Sees every request before it is forwarded; may hold it (by returning a
@@ -71,33 +65,43 @@ export interface NetworkOptions {
    */
   readonly intercept?: (request: {
     readonly environment: string;
-    readonly service: 'codebuild' | 'dynamodb';
+    readonly service: Service;
     readonly operation: string;
     readonly body: string;
   }) => undefined | 'throttle' | Promise<undefined | 'throttle'>;
 }
 
-/** An environment's endpoint. */
-export interface Endpoint {
-  readonly url: string;
-  /** Requests received and not yet answered (or cut). */
-  readonly inFlight: number;
-  /**
-   * Sets, for the next invocation, which crash points kill it (asked at
-   * every point it reaches) and what to do when one does.
-   */
-  arm(
-    kills: ((point: CrashPoint) => boolean) | undefined,
-    onCrash: (point: CrashPoint) => void,
-  ): void;
-  /** From now on every request is cut; used when the environment dies. */
-  sever(): void;
-  close(): Promise<void>;
-}
+/**
+ * An environment's endpoint: its URL, the requests in flight, `arm` (which
+ * crash points kill the next invocation, and what to do when one does),
+ * `sever` (cut every request from now on: the environment died) and `close`.
+ */
+export type Endpoint = Awaited<ReturnType<Network['open']>>;
 
-const TARGETS: Readonly<Record<string, 'codebuild' | 'dynamodb'>> = {
+const TARGETS: Readonly<Record<string, Service>> = {
   CodeBuild_20161006: 'codebuild',
   DynamoDB_20120810: 'dynamodb',
+};
+
+/** What each service answers when throttled, as the SDK expects it. */
+const THROTTLED: Readonly<
+  Record<Service, { type: string; contentType: string; body: object }>
+> = {
+  codebuild: {
+    type: 'ThrottlingException',
+    contentType: 'application/x-amz-json-1.1',
+    body: { __type: 'ThrottlingException', message: 'Rate exceeded' },
+  },
+  dynamodb: {
+    type: 'ProvisionedThroughputExceededException',
+    contentType: 'application/x-amz-json-1.0',
+    body: {
+      __type:
+        'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+      message:
+        'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+    },
+  },
 };
 
 /**
@@ -110,16 +114,15 @@ const TARGETS: Readonly<Record<string, 'codebuild' | 'dynamodb'>> = {
 export class Network {
   readonly #options: NetworkOptions;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  readonly #endpoints = new Set<Endpoint>();
-  faults: NetworkFaults;
+  readonly #endpoints = new Set<{ close(): Promise<void> }>();
 
   constructor(options: NetworkOptions) {
     this.#options = options;
-    this.faults = { dynamodbThrottleRate: 0, ...options.faults };
   }
 
   /** Opens an endpoint for one execution environment. */
-  async open(environment: string): Promise<Endpoint> {
+  async open(environment: string) {
+    const options = this.#options;
     const sockets = new Set<Socket>();
     let severed = false;
     let kills: ((point: CrashPoint) => boolean) | undefined;
@@ -135,43 +138,24 @@ export class Network {
       return true;
     };
 
-    const server: Server = createServer(async (req, res) => {
+    const server = createServer(async (req, res) => {
       inFlight++;
-      res.on('close', () => {
-        inFlight--;
-      });
+      res.on('close', () => inFlight--);
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      const cut = () => {
-        req.socket.destroy();
-      };
+      const cut = () => void req.socket.destroy();
       if (severed) return cut();
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const [prefix, operation = '?'] = target.split('.');
-      const service = TARGETS[prefix ?? ''];
+      const [prefix = '', operation = '?'] = String(
+        req.headers['x-amz-target'] ?? '',
+      ).split('.');
+      const service = TARGETS[prefix];
       if (!service) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(
-          JSON.stringify({
-            __type: 'UnknownOperationException',
-            message: `unknown target ${target}`,
-          }),
-        );
+        res.writeHead(400).end('{"__type":"UnknownOperationException"}');
         return;
       }
-      const record = (
-        status: number,
-        extra: Partial<CallRecord> = {},
-      ): void => {
-        this.#options.onCall?.({
-          environment,
-          service,
-          operation,
-          status,
-          ...extra,
-        });
-      };
+      const record = (status: number, extra: Partial<CallRecord> = {}) =>
+        options.onCall?.({ environment, service, operation, status, ...extra });
 
       // Kill points before the request leaves.
       if (
@@ -183,7 +167,7 @@ export class Network {
         return cut();
       }
 
-      const intercepted = await this.#options.intercept?.({
+      const intercepted = await options.intercept?.({
         environment,
         service,
         operation,
@@ -193,42 +177,24 @@ export class Network {
       if (
         intercepted === 'throttle' ||
         (service === 'dynamodb' &&
-          this.#options.random.chance(this.faults.dynamodbThrottleRate))
+          options.random.chance(options.dynamodbThrottleRate ?? 0))
       ) {
-        const type =
-          service === 'dynamodb'
-            ? 'ProvisionedThroughputExceededException'
-            : 'ThrottlingException';
-        record(400, { errorType: type, injected: 'throttle' });
+        const throttled = THROTTLED[service];
+        record(400, { errorType: throttled.type, injected: 'throttle' });
         res.writeHead(400, {
-          'content-type':
-            service === 'dynamodb'
-              ? 'application/x-amz-json-1.0'
-              : 'application/x-amz-json-1.1',
+          'content-type': throttled.contentType,
           'x-amzn-requestid': 'sim-throttle',
         });
-        res.end(
-          JSON.stringify(
-            service === 'dynamodb'
-              ? {
-                  __type: `com.amazonaws.dynamodb.v20120810#${type}`,
-                  message:
-                    'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-                }
-              : { __type: type, message: 'Rate exceeded' },
-          ),
-        );
+        res.end(JSON.stringify(throttled.body));
         return;
       }
 
-      const upstream =
-        service === 'codebuild'
-          ? this.#options.codebuildEndpoint
-          : this.#options.dynamodbEndpoint;
       let answer: UpstreamAnswer;
       try {
         answer = await this.#forward(
-          upstream,
+          service === 'codebuild'
+            ? options.codebuildEndpoint
+            : options.dynamodbEndpoint,
           req.method ?? 'POST',
           req.url ?? '/',
           req.headers,
@@ -241,12 +207,13 @@ export class Network {
       }
 
       // Kill points after the service acted, before the answer arrives.
+      const accepted = answer.status === 200;
       if (
-        (operation === 'RetryBuildBatch' &&
-          answer.status === 200 &&
+        (accepted &&
+          operation === 'RetryBuildBatch' &&
           fire('during-retry-call')) ||
-        (operation === 'UpdateItem' &&
-          answer.status === 200 &&
+        (accepted &&
+          operation === 'UpdateItem' &&
           body.includes('if_not_exists(retries') &&
           fire('after-reserve'))
       ) {
@@ -268,25 +235,27 @@ export class Network {
     server.keepAliveTimeout = 60_000;
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
 
-    const endpoint: Endpoint = {
-      url: `http://127.0.0.1:${port}`,
+    const sever = () => {
+      severed = true;
+      for (const socket of sockets) socket.destroy();
+    };
+    const endpoint = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       get inFlight() {
         return inFlight;
       },
-      arm: (decide, callback) => {
+      arm: (
+        decide: ((point: CrashPoint) => boolean) | undefined,
+        callback: (point: CrashPoint) => void,
+      ) => {
         kills = decide;
         onCrash = callback;
         retryAnswered = false;
       },
-      sever: () => {
-        severed = true;
-        for (const socket of sockets) socket.destroy();
-      },
+      sever,
       close: async () => {
-        severed = true;
-        for (const socket of sockets) socket.destroy();
+        sever();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         this.#endpoints.delete(endpoint);
       },
@@ -315,19 +284,19 @@ export class Network {
         {
           method,
           agent: this.#agent,
-          headers: { ...filterHeaders(headers), host: url.host },
+          headers: { ...hopByHopRemoved(headers), host: url.host },
         },
         (response) => {
           const parts: Buffer[] = [];
           response.on('data', (part: Buffer) => parts.push(part));
+          response.on('error', reject);
           response.on('end', () =>
             resolve({
               status: response.statusCode ?? 500,
-              headers: filterHeaders(response.headers),
+              headers: hopByHopRemoved(response.headers),
               body: Buffer.concat(parts),
             }),
           );
-          response.on('error', reject);
         },
       );
       upstream.on('error', reject);
@@ -342,16 +311,15 @@ interface UpstreamAnswer {
   readonly body: Buffer;
 }
 
-function filterHeaders(headers: IncomingHttpHeaders) {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (['connection', 'keep-alive', 'transfer-encoding'].includes(name)) {
-      continue;
-    }
-    out[name] = value;
-  }
-  return out;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+
+function hopByHopRemoved(headers: IncomingHttpHeaders) {
+  return Object.fromEntries(
+    Object.entries(headers).filter(
+      (entry): entry is [string, string | string[]] =>
+        entry[1] !== undefined && !HOP_BY_HOP.has(entry[0]),
+    ),
+  );
 }
 
 function errorTypeOf(body: Buffer): string | undefined {

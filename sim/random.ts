@@ -1,12 +1,11 @@
 /**
- * Seeded pseudo-random numbers. Every random choice of a simulation comes
+ * Seeded pseudo-random numbers: every random choice of a simulation comes
  * from here, so a seed reproduces the workload and the fault schedule.
  *
- * Two shapes: a sequential stream ({@link Random}) and a keyed draw
- * ({@link Random.at}) that depends only on the seed and the key, not on how
+ * Two shapes: a sequential stream ({@link Random.next}) and keyed draws
+ * ({@link Random.at}) that depend only on the seed and the key, not on how
  * many numbers were drawn before. Keyed draws keep decisions about one batch
- * or one event stable even when concurrent invocations interleave
- * differently from run to run.
+ * or one event stable however concurrent invocations interleave.
  */
 
 /** A 32-bit hash (FNV-1a followed by a murmur3 finalizer) of the parts. */
@@ -27,12 +26,15 @@ export function hash32(...parts: readonly (string | number)[]): number {
   return h >>> 0;
 }
 
+type Key = readonly (string | number)[];
+
 /**
  * mulberry32: small, fast, good enough for simulations (not for secrets).
  *
  * @example
  * const rng = new Random(42);
  * rng.next(); // 0 <= x < 1, the same sequence for the same seed
+ * rng.chanceAt(0.1, 'drop', 7); // the same answer for seed 42 and key drop/7
  */
 export class Random {
   readonly seed: number;
@@ -62,23 +64,18 @@ export class Random {
     return min + Math.floor(this.next() * (max - min + 1));
   }
 
-  /** One element of a non-empty list. */
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
-  }
-
   /** A number in [0, 1) determined by the seed and the key alone. */
-  at(...key: readonly (string | number)[]): number {
+  at(...key: Key): number {
     return hash32(this.seed, ...key) / 4294967296;
   }
 
   /** True with probability `p`, determined by the seed and the key alone. */
-  chanceAt(p: number, ...key: readonly (string | number)[]): boolean {
+  chanceAt(p: number, ...key: Key): boolean {
     return p > 0 && this.at(...key) < p;
   }
 
   /** An integer in [min, max], determined by the seed and the key alone. */
-  intAt(min: number, max: number, ...key: readonly (string | number)[]) {
+  intAt(min: number, max: number, ...key: Key): number {
     return min + Math.floor(this.at(...key) * (max - min + 1));
   }
 
@@ -89,7 +86,7 @@ export class Random {
 }
 
 /** A UUID-shaped identifier from a keyed draw (stable per seed and key). */
-export function uuidAt(rng: Random, ...key: readonly (string | number)[]) {
+export function uuidAt(rng: Random, ...key: Key): string {
   const hex = [0, 1, 2, 3]
     .map((i) => hash32(rng.seed, 'uuid', i, ...key).toString(16))
     .map((h) => h.padStart(8, '0'))

@@ -5,16 +5,14 @@ export type Task = () => unknown;
 
 interface Entry {
   readonly at: number;
-  readonly seq: number;
-  readonly label: string;
   readonly task: Task;
 }
 
 /**
- * The discrete-event loop. Tasks are kept in time order (ties in the order
- * they were scheduled). A step sets the clock to the earliest instant, starts
- * every task due then, waits for all of them (and whatever they schedule for
- * the same instant), runs the step hooks, and only then lets the clock jump.
+ * The discrete-event loop. Tasks run in time order, ties in the order they
+ * were scheduled. A step sets the clock to the earliest instant, starts every
+ * task due then, waits for all of them (and whatever they schedule for the
+ * same instant), runs the step hooks, and only then lets the clock jump.
  *
  * @example
  * const scheduler = new Scheduler(clock);
@@ -23,9 +21,9 @@ interface Entry {
  */
 export class Scheduler {
   readonly #clock: SimClock;
-  readonly #heap: Entry[] = [];
+  /** Sorted by time; a new entry goes after those due at the same time. */
+  readonly #queue: Entry[] = [];
   readonly #afterStep: (() => unknown)[] = [];
-  #seq = 0;
   #steps = 0;
 
   constructor(clock: SimClock) {
@@ -37,26 +35,17 @@ export class Scheduler {
     return this.#steps;
   }
 
-  /** Tasks waiting. */
-  get pending(): number {
-    return this.#heap.length;
-  }
-
-  /** When the next task is due, if any. */
-  nextAt(): number | undefined {
-    return this.#heap[0]?.at;
-  }
-
-  /** Schedules `task` at `at` (never before now). */
-  at(at: number, label: string, task: Task): void {
-    const entry = {
-      at: Math.max(Math.round(at), this.#clock.now()),
-      seq: this.#seq++,
-      label,
-      task,
-    };
-    this.#heap.push(entry);
-    this.#up(this.#heap.length - 1);
+  /** Schedules `task` at `at` (never before now); `label` names it for readers. */
+  at(at: number, _label: string, task: Task): void {
+    const when = Math.max(Math.round(at), this.#clock.now());
+    let low = 0;
+    let high = this.#queue.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((this.#queue[mid] as Entry).at <= when) low = mid + 1;
+      else high = mid;
+    }
+    this.#queue.splice(low, 0, { at: when, task });
   }
 
   /** Schedules `task` `delayMs` from now. */
@@ -76,72 +65,23 @@ export class Scheduler {
   async runUntil(end: number, stop?: () => boolean): Promise<void> {
     for (;;) {
       if (stop?.()) return;
-      const next = this.nextAt();
+      const next = this.#queue[0]?.at;
       if (next === undefined || next > end) return;
       this.#clock.set(next);
-      await this.step();
+      await this.#step(next);
     }
   }
 
-  /** Runs everything due now, to quiescence. */
-  async step(): Promise<void> {
+  async #step(now: number): Promise<void> {
     this.#steps++;
-    const now = this.#clock.now();
-    for (;;) {
+    while ((this.#queue[0]?.at ?? Number.POSITIVE_INFINITY) <= now) {
       const running: Promise<unknown>[] = [];
-      while (this.#heap.length > 0 && (this.#heap[0] as Entry).at <= now) {
-        const entry = this.#pop();
-        const result = entry.task();
+      while ((this.#queue[0]?.at ?? Number.POSITIVE_INFINITY) <= now) {
+        const result = (this.#queue.shift() as Entry).task();
         if (result instanceof Promise) running.push(result);
       }
       await Promise.all(running);
       for (const hook of this.#afterStep) await hook();
-      const next = this.nextAt();
-      if (next === undefined || next > now) return;
-    }
-  }
-
-  #pop(): Entry {
-    const top = this.#heap[0] as Entry;
-    const last = this.#heap.pop() as Entry;
-    if (this.#heap.length > 0) {
-      this.#heap[0] = last;
-      this.#down(0);
-    }
-    return top;
-  }
-
-  #less(a: number, b: number): boolean {
-    const x = this.#heap[a] as Entry;
-    const y = this.#heap[b] as Entry;
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-  }
-
-  #swap(a: number, b: number): void {
-    const t = this.#heap[a] as Entry;
-    this.#heap[a] = this.#heap[b] as Entry;
-    this.#heap[b] = t;
-  }
-
-  #up(i: number): void {
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(i, parent)) return;
-      this.#swap(i, parent);
-      i = parent;
-    }
-  }
-
-  #down(i: number): void {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < this.#heap.length && this.#less(l, m)) m = l;
-      if (r < this.#heap.length && this.#less(r, m)) m = r;
-      if (m === i) return;
-      this.#swap(i, m);
-      i = m;
     }
   }
 }

@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../tools/local-aws/synth.js';
 import { CRASH_POINTS, type CrashPoint } from './network.js';
-import { describeFaults, figuresTable, progressWriter } from './report.js';
+import { figuresTable } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
-import { type FaultKnobs, runSimulation } from './simulation.js';
+import { type FaultKnobs, NO_FAULTS, runSimulation } from './simulation.js';
 
 const USAGE = `Usage: npm run simulate -- [options]
 
@@ -33,13 +33,6 @@ const USAGE = `Usage: npm run simulate -- [options]
   --json             print one JSON object instead of tables
   --help`;
 
-function fraction(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new Error(`--${name} must be between 0 and 1`);
-  return n;
-}
-
 function whole(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -49,84 +42,70 @@ function whole(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** The flags that set a probability, and the knob each one sets. */
+const FRACTIONS = {
+  dup: 'dup',
+  drop: 'drop',
+  reorder: 'reorder',
+  throttle: 'throttle',
+  'server-errors': 'serverErrors',
+  'ddb-throttle': 'dynamoThrottle',
+  crash: 'crash',
+} as const satisfies Record<string, keyof FaultKnobs>;
+
 /** Parsed command line. */
-export interface SimulateArgs {
-  readonly batches: number;
-  readonly seed: number;
-  readonly faults: FaultKnobs;
-  readonly parameters: Record<string, string>;
-  readonly concurrency?: number;
-  readonly json: boolean;
-  readonly help: boolean;
-}
+export type SimulateArgs = ReturnType<typeof parseSimulateArgs>;
 
 /** Reads the command line (exported for tests). */
-export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
+export function parseSimulateArgs(argv: readonly string[]) {
+  const text = { type: 'string' } as const;
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      batches: { type: 'string' },
-      seed: { type: 'string' },
-      dup: { type: 'string' },
-      drop: { type: 'string' },
-      reorder: { type: 'string' },
-      throttle: { type: 'string' },
-      'server-errors': { type: 'string' },
-      'ddb-throttle': { type: 'string' },
-      crash: { type: 'string' },
-      'crash-at': { type: 'string' },
-      outage: { type: 'string' },
+      ...Object.fromEntries(Object.keys(FRACTIONS).map((f) => [f, text])),
+      batches: text,
+      seed: text,
+      'crash-at': text,
+      outage: text,
       'no-faults': { type: 'boolean' },
       param: { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
+      concurrency: text,
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
   });
-  const base: FaultKnobs = values['no-faults']
-    ? {
-        ...DEFAULT_FAULTS,
-        dup: 0,
-        drop: 0,
-        reorder: 0,
-        throttle: 0,
-        serverErrors: 0,
-        dynamoThrottle: 0,
-        crash: 0,
-        outage: undefined,
-      }
-    : DEFAULT_FAULTS;
-  const crashPoints = values['crash-at']
-    ? values['crash-at'].split(',').map((p) => {
-        if (!CRASH_POINTS.includes(p as CrashPoint)) {
-          throw new Error(
-            `--crash-at: unknown point ${p} (one of ${CRASH_POINTS.join(', ')})`,
-          );
-        }
-        return p as CrashPoint;
-      })
-    : base.crashPoints;
-  const outageMinutes = whole('outage', values.outage);
-  const faults: FaultKnobs = {
-    ...base,
-    dup: fraction('dup', values.dup) ?? base.dup,
-    drop: fraction('drop', values.drop) ?? base.drop,
-    reorder: fraction('reorder', values.reorder) ?? base.reorder,
-    throttle: fraction('throttle', values.throttle) ?? base.throttle,
-    serverErrors:
-      fraction('server-errors', values['server-errors']) ?? base.serverErrors,
-    dynamoThrottle:
-      fraction('ddb-throttle', values['ddb-throttle']) ?? base.dynamoThrottle,
-    crash: fraction('crash', values.crash) ?? base.crash,
-    crashPoints,
-    outage:
-      outageMinutes === undefined
-        ? base.outage
-        : outageMinutes === 0
-          ? undefined
-          : { atMs: 60 * 60_000, durationMs: outageMinutes * 60_000 },
+  const faults: { -readonly [K in keyof FaultKnobs]: FaultKnobs[K] } = {
+    ...(values['no-faults'] ? NO_FAULTS : DEFAULT_FAULTS),
   };
+  for (const [flag, knob] of Object.entries(FRACTIONS)) {
+    const value = (values as Record<string, unknown>)[flag] as
+      | string
+      | undefined;
+    if (value === undefined) continue;
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) {
+      throw new Error(`--${flag} must be between 0 and 1`);
+    }
+    faults[knob] = n;
+  }
+  if (values['crash-at']) {
+    faults.crashPoints = values['crash-at'].split(',').map((p) => {
+      if (!CRASH_POINTS.includes(p as CrashPoint)) {
+        throw new Error(
+          `--crash-at: unknown point ${p} (one of ${CRASH_POINTS.join(', ')})`,
+        );
+      }
+      return p as CrashPoint;
+    });
+  }
+  const outageMinutes = whole('outage', values.outage);
+  if (outageMinutes !== undefined) {
+    faults.outage =
+      outageMinutes === 0
+        ? undefined
+        : { atMs: 60 * 60_000, durationMs: outageMinutes * 60_000 };
+  }
   const parameters: Record<string, string> = {};
   for (const pair of values.param ?? []) {
     const eq = pair.indexOf('=');
@@ -136,7 +115,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
   return {
     batches: whole('batches', values.batches) ?? 1000,
     seed: whole('seed', values.seed) ?? 1,
-    faults,
+    faults: faults as FaultKnobs,
     parameters,
     concurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
@@ -166,33 +145,24 @@ async function main(): Promise<void> {
     parameters: args.parameters,
     accountConcurrency: args.concurrency,
   });
-  const progress = progressWriter();
-  const result = await runSimulation({
-    ...scenario,
-    assembly,
-    onProgress: args.json ? undefined : (p) => progress.update(p),
-  });
-  progress.done();
+  const result = await runSimulation({ ...scenario, assembly });
   const { figures } = result;
+  const parameters = result.deployments[0]?.parameters ?? {};
   if (args.json) {
     console.log(
       JSON.stringify({
         ...figures,
         ok: result.ok,
         faults: args.faults,
-        parameters: result.deployments[0]?.parameters,
+        parameters,
       }),
     );
   } else {
-    console.log(`Faults: ${describeFaults(args.faults)}`);
-    console.log(
-      `Stack parameters: ${Object.entries(
-        result.deployments[0]?.parameters ?? {},
-      )
-        .filter(([k]) => k !== 'BootstrapVersion')
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}\n`,
-    );
+    const stack = Object.entries(parameters)
+      .filter(([k]) => k !== 'BootstrapVersion')
+      .map(([k, v]) => `${k}=${v}`);
+    console.log(`Faults: ${JSON.stringify(args.faults)}`);
+    console.log(`Stack parameters: ${stack.join(' ')}\n`);
     console.log(figuresTable(figures));
     console.log(
       result.ok

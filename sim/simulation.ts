@@ -1,7 +1,7 @@
 /**
  * One simulated account, end to end: the synthesized stack(s) deployed onto
- * emulated AWS, a CodeBuild workload, faults, and the figures and invariants
- * that come out.
+ * emulated AWS, a CodeBuild workload run under faults, and the invariants
+ * and figures that come out.
  *
  *   workload ─▶ CodeBuild emulator ─▶ delivery faults ─▶ bus (rule pattern)
  *                     ▲                                       │
@@ -11,22 +11,21 @@
  *                     ▼                                       ▲
  *                  dynalite (template's table)     schedule (simulated clock)
  */
-
-import type { CodeBuildEmulator } from '../tools/local-aws/codebuild/emulator.js';
+import { SETTINGS, SWEEP_INPUT } from '../lambda/contract.js';
 import {
   type Deployment,
+  type DeploymentOptions,
   resolveDeployment,
 } from '../tools/local-aws/deployment.js';
 import { createTable } from '../tools/local-aws/dynamo.js';
 import { functionEnvironment } from '../tools/local-aws/environment.js';
-import { type LocalAws, startLocalAws } from '../tools/local-aws/local-aws.js';
-import type { Assembly } from '../tools/local-aws/synth.js';
 import {
-  type BusEvent,
-  type DeliveryPlan,
-  EventBus,
-  EventDelivery,
-} from './bus.js';
+  type LocalAws as LocalServices,
+  startLocalAws as startServices,
+} from '../tools/local-aws/local-aws.js';
+import type { Assembly } from '../tools/local-aws/synth.js';
+import { percentile } from '../tools/stats.js';
+import { type BusEvent, EventBus, EventDelivery } from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
 import {
   type DeadLetter,
@@ -44,34 +43,27 @@ import { Scheduler } from './scheduler.js';
 import {
   type BatchHistory,
   type BatchPlan,
-  type BatchScope,
   expectedCourse,
   WorkloadDriver,
 } from './workload.js';
 
-/** Fault knobs of a run. */
+/** Fault knobs of a run: shares are probabilities per event or per call. */
 export interface FaultKnobs {
-  /** Share of events delivered twice. */
+  /** Events delivered twice, lost, held back behind later ones. */
   readonly dup: number;
-  /** Share of events lost. */
   readonly drop: number;
-  /** Share of events held back behind later ones. */
   readonly reorder: number;
   /** Longest hold-back of a reordered event or a duplicate. */
   readonly maxDelayMs: number;
-  /** Share of CodeBuild calls answered with ThrottlingException. */
+  /** CodeBuild calls answered with ThrottlingException, with HTTP 500. */
   readonly throttle: number;
-  /** Share of CodeBuild calls answered with HTTP 500. */
   readonly serverErrors: number;
-  /** Share of DynamoDB calls answered with a throttling error. */
+  /** DynamoDB calls answered with a throttling error. */
   readonly dynamoThrottle: number;
-  /**
-   * Probability that an invocation is killed at each of `crashPoints` it
-   * reaches.
-   */
+  /** Chance that an invocation is killed at each of `crashPoints` it reaches. */
   readonly crash: number;
   readonly crashPoints: readonly CrashPoint[];
-  /** DynamoDB unreachable from `atMs` (after the workload's origin) for `durationMs`. */
+  /** DynamoDB unreachable from `atMs` (after the deployment) for `durationMs`. */
   readonly outage?: { readonly atMs: number; readonly durationMs: number };
 }
 
@@ -88,143 +80,39 @@ export const NO_FAULTS: FaultKnobs = {
   crashPoints: CRASH_POINTS,
 };
 
-/** One stack deployed into the simulated account. */
-export interface StackConfig {
-  readonly stackName: string;
-  /** CloudFormation parameter values (`--parameters`). */
-  readonly parameters?: Readonly<Record<string, string>>;
-}
-
-/** What the demo scripts for chosen batches. */
-export interface Script {
-  /** Delivery of the n-th event (0-based) a batch's builds emit. */
-  readonly delivery?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    n: number,
-  ) => DeliveryPlan | undefined;
-  /** Called when a build of the batch emits an event, before delivery. */
-  readonly onEvent?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    emulator: CodeBuildEmulator,
-  ) => void;
-  /** Kill an invocation handling an event of this batch. */
-  readonly crash?: (
-    plan: BatchPlan,
-    event: BusEvent,
-    attempt: number,
-  ) => CrashPoint | undefined;
-}
-
-/** Progress, reported while running. */
-export interface Progress {
-  readonly simulatedMs: number;
-  readonly events: number;
-  readonly invocations: number;
-  readonly retries: number;
-  readonly settled: number;
-  readonly batches: number;
-}
-
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions {
   readonly seed: number;
   readonly assembly: Assembly;
   readonly plans: readonly BatchPlan[];
-  readonly stacks?: readonly StackConfig[];
+  /** The stacks deployed. Default: the assembly's, default parameters. */
+  readonly stacks?: readonly DeploymentOptions[];
   readonly faults?: Partial<FaultKnobs>;
   /** Workload times are multiples of this. Default 10 s. */
   readonly tickMs?: number;
   /** Concurrency of an unreserved function. Default 6. */
   readonly accountConcurrency?: number;
-  /** Real-time factor of timers inside the function. Default 0.05. */
-  readonly timerScale?: number;
-  /** Longest simulated run after the origin. Default 20 h. */
-  readonly maxDurationMs?: number;
-  readonly script?: Script;
-  readonly onProgress?: (progress: Progress) => void;
 }
+
+/** How a batch relates to the deployment(s) watching it. */
+export type BatchScope =
+  /** In scope of a deployment that retries. */
+  | 'retry'
+  /** In scope of a DryRun deployment only. */
+  | 'dry-run'
+  /** In no deployment's ProjectNames. */
+  | 'out-of-scope'
+  /** Failed before the lookback window (history before the deployment). */
+  | 'stale';
 
 /** One batch's outcome against the expectation. */
-export interface BatchResult {
-  readonly key: string;
-  readonly label: string;
-  readonly project: string;
-  readonly kind: BatchPlan['kind'];
-  readonly scope: BatchScope;
-  readonly stack?: string;
-  readonly arn?: string;
-  readonly failures: number;
-  readonly retries: number;
-  readonly expectedRetries: number;
-  readonly expectedStatus: string;
-  readonly status: string;
-  readonly maxRetries: number;
-  /** Attempts the budget item holds (absent: no item). */
-  readonly budgetRetries?: number;
-  readonly latenciesMs: readonly number[];
-}
+export type BatchResult = ReturnType<typeof batchResult>;
 
-/** Figures of a run; the invariants are `overRetries`, `missedRetries`, `budgetExceeded`. */
-export interface Figures {
-  readonly seed: number;
-  readonly batches: number;
-  /** Build State Change events CodeBuild emitted (while deployed). */
-  readonly events: number;
-  readonly deliveries: {
-    readonly copies: number;
-    readonly dropped: number;
-    readonly duplicated: number;
-    readonly reordered: number;
-    readonly matchedByRule: number;
-  };
-  readonly invocations: number;
-  readonly invocationOutcomes: {
-    readonly ok: number;
-    readonly error: number;
-    readonly killed: number;
-    readonly coldStarts: number;
-    readonly lambdaRetries: number;
-    readonly throttledByConcurrency: number;
-    readonly sweeps: number;
-    /** Environments Lambda reclaimed after staying idle. */
-    readonly reclaimed: number;
-  };
-  readonly crashes: Readonly<Record<string, number>>;
-  readonly apiCalls: Readonly<Record<string, number>>;
-  readonly faultsInjected: {
-    readonly codebuildThrottles: number;
-    readonly codebuildServerErrors: number;
-    readonly dynamodbThrottles: number;
-    readonly dynamodbOutageResets: number;
-  };
-  readonly retriesIssued: number;
-  readonly expectedRetries: number;
-  readonly overRetries: number;
-  readonly missedRetries: number;
-  readonly budgetExceeded: number;
-  /** Batches whose budget item disagrees with CodeBuild's retry count. */
-  readonly budgetMismatches: number;
-  readonly flakyRecovered: number;
-  readonly flakyTotal: number;
-  readonly brokenExhausted: number;
-  readonly wouldRetry: number;
-  readonly dlqMessages: number;
-  readonly failureToRetrySeconds: {
-    readonly p50: number;
-    readonly p95: number;
-    readonly max: number;
-  };
-  /** Log lines holding an environment-variable value from an event. */
-  readonly secretLeaks: number;
-  readonly logLines: number;
-  /** Batches still running when the simulation stopped (should be 0). */
-  readonly unfinished: number;
-  readonly simulatedSeconds: number;
-  readonly wallSeconds: number;
-  readonly steps: number;
-}
+/**
+ * Figures of a run, the JSON of `npm run simulate`; the invariants are
+ * `overRetries`, `missedRetries`, `budgetExceeded` and `secretLeaks`.
+ */
+export type Figures = ReturnType<typeof figuresOf>;
 
 /** Everything a run produced. */
 export interface SimulationResult {
@@ -236,22 +124,14 @@ export interface SimulationResult {
   readonly logs: readonly { readonly stack: string; readonly line: string }[];
   readonly secrets: readonly string[];
   readonly deployments: readonly Deployment[];
-  /** Any invariant broken: over-retries, missed retries, budget excess, leaks. */
+  /** Every invariant held and every batch finished. */
   readonly ok: boolean;
 }
 
-interface Stack {
-  readonly config: StackConfig;
-  readonly deployment: Deployment;
-  readonly runtime: LambdaRuntime;
-  readonly network: Network;
-  readonly maxRetries: number;
-  readonly dryRun: boolean;
-  readonly projectNames: readonly string[];
-}
-
 /**
- * Runs one simulation to quiescence and returns its figures.
+ * Runs one simulation until it goes quiet and returns its figures: deploy,
+ * start local AWS, run the workload under faults, go quiet, check the
+ * invariants.
  *
  * @example
  * const result = await runSimulation({ seed: 1, assembly, plans });
@@ -260,271 +140,23 @@ interface Stack {
 export async function runSimulation(
   options: SimulationOptions,
 ): Promise<SimulationResult> {
-  const wallStart = performance.now();
-  const tickMs = options.tickMs ?? 10_000;
-  const faults: FaultKnobs = { ...NO_FAULTS, ...options.faults };
-  const random = new Random(options.seed);
-  const origin = SIM_EPOCH;
-  const earliest = Math.min(0, ...options.plans.map((p) => p.startOffsetMs));
-  const clock = new SimClock(origin + earliest - tickMs);
-  const scheduler = new Scheduler(clock);
-
-  const services = await startLocalAws({ now: clock.now, tables: [] });
-  const { codebuild: emulator, dynamo } = services;
-  const stacks: Stack[] = [];
-  const invocations: InvocationRecord[] = [];
-  const deadLetters: DeadLetter[] = [];
-  const logs: { stack: string; line: string }[] = [];
-  const calls: CallRecord[] = [];
-  const apiCalls: Record<string, number> = {};
-  let deliveryStats: EventDelivery['stats'] | undefined;
+  const sim = newSimulation(options);
+  const deployments = deploy(options);
+  const aws = await startLocalAws(sim, deployments);
   try {
-    for (const [i, config] of (
-      options.stacks ?? [{ stackName: options.assembly.stackName }]
-    ).entries()) {
-      const deployment = resolveDeployment(options.assembly, {
-        stackName: config.stackName,
-        parameters: config.parameters,
-      });
-      await createTable(dynamo.client, deployment.table);
-      const network = new Network({
-        codebuildEndpoint: emulator.endpoint,
-        dynamodbEndpoint: dynamo.endpoint,
-        random: random.fork(`network-${i}`),
-        faults: { dynamodbThrottleRate: faults.dynamoThrottle },
-        onCall: (call) => {
-          calls.push(call);
-          const key = `${call.service}:${call.operation}`;
-          apiCalls[key] = (apiCalls[key] ?? 0) + 1;
-        },
-      });
-      const crashRandom = random.fork(`crash-${i}`);
-      const runtime = new LambdaRuntime({
-        deployment,
-        clock,
-        scheduler,
-        network,
-        random: random.fork(`lambda-${i}`),
-        accountConcurrency: options.accountConcurrency ?? 6,
-        timerScale: options.timerScale,
-        baseEnvironment: functionEnvironment(),
-        crashPlan: ({ event, attempt }) => {
-          const scripted = scriptedCrash(event.payload, attempt);
-          return (point) =>
-            point === scripted ||
-            (faults.crashPoints.includes(point) &&
-              crashRandom.chanceAt(
-                faults.crash,
-                'crash',
-                event.seq,
-                attempt,
-                point,
-              ));
-        },
-        onInvocation: (record) => invocations.push(record),
-        onDeadLetter: (message) => deadLetters.push(message),
-        onLog: (line) => logs.push({ stack: config.stackName, line }),
-      });
-      const parameters = deployment.parameters;
-      stacks.push({
-        config,
-        deployment,
-        runtime,
-        network,
-        maxRetries: Number(parameters.MaxRetries ?? 2),
-        dryRun: parameters.DryRun === 'true',
-        projectNames: (
-          (parameters.ProjectNames as string[] | undefined) ?? []
-        ).filter((n) => n.length > 0),
-      });
-    }
-
-    const bus = new EventBus(clock, scheduler, random.fork('bus'));
-    for (const stack of stacks) {
-      bus.subscribe(
-        stack.deployment.rules,
-        stack.runtime,
-        stack.deployment.environment,
-      );
-    }
-
-    // Projects, each with a secret in its environment variables: CodeBuild
-    // puts them, in plaintext, into every event.
-    const secrets: string[] = [];
-    for (const project of new Set(options.plans.map((p) => p.project))) {
-      const secret = `sk-sim-${project}-${random.fork(project).int(1e8, 9e8)}`;
-      secrets.push(secret);
-      emulator.createProject(project, {
-        environmentVariables: [
-          { name: 'STAGE', value: 'ci' },
-          { name: 'NPM_TOKEN', value: secret },
-        ],
-      });
-    }
-
-    const workload = new WorkloadDriver({
-      emulator,
-      scheduler,
-      clock,
-      random: random.fork('workload'),
-      tickMs,
-      plans: options.plans,
-      origin,
-    });
-    const eventsPerBatch = new Map<BatchPlan, number>();
-    const planOfEvent = (event: BusEvent): BatchPlan | undefined => {
-      const detail = event.detail as Record<string, unknown> | undefined;
-      const buildArn = detail?.['build-id'];
-      if (typeof buildArn !== 'string') return undefined;
-      try {
-        const batchArn = emulator.getBuild(buildArn).buildBatchArn;
-        return batchArn ? workload.byArn(batchArn)?.plan : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    function scriptedCrash(payload: unknown, attempt: number) {
-      if (!options.script?.crash || typeof payload !== 'object')
-        return undefined;
-      const plan = planOfEvent(payload as BusEvent);
-      return plan
-        ? options.script.crash(plan, payload as BusEvent, attempt)
-        : undefined;
-    }
-    const delivery = new EventDelivery({
-      bus,
-      scheduler,
-      random: random.fork('delivery'),
-      tickMs,
-      faults,
-      override: options.script?.delivery
-        ? (event) => {
-            const plan = planOfEvent(event);
-            if (!plan) return undefined;
-            const n = eventsPerBatch.get(plan) ?? 0;
-            eventsPerBatch.set(plan, n + 1);
-            return options.script?.delivery?.(plan, event, n);
-          }
-        : undefined,
-    });
-    deliveryStats = delivery.stats;
-    // Events before the deployment existed go nowhere.
-    emulator.onEvent((raw) => {
-      if (clock.now() < origin) return;
-      const event = raw as unknown as BusEvent;
-      const onEvent = options.script?.onEvent;
-      if (onEvent) {
-        const plan = planOfEvent(event);
-        if (plan) onEvent(plan, event, emulator);
-      }
-      delivery.emit(event);
-    });
-    emulator.setFaults({
-      throttleRate: faults.throttle,
-      serverErrorRate: faults.serverErrors,
-      random: (() => {
-        const r = random.fork('codebuild-faults');
-        return () => r.next();
-      })(),
-    });
-
-    workload.start();
-    // History: batches that ran (and failed) before the deployment.
-    await scheduler.runUntil(origin - 1);
-    clock.set(Math.max(clock.now(), origin));
-
-    let outageOver = faults.outage === undefined;
-    if (faults.outage) {
-      const { atMs, durationMs } = faults.outage;
-      scheduler.at(origin + atMs, 'outage-start', () => dynamo.interrupt());
-      scheduler.at(origin + atMs + durationMs, 'outage-end', async () => {
-        await dynamo.resume();
-        outageOver = true;
-      });
-    }
-
-    const sweepPeriod = Math.max(
-      ...stacks.flatMap((s) =>
-        s.deployment.rules.map((r) => r.scheduleRateMs ?? 0),
-      ),
-      60_000,
-    );
-    // Quiet long enough for three sweeps and Lambda's two retries.
-    const quietMs = 3 * sweepPeriod + 4 * 60_000;
-    let finished = false;
-    const done = () =>
-      finished ||
-      (outageOver &&
-        workload.idle &&
-        stacks.every((s) => s.runtime.outstanding === 0) &&
-        clock.now() - Math.max(workload.lastChangeAt, origin) >= quietMs);
-    bus.startSchedules(origin, done);
-
-    let lastProgress = 0;
-    scheduler.onStep(() => {
-      if (!options.onProgress) return;
-      const real = performance.now();
-      if (real - lastProgress < 200) return;
-      lastProgress = real;
-      options.onProgress(progress());
-    });
-    const progress = (): Progress => ({
-      simulatedMs: clock.now() - origin,
-      events: delivery.stats.emitted,
-      invocations: invocations.length,
-      retries: workload.histories.reduce((n, h) => n + h.retries, 0),
-      settled: workload.histories.filter(
-        (h) => h.status !== 'IN_PROGRESS' && h.status !== 'NOT_STARTED',
-      ).length,
-      batches: workload.histories.length,
-    });
-
-    await scheduler.runUntil(
-      origin + (options.maxDurationMs ?? 20 * 3_600_000),
-      done,
-    );
-    finished = true;
-    options.onProgress?.(progress());
-    for (const stack of stacks) await stack.runtime.close();
-
-    // ---- results -------------------------------------------------------
-    const budgets = new Map<string, number>();
-    for (const stack of stacks) {
-      for (const item of await dynamo.scan(stack.deployment.table.name)) {
-        const id = String(item.id);
-        if (id.startsWith('batch#') && item.retries !== undefined) {
-          budgets.set(id.slice('batch#'.length), Number(item.retries));
-        }
-      }
-    }
-    const batches = workload.histories.map((h) =>
-      batchResult(h, stacks, budgets, random.fork('workload'), origin),
-    );
-    const figures = summarize({
-      seed: options.seed,
-      batches,
-      stacks,
-      invocations,
-      deadLetters,
-      logs,
-      secrets,
-      calls,
-      apiCalls,
-      delivery: deliveryStats,
-      matched: bus.stats.matched,
-      emulator: services,
-      simulatedMs: clock.now() - origin,
-      wallMs: performance.now() - wallStart,
-      steps: scheduler.steps,
-    });
+    const delivery = deliverCodeBuildEvents(sim, aws);
+    await runWorkloadUntilQuiet(sim, aws);
+    for (const stack of aws.stacks) await stack.runtime.close();
+    const batches = await checkBatches(sim, aws);
+    const figures = figuresOf(sim, aws, batches, delivery.stats);
     return {
       figures,
       batches,
-      invocations,
-      deadLetters,
-      logs,
-      secrets,
-      deployments: stacks.map((s) => s.deployment),
+      invocations: sim.invocations,
+      deadLetters: sim.deadLetters,
+      logs: sim.logs,
+      secrets: aws.secrets,
+      deployments,
       ok:
         figures.overRetries === 0 &&
         figures.missedRetries === 0 &&
@@ -533,22 +165,298 @@ export async function runSimulation(
         figures.unfinished === 0,
     };
   } finally {
-    for (const stack of stacks) {
-      await stack.runtime.close().catch(() => undefined);
-      await stack.network.close().catch(() => undefined);
-    }
-    await services.stop();
+    await stopLocalAws(aws);
   }
 }
 
-function scopeOf(
-  plan: BatchPlan,
-  stacks: readonly Stack[],
-  origin: number,
-): { scope: BatchScope; stack?: Stack } {
-  const covering = stacks.filter(
-    (s) => s.projectNames.length === 0 || s.projectNames.includes(plan.project),
+/** The simulation's clock, randomness and records. */
+type Simulation = ReturnType<typeof newSimulation>;
+
+function newSimulation(options: SimulationOptions) {
+  const tickMs = options.tickMs ?? 10_000;
+  const earliest = Math.min(0, ...options.plans.map((p) => p.startOffsetMs));
+  const clock = new SimClock(SIM_EPOCH + earliest - tickMs);
+  return {
+    options,
+    faults: { ...NO_FAULTS, ...options.faults },
+    tickMs,
+    origin: SIM_EPOCH,
+    random: new Random(options.seed),
+    clock,
+    scheduler: new Scheduler(clock),
+    startedAt: performance.now(),
+    invocations: [] as InvocationRecord[],
+    deadLetters: [] as DeadLetter[],
+    logs: [] as { stack: string; line: string }[],
+    calls: [] as CallRecord[],
+  };
+}
+
+/** Resolves each stack's template with its parameters, as CloudFormation would. */
+function deploy(options: SimulationOptions): Deployment[] {
+  const configs = options.stacks ?? [{ stackName: options.assembly.stackName }];
+  return configs.map((config) => resolveDeployment(options.assembly, config));
+}
+
+/** A deployed stack: its function running behind its own network. */
+interface Stack {
+  readonly deployment: Deployment;
+  readonly runtime: LambdaRuntime;
+  readonly network: Network;
+}
+
+/** The stack parameters the expectation depends on. */
+function settingsOf({ parameters }: Deployment) {
+  const value = (setting: { parameter: string; default?: unknown }) =>
+    parameters[setting.parameter] ?? setting.default;
+  const names = value(SETTINGS.projectNames);
+  return {
+    maxRetries: Number(value(SETTINGS.maxRetries)),
+    dryRun: value(SETTINGS.dryRun) === 'true',
+    projectNames: (Array.isArray(names) ? names : []).filter((n) => n !== ''),
+    lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
+  };
+}
+
+/** The emulated account: services, stacks, bus and CodeBuild activity. */
+interface LocalAws {
+  readonly services: LocalServices;
+  readonly stacks: Stack[];
+  readonly bus: EventBus;
+  readonly workload: WorkloadDriver;
+  /** One per project, in its environment variables (so in every event). */
+  readonly secrets: string[];
+}
+
+/**
+ * Starts CodeBuild and DynamoDB on the simulated clock, creates each stack's
+ * table and function, subscribes the rules to the bus, and creates the
+ * projects the workload builds.
+ */
+async function startLocalAws(
+  sim: Simulation,
+  deployments: readonly Deployment[],
+): Promise<LocalAws> {
+  const services = await startServices({ now: sim.clock.now, tables: [] });
+  const { random, scheduler, clock } = sim;
+  const aws: LocalAws = {
+    services,
+    stacks: [],
+    bus: new EventBus(clock, scheduler, random.fork('bus')),
+    workload: new WorkloadDriver({
+      emulator: services.codebuild,
+      scheduler,
+      clock,
+      random: random.fork('workload'),
+      tickMs: sim.tickMs,
+      plans: sim.options.plans,
+      origin: sim.origin,
+    }),
+    secrets: [],
+  };
+  try {
+    for (const [i, deployment] of deployments.entries()) {
+      const stack = await startStack(sim, aws, deployment, i);
+      aws.stacks.push(stack);
+      aws.bus.subscribe(
+        deployment.rules,
+        stack.runtime,
+        deployment.environment,
+      );
+    }
+  } catch (error) {
+    await stopLocalAws(aws);
+    throw error;
+  }
+  // CodeBuild puts a project's environment variables, in plaintext, into
+  // every event: each project carries a secret the logs must never show.
+  for (const project of new Set(sim.options.plans.map((p) => p.project))) {
+    const secret = `sk-sim-${project}-${random.fork(project).int(1e8, 9e8)}`;
+    aws.secrets.push(secret);
+    services.codebuild.createProject(project, {
+      environmentVariables: [
+        { name: 'STAGE', value: 'ci' },
+        { name: 'NPM_TOKEN', value: secret },
+      ],
+    });
+  }
+  return aws;
+}
+
+async function startStack(
+  sim: Simulation,
+  aws: LocalAws,
+  deployment: Deployment,
+  i: number,
+): Promise<Stack> {
+  const { codebuild: emulator, dynamo } = aws.services;
+  const { faults, random } = sim;
+  await createTable(dynamo.client, deployment.table);
+  const network = new Network({
+    codebuildEndpoint: emulator.endpoint,
+    dynamodbEndpoint: dynamo.endpoint,
+    random: random.fork(`network-${i}`),
+    dynamodbThrottleRate: faults.dynamoThrottle,
+    onCall: (call) => sim.calls.push(call),
+  });
+  const crashRandom = random.fork(`crash-${i}`);
+  const runtime = new LambdaRuntime({
+    deployment,
+    clock: sim.clock,
+    scheduler: sim.scheduler,
+    network,
+    random: random.fork(`lambda-${i}`),
+    accountConcurrency: sim.options.accountConcurrency ?? 6,
+    baseEnvironment: functionEnvironment(),
+    crashPlan: ({ event, attempt }) => {
+      const payload = event.payload as BusEvent;
+      const scripted =
+        attempt === 1 && failed(payload)
+          ? planOf(aws, payload)?.script?.crash
+          : undefined;
+      return (point) =>
+        point === scripted ||
+        (faults.crashPoints.includes(point) &&
+          crashRandom.chanceAt(
+            faults.crash,
+            'crash',
+            event.seq,
+            attempt,
+            point,
+          ));
+    },
+    onInvocation: (record) => sim.invocations.push(record),
+    onDeadLetter: (message) => sim.deadLetters.push(message),
+    onLog: (line) => sim.logs.push({ stack: deployment.stackName, line }),
+  });
+  return { deployment, runtime, network };
+}
+
+async function stopLocalAws(aws: LocalAws): Promise<void> {
+  for (const stack of aws.stacks) {
+    await stack.runtime.close().catch(() => undefined);
+    await stack.network.close().catch(() => undefined);
+  }
+  await aws.services.stop();
+}
+
+/** The workload's batch an event is about (through its build's batch ARN). */
+function planOf(aws: LocalAws, event: BusEvent): BatchPlan | undefined {
+  const buildArn = (event?.detail as Record<string, unknown>)?.['build-id'];
+  if (typeof buildArn !== 'string') return undefined;
+  try {
+    const batchArn = aws.services.codebuild.getBuild(buildArn).buildBatchArn;
+    return batchArn ? aws.workload.byArn(batchArn)?.plan : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an event says a build failed. */
+const failed = (event: BusEvent) =>
+  (event?.detail as Record<string, unknown>)?.['build-status'] === 'FAILED';
+
+/**
+ * CodeBuild's events go through the delivery faults to the bus (events
+ * before the deployment go nowhere); CodeBuild throttles and fails calls.
+ * Scripted batches (the demo's) get their own delivery and throttles.
+ */
+function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
+  const { codebuild: emulator } = aws.services;
+  const eventsOf = new Map<BatchPlan, number>();
+  const delivery = new EventDelivery({
+    bus: aws.bus,
+    scheduler: sim.scheduler,
+    random: sim.random.fork('delivery'),
+    tickMs: sim.tickMs,
+    faults: sim.faults,
+    override: sim.options.plans.some((p) => p.script?.delivery)
+      ? (event) => {
+          const plan = planOf(aws, event);
+          if (!plan) return undefined;
+          const n = eventsOf.get(plan) ?? 0;
+          eventsOf.set(plan, n + 1);
+          return plan.script?.delivery?.(n);
+        }
+      : undefined,
+  });
+  const throttled = new Set<BatchPlan>();
+  emulator.onEvent((raw) => {
+    if (sim.clock.now() < sim.origin) return;
+    const event = raw as unknown as BusEvent;
+    const plan = failed(event) ? planOf(aws, event) : undefined;
+    const times = plan?.script?.throttleRetry;
+    if (plan && times && !throttled.has(plan)) {
+      throttled.add(plan);
+      emulator.failNext('RetryBuildBatch', times, 'throttle');
+    }
+    delivery.emit(event);
+  });
+  const codebuildRandom = sim.random.fork('codebuild-faults');
+  emulator.setFaults({
+    throttleRate: sim.faults.throttle,
+    serverErrorRate: sim.faults.serverErrors,
+    random: () => codebuildRandom.next(),
+  });
+  return delivery;
+}
+
+/**
+ * Runs the history (batches before the deployment), then the workload with
+ * the sweep schedules and the DynamoDB outage, until the account goes quiet:
+ * no batch running, no event outstanding, the outage over, and nothing
+ * changed for three sweep intervals plus Lambda's two retry delays.
+ */
+async function runWorkloadUntilQuiet(
+  sim: Simulation,
+  aws: LocalAws,
+): Promise<void> {
+  const { scheduler, clock, origin } = sim;
+  const { workload } = aws;
+  workload.start();
+  await scheduler.runUntil(origin - 1);
+  clock.set(Math.max(clock.now(), origin));
+
+  let outageOver = sim.faults.outage === undefined;
+  if (sim.faults.outage) {
+    const { atMs, durationMs } = sim.faults.outage;
+    const { dynamo } = aws.services;
+    scheduler.at(origin + atMs, 'outage-start', () => dynamo.interrupt());
+    scheduler.at(origin + atMs + durationMs, 'outage-end', async () => {
+      await dynamo.resume();
+      outageOver = true;
+    });
+  }
+
+  const sweepPeriod = Math.max(
+    ...aws.stacks.flatMap((s) =>
+      s.deployment.rules.map((r) => r.scheduleRateMs ?? 0),
+    ),
+    60_000,
   );
+  const quietMs = 3 * sweepPeriod + 4 * 60_000;
+  let finished = false;
+  const quiet = () =>
+    finished ||
+    (outageOver &&
+      workload.idle &&
+      aws.stacks.every((s) => s.runtime.outstanding === 0) &&
+      clock.now() - Math.max(workload.lastChangeAt, origin) >= quietMs);
+  aws.bus.startSchedules(origin, quiet);
+
+  // A safety stop, far beyond any workload's end.
+  await scheduler.runUntil(origin + 20 * 3_600_000, quiet);
+  finished = true;
+}
+
+/** Which stack, if any, is responsible for a batch, and how. */
+function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
+  const covering = stacks
+    .map((stack) => ({ stack, ...settingsOf(stack.deployment) }))
+    .filter(
+      ({ projectNames }) =>
+        projectNames.length === 0 || projectNames.includes(plan.project),
+    );
   const retrying = covering.filter((s) => !s.dryRun);
   if (retrying.length > 1) {
     throw new Error(
@@ -556,29 +464,49 @@ function scopeOf(
     );
   }
   const stack = retrying[0] ?? covering[0];
-  if (!stack) return { scope: 'out-of-scope' };
-  const lookbackMs =
-    Number(stack.deployment.parameters.LookbackHours ?? 24) * 3_600_000;
-  // History batches end within an hour of their start; the window is
-  // measured from the deployment, the earliest moment anything looks.
-  if (
-    plan.startOffsetMs < 0 &&
-    origin + plan.startOffsetMs + 3_600_000 < origin - lookbackMs
-  ) {
-    return { scope: 'stale', stack };
+  const scope: BatchScope = !stack
+    ? 'out-of-scope'
+    : // History batches end within an hour of their start; the window is
+      // measured from the deployment, the earliest moment anything looks.
+      plan.startOffsetMs < 0 &&
+        plan.startOffsetMs + 3_600_000 < -stack.lookbackMs
+      ? 'stale'
+      : stack.dryRun
+        ? 'dry-run'
+        : 'retry';
+  return { scope, stack };
+}
+
+/**
+ * Each batch as CodeBuild and the budget table saw it, against the course
+ * the workload says a correct service produces.
+ */
+async function checkBatches(
+  sim: Simulation,
+  aws: LocalAws,
+): Promise<BatchResult[]> {
+  const budgets = new Map<string, number>();
+  for (const stack of aws.stacks) {
+    const table = stack.deployment.table.name;
+    for (const item of await aws.services.dynamo.scan(table)) {
+      const id = String(item.id);
+      if (id.startsWith('batch#') && item.retries !== undefined) {
+        budgets.set(id.slice('batch#'.length), Number(item.retries));
+      }
+    }
   }
-  return { scope: stack.dryRun ? 'dry-run' : 'retry', stack };
+  const random = sim.random.fork('workload');
+  return aws.workload.histories.map((history) =>
+    batchResult(history, scopeOf(history.plan, aws.stacks), budgets, random),
+  );
 }
 
 function batchResult(
-  history: BatchHistory,
-  stacks: readonly Stack[],
+  { plan, ...history }: BatchHistory,
+  { scope, stack }: ReturnType<typeof scopeOf>,
   budgets: ReadonlyMap<string, number>,
   random: Random,
-  origin: number,
-): BatchResult {
-  const { plan } = history;
-  const { scope, stack } = scopeOf(plan, stacks, origin);
+) {
   const maxRetries = stack?.maxRetries ?? 0;
   const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
   return {
@@ -587,109 +515,102 @@ function batchResult(
     project: plan.project,
     kind: plan.kind,
     scope,
-    stack: stack?.config.stackName,
+    stack: stack?.stack.deployment.stackName,
     arn: history.arn,
     failures: history.failures,
     retries: history.retries,
     expectedRetries: course.retries,
-    expectedStatus: course.finalStatus,
+    expectedStatus: course.finalStatus as string,
     status: history.status,
     maxRetries,
+    /** Attempts the budget item holds (absent: no item). */
     budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
-    latenciesMs: history.latenciesMs,
+    latenciesMs: history.latenciesMs as readonly number[],
   };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(
-    sorted.length - 1,
-    Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
-  );
-  return sorted[index] as number;
+const sum = <T>(items: readonly T[], of: (item: T) => number) =>
+  items.reduce((n, item) => n + of(item), 0);
+
+const countBy = (keys: readonly string[]) =>
+  Object.fromEntries(
+    [...new Set(keys)]
+      .sort((a, b) => a.localeCompare(b))
+      .map((key) => [key, keys.filter((k) => k === key).length]),
+  ) as Record<string, number>;
+
+/** The invariants, per batch and summed: what `ok` and the exit code rest on. */
+function invariants(batches: readonly BatchResult[]) {
+  return {
+    /** Retries beyond the expectation. */
+    overRetries: sum(batches, (b) =>
+      Math.max(0, b.retries - b.expectedRetries),
+    ),
+    /** Expected retries that never happened. */
+    missedRetries: sum(batches, (b) =>
+      Math.max(0, b.expectedRetries - b.retries),
+    ),
+    /** Batches retried past MaxRetries, by CodeBuild or in the budget table. */
+    budgetExceeded: batches.filter(
+      (b) =>
+        b.retries > (b.scope === 'retry' ? b.maxRetries : 0) ||
+        (b.budgetRetries ?? 0) > b.maxRetries,
+    ).length,
+    /** Batches whose budget item disagrees with CodeBuild's retry count. */
+    budgetMismatches: batches.filter(
+      (b) => b.scope === 'retry' && (b.budgetRetries ?? 0) !== b.retries,
+    ).length,
+  };
 }
 
-function summarize(input: {
-  seed: number;
-  batches: readonly BatchResult[];
-  stacks: readonly Stack[];
-  invocations: readonly InvocationRecord[];
-  deadLetters: readonly DeadLetter[];
-  logs: readonly { stack: string; line: string }[];
-  secrets: readonly string[];
-  calls: readonly CallRecord[];
-  apiCalls: Readonly<Record<string, number>>;
-  delivery: EventDelivery['stats'] | undefined;
-  matched: number;
-  emulator: LocalAws;
-  simulatedMs: number;
-  wallMs: number;
-  steps: number;
-}): Figures {
-  const { batches, invocations, calls } = input;
-  let over = 0;
-  let missed = 0;
-  let exceeded = 0;
-  let mismatches = 0;
-  for (const b of batches) {
-    over += Math.max(0, b.retries - b.expectedRetries);
-    missed += Math.max(0, b.expectedRetries - b.retries);
-    const budgetLimit = b.scope === 'retry' ? b.maxRetries : 0;
-    if (
-      b.retries > budgetLimit ||
-      (b.budgetRetries !== undefined && b.budgetRetries > b.maxRetries)
-    ) {
-      exceeded++;
-    }
-    if (b.scope === 'retry' && (b.budgetRetries ?? 0) !== b.retries) {
-      mismatches++;
-    }
-  }
-  const latencies = batches
-    .flatMap((b) => b.latenciesMs)
-    .sort((a, b) => a - b)
-    .map((ms) => ms / 1000);
-  const crashes: Record<string, number> = {};
-  for (const r of invocations) {
-    if (r.crashPoint) crashes[r.crashPoint] = (crashes[r.crashPoint] ?? 0) + 1;
-  }
-  const sumStat = (key: keyof LambdaRuntime['stats']) =>
-    input.stacks.reduce((n, s) => n + s.runtime.stats[key], 0);
-  const leaks = input.logs.filter((l) =>
-    input.secrets.some((secret) => l.line.includes(secret)),
-  ).length;
-  const wouldRetry = input.logs.filter((l) =>
-    l.line.includes('"decision":"would-retry"'),
-  ).length;
+function figuresOf(
+  sim: Simulation,
+  aws: LocalAws,
+  batches: readonly BatchResult[],
+  delivery: EventDelivery['stats'],
+) {
+  const { invocations, calls, logs } = sim;
+  const runtimes = aws.stacks.map((s) => s.runtime.stats);
+  const latencies = batches.flatMap((b) =>
+    b.latenciesMs.map((ms) => ms / 1000),
+  );
+  const latency = (p: number) =>
+    latencies.length === 0 ? 0 : percentile(latencies, p);
+  const outcomes = (outcome: InvocationRecord['outcome']) =>
+    invocations.filter((r) => r.outcome === outcome).length;
+  const injected = (kind: CallRecord['injected'], service?: string) =>
+    calls.filter(
+      (c) => c.injected === kind && (!service || c.service === service),
+    ).length;
   const inRetryScope = batches.filter((b) => b.scope === 'retry');
+  const flaky = inRetryScope.filter((b) => b.kind === 'flaky');
   return {
-    seed: input.seed,
+    seed: sim.options.seed,
     batches: batches.length,
-    events: input.delivery?.emitted ?? 0,
+    /** Build State Change events CodeBuild emitted while deployed. */
+    events: delivery.emitted,
     deliveries: {
-      copies: input.delivery?.copies ?? 0,
-      dropped: input.delivery?.dropped ?? 0,
-      duplicated: input.delivery?.duplicated ?? 0,
-      reordered: input.delivery?.reordered ?? 0,
-      matchedByRule: input.matched,
+      copies: delivery.copies,
+      dropped: delivery.dropped,
+      duplicated: delivery.duplicated,
+      reordered: delivery.reordered,
+      matchedByRule: aws.bus.stats.matched,
     },
     invocations: invocations.length,
     invocationOutcomes: {
-      ok: invocations.filter((r) => r.outcome === 'ok').length,
-      error: invocations.filter((r) => r.outcome === 'error').length,
-      killed: invocations.filter((r) => r.outcome === 'killed').length,
-      coldStarts: sumStat('coldStarts'),
-      lambdaRetries: sumStat('retried'),
-      throttledByConcurrency: sumStat('throttled'),
+      ok: outcomes('ok'),
+      error: outcomes('error'),
+      killed: outcomes('killed'),
+      coldStarts: sum(runtimes, (s) => s.coldStarts),
+      lambdaRetries: sum(runtimes, (s) => s.retried),
+      throttledByConcurrency: sum(runtimes, (s) => s.throttled),
       sweeps: invocations.filter(
-        (r) => (r.event.payload as { kind?: string }).kind === 'sweep',
+        (r) => (r.event.payload as { kind?: string }).kind === SWEEP_INPUT.kind,
       ).length,
-      reclaimed: sumStat('reclaimed'),
+      reclaimed: sum(runtimes, (s) => s.reclaimed),
     },
-    crashes,
-    apiCalls: Object.fromEntries(
-      Object.entries(input.apiCalls).sort(([a], [b]) => a.localeCompare(b)),
-    ),
+    crashes: countBy(invocations.flatMap((r) => r.crashPoint ?? [])),
+    apiCalls: countBy(calls.map((c) => `${c.service}:${c.operation}`)),
     faultsInjected: {
       codebuildThrottles: calls.filter(
         (c) =>
@@ -698,39 +619,36 @@ function summarize(input: {
       codebuildServerErrors: calls.filter(
         (c) => c.service === 'codebuild' && c.status >= 500,
       ).length,
-      dynamodbThrottles: calls.filter(
-        (c) => c.service === 'dynamodb' && c.injected === 'throttle',
-      ).length,
-      dynamodbOutageResets: calls.filter((c) => c.injected === 'outage').length,
+      dynamodbThrottles: injected('throttle', 'dynamodb'),
+      dynamodbOutageResets: injected('outage'),
     },
-    retriesIssued: batches.reduce((n, b) => n + b.retries, 0),
-    expectedRetries: batches.reduce((n, b) => n + b.expectedRetries, 0),
-    overRetries: over,
-    missedRetries: missed,
-    budgetExceeded: exceeded,
-    budgetMismatches: mismatches,
-    flakyRecovered: inRetryScope.filter(
-      (b) => b.kind === 'flaky' && b.status === 'SUCCEEDED',
-    ).length,
-    flakyTotal: inRetryScope.filter((b) => b.kind === 'flaky').length,
+    retriesIssued: sum(batches, (b) => b.retries),
+    expectedRetries: sum(batches, (b) => b.expectedRetries),
+    ...invariants(batches),
+    flakyRecovered: flaky.filter((b) => b.status === 'SUCCEEDED').length,
+    flakyTotal: flaky.length,
     brokenExhausted: inRetryScope.filter(
       (b) =>
         b.kind === 'broken' &&
         b.status === 'FAILED' &&
         b.retries === b.maxRetries,
     ).length,
-    wouldRetry,
-    dlqMessages: input.deadLetters.length,
+    wouldRetry: logs.filter((l) => l.line.includes('"decision":"would-retry"'))
+      .length,
+    dlqMessages: sim.deadLetters.length,
     failureToRetrySeconds: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      max: latencies.at(-1) ?? 0,
+      p50: latency(50),
+      p95: latency(95),
+      max: latency(100),
     },
-    secretLeaks: leaks,
-    logLines: input.logs.length,
+    /** Log lines holding an environment-variable value from an event. */
+    secretLeaks: logs.filter((l) => aws.secrets.some((s) => l.line.includes(s)))
+      .length,
+    logLines: logs.length,
+    /** Batches still running when the simulation stopped (should be 0). */
     unfinished: batches.filter((b) => b.status === 'IN_PROGRESS').length,
-    simulatedSeconds: Math.round(input.simulatedMs / 1000),
-    wallSeconds: Math.round(input.wallMs / 100) / 10,
-    steps: input.steps,
+    simulatedSeconds: Math.round((sim.clock.now() - sim.origin) / 1000),
+    wallSeconds: Math.round((performance.now() - sim.startedAt) / 100) / 10,
+    steps: sim.scheduler.steps,
   };
 }

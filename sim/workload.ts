@@ -13,22 +13,13 @@ import type {
   CodeBuildEmulator,
   TerminalStatus,
 } from '../tools/local-aws/codebuild/emulator.js';
+import type { DeliveryPlan } from './bus.js';
 import type { SimClock } from './clock.js';
+import type { CrashPoint } from './network.js';
 import type { Random } from './random.js';
 import type { Scheduler } from './scheduler.js';
 
 export type BatchKind = 'healthy' | 'flaky' | 'broken';
-
-/** How a batch relates to the deployment(s) watching it. */
-export type BatchScope =
-  /** In scope of a deployment that retries. */
-  | 'retry'
-  /** In scope of a DryRun deployment only. */
-  | 'dry-run'
-  /** In no deployment's ProjectNames. */
-  | 'out-of-scope'
-  /** Failed before the lookback window (history before the deployment). */
-  | 'stale';
 
 /** One run of a batch (the first, or one after a retry). */
 export interface RunPlan {
@@ -64,6 +55,18 @@ export interface BatchPlan {
   readonly preBuild?: 'first' | 'always';
   /** Explicit runs (the demo); missing runs are drawn from the seed. */
   readonly runs?: readonly Partial<RunPlan>[];
+  /** What the demo does to the batch beyond the random faults. */
+  readonly script?: BatchScript;
+}
+
+/** Faults the demo scripts for one batch. */
+export interface BatchScript {
+  /** Delays of the copies of the batch's n-th event (0-based); [] loses it. */
+  readonly delivery?: (n: number) => DeliveryPlan | undefined;
+  /** Kills the first invocation for each failure event of the batch there. */
+  readonly crash?: CrashPoint;
+  /** RetryBuildBatch calls CodeBuild throttles once the batch first fails. */
+  readonly throttleRetry?: number;
 }
 
 /** Parameters of {@link generateWorkload}. */
@@ -78,25 +81,26 @@ export interface WorkloadOptions {
   readonly outOfScopeShare?: number;
   /** Share of batches that failed before the lookback window. */
   readonly staleShare?: number;
-  /** Shares of healthy, flaky and broken batches (normalized). */
-  readonly mix?: { healthy: number; flaky: number; broken: number };
-  /** Share of failing batches whose first run fails before any build. */
-  readonly preBuildShare?: number;
-  /** Share of batches using fast-fail. */
-  readonly fastFailShare?: number;
-  /** Batches start within this window. */
-  readonly spreadMs?: number;
   /** Where stale batches start (negative: before the workload's origin). */
   readonly staleOffsetMs?: number;
+  /** Batches start within this window. Default four hours. */
+  readonly spreadMs?: number;
   /** All times are whole multiples of this. */
   readonly tickMs: number;
 }
+
+/** Shares of healthy, flaky and broken batches. */
+const MIX = { healthy: 0.45, flaky: 0.4 } as const;
+/** Share of failing batches whose first run fails before any build. */
+const PRE_BUILD_SHARE = 0.1;
+/** Share of batches using fast-fail. */
+const FAST_FAIL_SHARE = 0.25;
 
 /** Build groups a batch can have (2 to 4 of them). */
 const GROUP_NAMES = ['build', 'unit', 'lint', 'integration', 'e2e'] as const;
 
 /** Probability that a flaky batch's run after a retry fails again. */
-export const FLAKY_REFAIL_RATE = 0.4;
+const FLAKY_REFAIL_RATE = 0.4;
 
 /**
  * Draws a workload of `batches` batches.
@@ -106,8 +110,6 @@ export const FLAKY_REFAIL_RATE = 0.4;
  */
 export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
   const r = options.random;
-  const mix = options.mix ?? { healthy: 0.45, flaky: 0.4, broken: 0.15 };
-  const total = mix.healthy + mix.flaky + mix.broken;
   const spread = options.spreadMs ?? 4 * 3_600_000;
   const tick = options.tickMs;
   const plans: BatchPlan[] = [];
@@ -122,11 +124,11 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       ? (options.outOfScopeProjects as readonly string[])
       : options.projects;
     const project = projects[r.intAt(0, projects.length - 1, key, 'project')];
-    const draw = r.at(key, 'kind') * total;
+    const draw = r.at(key, 'kind');
     const kind: BatchKind =
-      draw < mix.healthy
+      draw < MIX.healthy
         ? 'healthy'
-        : draw < mix.healthy + mix.flaky
+        : draw < MIX.healthy + MIX.flaky
           ? 'flaky'
           : 'broken';
     const count = r.intAt(2, 4, key, 'groups');
@@ -136,8 +138,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
         r.intAt(0, 60, key, 'start') * tick
       : r.intAt(0, Math.floor(spread / tick), key, 'start') * tick;
     const preBuild =
-      kind !== 'healthy' &&
-      r.chanceAt(options.preBuildShare ?? 0.1, key, 'pre-build')
+      kind !== 'healthy' && r.chanceAt(PRE_BUILD_SHARE, key, 'pre-build')
         ? kind === 'broken'
           ? 'always'
           : 'first'
@@ -149,7 +150,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       kind: stale ? 'broken' : kind,
       groups,
       startOffsetMs,
-      fastFail: r.chanceAt(options.fastFailShare ?? 0.25, key, 'fast-fail'),
+      fastFail: r.chanceAt(FAST_FAIL_SHARE, key, 'fast-fail'),
       ...(preBuild ? { preBuild } : {}),
     });
   }
@@ -263,40 +264,33 @@ export interface BatchHistory {
   readonly latenciesMs: number[];
 }
 
+/** Options of {@link WorkloadDriver}. */
+export interface DriverOptions {
+  readonly emulator: CodeBuildEmulator;
+  readonly scheduler: Scheduler;
+  readonly clock: SimClock;
+  readonly random: Random;
+  readonly tickMs: number;
+  readonly plans: readonly BatchPlan[];
+  /** Simulated time that offset 0 stands for. */
+  readonly origin: number;
+}
+
 /**
  * Drives the emulator through the workload on the simulated clock: starts
  * batches, ends child builds, settles batches, and notices retries (after
  * every step) to start the next run.
  */
 export class WorkloadDriver {
-  readonly #emulator: CodeBuildEmulator;
-  readonly #scheduler: Scheduler;
-  readonly #clock: SimClock;
-  readonly #random: Random;
-  readonly #tickMs: number;
-  readonly #origin: number;
+  readonly #o: DriverOptions;
   readonly histories: BatchHistory[];
   /** Batches settled FAILED, waiting to see whether they get retried. */
   readonly #awaitingRetry = new Set<BatchHistory>();
   #pendingTasks = 0;
   #lastChangeAt = 0;
 
-  constructor(options: {
-    emulator: CodeBuildEmulator;
-    scheduler: Scheduler;
-    clock: SimClock;
-    random: Random;
-    tickMs: number;
-    plans: readonly BatchPlan[];
-    /** Simulated time that offset 0 stands for. */
-    origin: number;
-  }) {
-    this.#emulator = options.emulator;
-    this.#scheduler = options.scheduler;
-    this.#clock = options.clock;
-    this.#random = options.random;
-    this.#tickMs = options.tickMs;
-    this.#origin = options.origin;
+  constructor(options: DriverOptions) {
+    this.#o = options;
     this.histories = options.plans.map((plan) => ({
       plan,
       runs: 0,
@@ -305,13 +299,13 @@ export class WorkloadDriver {
       status: 'NOT_STARTED',
       latenciesMs: [],
     }));
-    this.#scheduler.onStep(() => this.#noticeRetries());
+    this.#o.scheduler.onStep(() => this.#noticeRetries());
   }
 
   /** Schedules every batch start. */
   start(): void {
     for (const history of this.histories) {
-      this.#task(this.#origin + history.plan.startOffsetMs, 'start', () =>
+      this.#task(this.#o.origin + history.plan.startOffsetMs, 'start', () =>
         this.#startRun(history),
       );
     }
@@ -347,7 +341,7 @@ export class WorkloadDriver {
   ): void {
     const run = history?.runs;
     this.#pendingTasks++;
-    this.#scheduler.at(at, label, () => {
+    this.#o.scheduler.at(at, label, () => {
       this.#pendingTasks--;
       if (history && history.runs !== run) return;
       fn();
@@ -358,8 +352,8 @@ export class WorkloadDriver {
     return runPlan(
       history.plan,
       history.runs - 1,
-      this.#random,
-      this.#tickMs,
+      this.#o.random,
+      this.#o.tickMs,
       running,
     );
   }
@@ -370,8 +364,8 @@ export class WorkloadDriver {
     const { plan } = history;
     if (history.runs === 1) {
       const batch = run.preBuild
-        ? this.#emulator.failBatchBeforeBuilds(plan.project)
-        : this.#emulator.startBatch(plan.project, { groups: plan.groups });
+        ? this.#o.emulator.failBatchBeforeBuilds(plan.project)
+        : this.#o.emulator.startBatch(plan.project, { groups: plan.groups });
       history.arn = batch.arn;
       if (run.preBuild) {
         this.#settled(history, batch);
@@ -385,30 +379,30 @@ export class WorkloadDriver {
     // builds for the groups it retries (none if it had failed before any).
     history.status = 'IN_PROGRESS';
     const arn = history.arn as string;
-    const hasGroups = (this.#emulator.getBatch(arn).buildGroups ?? []).length;
+    const hasGroups = (this.#o.emulator.getBatch(arn).buildGroups ?? []).length;
     if (run.preBuild) {
       this.#task(
-        this.#clock.now() + this.#tickMs,
+        this.#o.clock.now() + this.#o.tickMs,
         'settle',
         () => this.#settle(history, { status: 'FAILED' }),
         history,
       );
       return;
     }
-    if (hasGroups === 0) this.#emulator.startGroups(arn, plan.groups);
+    if (hasGroups === 0) this.#o.emulator.startGroups(arn, plan.groups);
     this.#scheduleChildren(history);
   }
 
   #scheduleChildren(history: BatchHistory): void {
     const arn = history.arn as string;
-    const now = this.#clock.now();
+    const now = this.#o.clock.now();
     const groupOf = new Map(
-      (this.#emulator.getBatch(arn).buildGroups ?? []).map((g) => [
+      (this.#o.emulator.getBatch(arn).buildGroups ?? []).map((g) => [
         g.currentBuildSummary?.arn,
         g.identifier ?? '?',
       ]),
     );
-    const running = this.#emulator
+    const running = this.#o.emulator
       .currentBuilds(arn)
       .filter((b) => b.buildStatus === 'IN_PROGRESS')
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
@@ -421,8 +415,8 @@ export class WorkloadDriver {
         ? 'FAILED'
         : 'SUCCEEDED';
       const duration = Math.max(
-        this.#tickMs,
-        run.durationMs[group] ?? this.#tickMs,
+        this.#o.tickMs,
+        run.durationMs[group] ?? this.#o.tickMs,
       );
       this.#task(
         now + duration,
@@ -440,17 +434,17 @@ export class WorkloadDriver {
     run: RunPlan,
   ): void {
     const arn = history.arn as string;
-    if (this.#emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
+    if (this.#o.emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
       return; // stopped by fast-fail
     }
-    this.#emulator.completeBuild(buildArn, status);
-    const running = this.#emulator
+    this.#o.emulator.completeBuild(buildArn, status);
+    const running = this.#o.emulator
       .currentBuilds(arn)
       .some((b) => b.buildStatus === 'IN_PROGRESS');
     const fastFail = history.plan.fastFail && status !== 'SUCCEEDED';
     if (running && !fastFail) return;
     this.#task(
-      this.#clock.now() + run.settleLagMs,
+      this.#o.clock.now() + run.settleLagMs,
       'settle',
       () => this.#settle(history, { force: true }),
       history,
@@ -462,14 +456,15 @@ export class WorkloadDriver {
     options: { force?: boolean; status?: TerminalStatus },
   ): void {
     const arn = history.arn as string;
-    if (this.#emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS') return;
-    this.#settled(history, this.#emulator.settleBatch(arn, options));
+    const { emulator } = this.#o;
+    if (emulator.getBatch(arn).buildBatchStatus !== 'IN_PROGRESS') return;
+    this.#settled(history, emulator.settleBatch(arn, options));
   }
 
   #settled(history: BatchHistory, batch: BatchSnapshot): void {
     history.status = batch.buildBatchStatus;
-    history.settledAt = this.#clock.now();
-    this.#lastChangeAt = this.#clock.now();
+    history.settledAt = this.#o.clock.now();
+    this.#lastChangeAt = this.#o.clock.now();
     if (batch.buildBatchStatus === 'FAILED') {
       history.failures++;
       this.#awaitingRetry.add(history);
@@ -479,13 +474,13 @@ export class WorkloadDriver {
   /** After each step: batches CodeBuild retried start their next run. */
   #noticeRetries(): void {
     for (const history of [...this.#awaitingRetry]) {
-      const count = this.#emulator.retryCount(history.arn as string);
+      const count = this.#o.emulator.retryCount(history.arn as string);
       if (count === history.retries) continue;
       history.retries = count;
       history.latenciesMs.push(
-        this.#clock.now() - (history.settledAt ?? this.#clock.now()),
+        this.#o.clock.now() - (history.settledAt ?? this.#o.clock.now()),
       );
-      this.#lastChangeAt = this.#clock.now();
+      this.#lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
       this.#startRun(history);
     }

@@ -10,7 +10,7 @@ import {
   type InvocationRecord,
   LambdaRuntime,
 } from '../../sim/lambda-runtime.js';
-import { Network } from '../../sim/network.js';
+import { type CrashPoint, Network } from '../../sim/network.js';
 import { Random } from '../../sim/random.js';
 import { Scheduler } from '../../sim/scheduler.js';
 import type { Deployment } from '../../tools/local-aws/deployment.js';
@@ -233,10 +233,11 @@ describe('LambdaRuntime', () => {
     );
   });
 
-  it('kills an environment at a crash point; the retry runs in a new one', async () => {
+  /** Runs one RetryBuildBatch call whose first attempt is killed at `point`. */
+  async function killedAt(point: CrashPoint): Promise<Rig> {
     const r = await rig({
       crashPlan: ({ attempt }) =>
-        attempt === 1 ? (point) => point === 'before-retry-call' : undefined,
+        attempt === 1 ? (reached) => reached === point : undefined,
     });
     r.runtime.invokeAsync(
       { mode: 'call', operation: 'RetryBuildBatch' },
@@ -244,6 +245,11 @@ describe('LambdaRuntime', () => {
     );
     await r.scheduler.runUntil(SIM_EPOCH + 3_600_000);
     expect(r.records.map((x) => x.outcome)).toEqual(['killed', 'ok']);
+    return r;
+  }
+
+  it('kills an environment at a crash point; the retry runs in a new one', async () => {
+    const r = await killedAt('before-retry-call');
     expect(r.records[0]).toMatchObject({
       crashPoint: 'before-retry-call',
       error: { errorType: 'Runtime.ExitError' },
@@ -255,16 +261,7 @@ describe('LambdaRuntime', () => {
   });
 
   it('during-retry-call lets the service act, then kills before the answer', async () => {
-    const r = await rig({
-      crashPlan: ({ attempt }) =>
-        attempt === 1 ? (point) => point === 'during-retry-call' : undefined,
-    });
-    r.runtime.invokeAsync(
-      { mode: 'call', operation: 'RetryBuildBatch' },
-      'rule',
-    );
-    await r.scheduler.runUntil(SIM_EPOCH + 3_600_000);
-    expect(r.records.map((x) => x.outcome)).toEqual(['killed', 'ok']);
+    const r = await killedAt('during-retry-call');
     expect(r.upstreamCalls).toHaveLength(2);
   });
 });
