@@ -2,8 +2,8 @@
 // (the test harness), with remote calls counted from the servers' request
 // logs and the function's logs swallowed.
 import { SWEEP_INPUT } from '../lambda/contract.js';
-import { lambdaContext, startHarness } from '../test/support/harness.js';
-import { captureLogs } from '../test/support/logs.js';
+import { captureLogs } from '../tools/local-aws/capture-logs.js';
+import { lambdaContext, startHarness } from '../tools/local-aws/harness.js';
 import * as settings from './settings.js';
 import { round } from './stats.js';
 

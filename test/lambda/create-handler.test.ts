@@ -10,13 +10,16 @@ import {
 } from 'vitest';
 import type { Handler } from '../../lambda/create-handler.js';
 import { logger } from '../../lambda/logger.js';
+import {
+  type CapturedLogs,
+  captureLogs,
+} from '../../tools/local-aws/capture-logs.js';
 import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
 import {
   type Harness,
   lambdaContext,
   startHarness,
-} from '../support/harness.js';
-import { type CapturedLogs, captureLogs } from '../support/logs.js';
+} from '../../tools/local-aws/harness.js';
 
 // Integration: the real handler, the real SDK clients over HTTP, dynalite and
 // the wire-level CodeBuild emulator on 127.0.0.1. Nothing is mocked.

@@ -9,12 +9,12 @@ import {
 } from '../../lambda/contract.js';
 import { InvalidEventError } from '../../lambda/errors.js';
 import { MAX_EVENT_BYTES, parseInvocation } from '../../lambda/event.js';
+import { captureLogs } from '../../tools/local-aws/capture-logs.js';
 import {
   type Harness,
   lambdaContext,
   startHarness,
-} from '../support/harness.js';
-import { captureLogs } from '../support/logs.js';
+} from '../../tools/local-aws/harness.js';
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC } from '../../lambda/contract.js';
 import { count, countSkip, metrics } from '../../lambda/metrics.js';
-import { captureLogs } from '../support/logs.js';
+import { captureLogs } from '../../tools/local-aws/capture-logs.js';
 
 describe('countSkip', () => {
   it('writes one blob per skip, each with only its own Reason', () => {

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CapturedLogs,
+  captureLogs,
+} from '../../tools/local-aws/capture-logs.js';
 import type { BuildStateChangeEvent } from '../../tools/local-aws/codebuild/emulator.js';
 import {
   type Harness,
   lambdaContext,
   startHarness,
-} from '../support/harness.js';
-import { type CapturedLogs, captureLogs } from '../support/logs.js';
+} from '../../tools/local-aws/harness.js';
 
 // Integration: what one event costs in remote calls, per kind of event. The
 // real handler and SDK clients over HTTP; the calls are counted from the
@@ -63,7 +66,7 @@ describe('remote calls per event', () => {
 
     const { result, operations } = await callsOf(event);
 
-    expect(result).toMatchObject({ kind: 'batch', outcome: 'skipped' });
+    expect(result).toMatchObject({ kind: 'batch', result: 'skipped' });
     expect(operations).toEqual(['BatchGetBuildBatches', 'BatchGetBuilds']);
   });
 
@@ -92,7 +95,7 @@ describe('remote calls per event', () => {
 
     const retried = await callsOf(event);
 
-    expect(retried.result).toMatchObject({ kind: 'batch', outcome: 'retried' });
+    expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
     expect(retried.operations.length).toBeLessThanOrEqual(6);
     expect(retried.operations).toEqual(

@@ -4,7 +4,7 @@ import type { BatchOutcome, BatchRetrier } from '../../lambda/batch-retrier.js';
 import type { BudgetStore } from '../../lambda/budget-store.js';
 import type { CodeBuildGateway } from '../../lambda/codebuild-gateway.js';
 import { runSweep, type SweepDeps } from '../../lambda/sweep.js';
-import { defaultConfig } from '../support/harness.js';
+import { defaultConfig } from '../../tools/local-aws/harness.js';
 
 // Pure concurrency: the collaborators are in-process fakes, no servers.
 

@@ -1,14 +1,10 @@
 import type { Config } from '../../lambda/config.js';
 import { SETTINGS } from '../../lambda/contract.js';
 import { createHandler, type Handler } from '../../lambda/create-handler.js';
-import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
-import type { LocalDynamo } from '../../tools/local-aws/dynamo.js';
-import {
-  ACCOUNT,
-  functionEnvironment,
-  REGION,
-} from '../../tools/local-aws/environment.js';
-import { startLocalAws } from '../../tools/local-aws/local-aws.js';
+import type { CodeBuildEmulator } from './codebuild/emulator.js';
+import type { LocalDynamo } from './dynamo.js';
+import { ACCOUNT, functionEnvironment, REGION } from './environment.js';
+import { startLocalAws } from './local-aws.js';
 
 const FUNCTION_NAME = 'codebuild-batch-retry-test';
 
