@@ -2,9 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { type BatchView, failureKey } from '../../lambda/batch.js';
 import type { Config } from '../../lambda/config.js';
 import {
+  buildSkipReason,
   decideRetry,
+  dryRunAttempt,
+  isInLookback,
   isInScope,
   isRoutineSkip,
+  MAX_WATCH_MS,
+  retryReason,
+  scanPage,
+  triggerOf,
+  watchDone,
+  watchLapsed,
 } from '../../lambda/decision.js';
 
 const now = new Date('2026-11-20T12:00:00Z');
@@ -184,5 +193,83 @@ describe('isRoutineSkip', () => {
       reason: 'batch-succeeded',
     });
     expect(skip('FAULT')).toEqual({ action: 'skip', reason: 'batch-fault' });
+  });
+});
+
+describe('triggerOf and buildSkipReason', () => {
+  it('treats FAILED, FAULT and TIMED_OUT children as failures', () => {
+    expect(triggerOf('FAILED')).toBe('build-failed');
+    expect(triggerOf('FAULT')).toBe('build-failed');
+    expect(triggerOf('TIMED_OUT')).toBe('build-failed');
+    expect(triggerOf('SUCCEEDED')).toBe('build-ended');
+    expect(triggerOf('STOPPED')).toBe('build-ended');
+  });
+
+  it('names why a build leads to no batch', () => {
+    expect(buildSkipReason({ kind: 'standalone' })).toBe('standalone-build');
+    expect(buildSkipReason({ kind: 'not-found' })).toBe('build-not-found');
+  });
+});
+
+describe('the lookback window', () => {
+  it('includes its start and excludes unsettled batches', () => {
+    const start = new Date(now.getTime() - 24 * 3_600_000);
+    expect(isInLookback(config, { ...failed, endTime: start }, now)).toBe(true);
+    const before = new Date(start.getTime() - 1);
+    expect(isInLookback(config, { ...failed, endTime: before }, now)).toBe(
+      false,
+    );
+    expect(isInLookback(config, { ...failed, endTime: undefined }, now)).toBe(
+      false,
+    );
+  });
+
+  it('ends the scan at the first page with nothing inside the window', () => {
+    const old = { ...failed, endTime: new Date('2026-11-01T00:00:00Z') };
+    expect(scanPage(config, [failed, old], now)).toEqual({
+      candidates: [failed],
+      keepGoing: true,
+    });
+    expect(scanPage(config, [old], now)).toEqual({
+      candidates: [],
+      keepGoing: false,
+    });
+  });
+});
+
+describe('dryRunAttempt and retryReason', () => {
+  const failure = failureKey(failed);
+
+  it('reports the attempt a real run would reserve, or the one held', () => {
+    expect(dryRunAttempt(config, failure)).toBe(1);
+    expect(dryRunAttempt(config, failure, { retries: 1 })).toBe(2);
+    expect(
+      dryRunAttempt(config, failure, { retries: 2, lastFailure: failure }),
+    ).toBe(2);
+    expect(dryRunAttempt(config, failure, { retries: 2 })).toBeUndefined();
+  });
+
+  it('says a duplicate reservation resumes an attempt', () => {
+    expect(retryReason('reserved')).toBe('batch-failed');
+    expect(retryReason('duplicate')).toBe('resumed-attempt');
+  });
+});
+
+describe('when to stop watching', () => {
+  const t = now.getTime();
+
+  it('drops a watch when the batch is gone or watched too long', () => {
+    expect(watchLapsed(t, undefined, t)).toBe(true);
+    expect(watchLapsed(t - MAX_WATCH_MS - 1, failed, t)).toBe(true);
+    expect(watchLapsed(t - MAX_WATCH_MS, failed, t)).toBe(false);
+  });
+
+  it('ends a watch once the batch settled without a retry', () => {
+    const running = { ...failed, status: 'IN_PROGRESS' };
+    expect(watchDone(running, 'skipped')).toBe(false);
+    expect(watchDone(failed, 'skipped')).toBe(true);
+    expect(watchDone(failed, 'exhausted')).toBe(true);
+    expect(watchDone(failed, 'retried')).toBe(false);
+    expect(watchDone(failed, 'in-flight')).toBe(false);
   });
 });
