@@ -25,11 +25,9 @@ export type BatchKind = 'healthy' | 'flaky' | 'broken';
 export interface RunPlan {
   /** The run fails in DOWNLOAD_BATCHSPEC, before any child build. */
   readonly preBuild: boolean;
-  /** Whether the run fails (some group fails, or preBuild). */
   readonly fails: boolean;
   /** Groups that fail in this run (among those that run). */
   readonly failingGroups: readonly string[];
-  /** How long each group's build runs. */
   readonly durationMs: Readonly<Record<string, number>>;
   /** How long after its last child (or its first failure, fast-fail) the batch settles. */
   readonly settleLagMs: number;
@@ -47,11 +45,7 @@ export interface BatchPlan {
   readonly startOffsetMs: number;
   /** Stop the other children as soon as one fails (CodeBuild fast-fail). */
   readonly fastFail: boolean;
-  /**
-   * Runs that fail in DOWNLOAD_BATCHSPEC, before any child build exists:
-   * the first only (a transient problem) or every one (a broken batch
-   * buildspec).
-   */
+  /** Runs failing before any child build: the first (transient) or all (broken batchspec). */
   readonly preBuild?: 'first' | 'always';
   /** Explicit runs (the demo); missing runs are drawn from the seed. */
   readonly runs?: readonly Partial<RunPlan>[];
@@ -89,16 +83,10 @@ export interface WorkloadOptions {
   readonly tickMs: number;
 }
 
-/** Shares of healthy, flaky and broken batches. */
+/** Shares of healthy and flaky batches (the rest are broken). */
 const MIX = { healthy: 0.45, flaky: 0.4 } as const;
-/** Share of failing batches whose first run fails before any build. */
-const PRE_BUILD_SHARE = 0.1;
-/** Share of batches using fast-fail. */
-const FAST_FAIL_SHARE = 0.25;
-
 /** Build groups a batch can have (2 to 4 of them). */
 const GROUP_NAMES = ['build', 'unit', 'lint', 'integration', 'e2e'] as const;
-
 /** Probability that a flaky batch's run after a retry fails again. */
 const FLAKY_REFAIL_RATE = 0.4;
 
@@ -138,7 +126,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
         r.intAt(0, 60, key, 'start') * tick
       : r.intAt(0, Math.floor(spread / tick), key, 'start') * tick;
     const preBuild =
-      kind !== 'healthy' && r.chanceAt(PRE_BUILD_SHARE, key, 'pre-build')
+      kind !== 'healthy' && r.chanceAt(0.1, key, 'pre-build')
         ? kind === 'broken'
           ? 'always'
           : 'first'
@@ -150,7 +138,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       kind: stale ? 'broken' : kind,
       groups,
       startOffsetMs,
-      fastFail: r.chanceAt(FAST_FAIL_SHARE, key, 'fast-fail'),
+      fastFail: r.chanceAt(0.25, key, 'fast-fail'),
       ...(preBuild ? { preBuild } : {}),
     });
   }
@@ -223,11 +211,7 @@ export function runPlan(
   };
 }
 
-/**
- * How the batch goes if the service behaves: every failure that still has
- * budget is retried exactly once. Returns the number of retries and the
- * final status.
- */
+/** How the batch goes if every failure with budget left is retried exactly once. */
 export function expectedCourse(
   plan: BatchPlan,
   random: Random,
@@ -258,7 +242,6 @@ export interface BatchHistory {
   retries: number;
   /** Settled status of the latest run, or IN_PROGRESS / NOT_STARTED. */
   status: string;
-  /** When the latest run settled. */
   settledAt?: number;
   /** Failure-to-retry latencies, ms of simulated time. */
   readonly latenciesMs: number[];
@@ -287,7 +270,8 @@ export class WorkloadDriver {
   /** Batches settled FAILED, waiting to see whether they get retried. */
   readonly #awaitingRetry = new Set<BatchHistory>();
   #pendingTasks = 0;
-  #lastChangeAt = 0;
+  /** The last simulated instant a batch settled or was retried. */
+  lastChangeAt = 0;
 
   constructor(options: DriverOptions) {
     this.#o = options;
@@ -305,7 +289,7 @@ export class WorkloadDriver {
   /** Schedules every batch start. */
   start(): void {
     for (const history of this.histories) {
-      this.#task(this.#o.origin + history.plan.startOffsetMs, 'start', () =>
+      this.#task(this.#o.origin + history.plan.startOffsetMs, () =>
         this.#startRun(history),
       );
     }
@@ -319,29 +303,16 @@ export class WorkloadDriver {
     );
   }
 
-  /** The last simulated instant a batch settled or was retried. */
-  get lastChangeAt(): number {
-    return this.#lastChangeAt;
-  }
-
   /** The history of the batch with this ARN. */
   byArn(arn: string): BatchHistory | undefined {
     return this.histories.find((h) => h.arn === arn);
   }
 
-  /**
-   * Schedules workload work. With `history`, the task belongs to the batch's
-   * current run and is skipped if a retry started another run meanwhile.
-   */
-  #task(
-    at: number,
-    label: string,
-    fn: () => void,
-    history?: BatchHistory,
-  ): void {
+  /** Schedules work; with `history`, skipped if a retry started another run meanwhile. */
+  #task(at: number, fn: () => void, history?: BatchHistory): void {
     const run = history?.runs;
     this.#pendingTasks++;
-    this.#o.scheduler.at(at, label, () => {
+    this.#o.scheduler.at(at, () => {
       this.#pendingTasks--;
       if (history && history.runs !== run) return;
       fn();
@@ -383,7 +354,6 @@ export class WorkloadDriver {
     if (run.preBuild) {
       this.#task(
         this.#o.clock.now() + this.#o.tickMs,
-        'settle',
         () => this.#settle(history, { status: 'FAILED' }),
         history,
       );
@@ -420,7 +390,6 @@ export class WorkloadDriver {
       );
       this.#task(
         now + duration,
-        'complete',
         () => this.#complete(history, build.arn, status, run),
         history,
       );
@@ -445,7 +414,6 @@ export class WorkloadDriver {
     if (running && !fastFail) return;
     this.#task(
       this.#o.clock.now() + run.settleLagMs,
-      'settle',
       () => this.#settle(history, { force: true }),
       history,
     );
@@ -464,7 +432,7 @@ export class WorkloadDriver {
   #settled(history: BatchHistory, batch: BatchSnapshot): void {
     history.status = batch.buildBatchStatus;
     history.settledAt = this.#o.clock.now();
-    this.#lastChangeAt = this.#o.clock.now();
+    this.lastChangeAt = this.#o.clock.now();
     if (batch.buildBatchStatus === 'FAILED') {
       history.failures++;
       this.#awaitingRetry.add(history);
@@ -480,7 +448,7 @@ export class WorkloadDriver {
       history.latenciesMs.push(
         this.#o.clock.now() - (history.settledAt ?? this.#o.clock.now()),
       );
-      this.#lastChangeAt = this.#o.clock.now();
+      this.lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
       this.#startRun(history);
     }
