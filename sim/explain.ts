@@ -6,17 +6,11 @@
 import { SWEEP_INPUT } from '../lambda/contract.js';
 import type { BatchResult, SimulationResult } from './simulation.js';
 
-/** A structured (JSON) log line of the function. */
-export type LogRecord = Record<string, unknown>;
-
 /** Every JSON line the function wrote. */
-export function logRecords(
-  result: Pick<SimulationResult, 'logs'>,
-): LogRecord[] {
+function logRecords(result: SimulationResult): Record<string, unknown>[] {
   return result.logs.flatMap(({ line }) => {
-    if (!line.startsWith('{')) return [];
     try {
-      return [JSON.parse(line) as LogRecord];
+      return line.startsWith('{') ? [JSON.parse(line)] : [];
     } catch {
       return [];
     }
@@ -26,9 +20,9 @@ export function logRecords(
 /** How each batch's retries came about, e.g. `event`, `sweep (resumed)`. */
 export function retryPaths(result: SimulationResult): Map<string, string[]> {
   const via = new Map(
-    result.invocations.map((r) => [
-      r.requestId,
-      (r.event.payload as { kind?: string }).kind === SWEEP_INPUT.kind
+    result.invocations.map(({ requestId, event }) => [
+      requestId,
+      (event.payload as { kind?: string }).kind === SWEEP_INPUT.kind
         ? 'sweep'
         : 'event',
     ]),

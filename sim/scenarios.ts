@@ -4,9 +4,13 @@
  */
 import { SETTINGS, STACK_ID } from '../lambda/contract.js';
 import type { DeploymentOptions } from '../tools/local-aws/deployment.js';
-import { CRASH_POINTS } from './network.js';
 import { Random } from './random.js';
-import type { FaultKnobs, SimulationOptions } from './simulation.js';
+import {
+  type FaultKnobs,
+  NO_FAULTS,
+  type SimulationOptions,
+  TICK_MS,
+} from './simulation.js';
 import {
   type BatchKind,
   type BatchPlan,
@@ -14,8 +18,6 @@ import {
   type RunPlan,
 } from './workload.js';
 
-/** Workload times are multiples of this. */
-const TICK_MS = 10_000;
 const MIN = 60_000;
 
 /** Projects the main stack looks after, and one it does not. */
@@ -28,15 +30,14 @@ const OUT_OF_SCOPE_PROJECT = 'legacy';
  * at every crash point, and a ten-minute DynamoDB outage an hour in.
  */
 export const DEFAULT_FAULTS: FaultKnobs = {
+  ...NO_FAULTS,
   dup: 0.1,
   drop: 0.05,
   reorder: 0.2,
-  maxDelayMs: 5 * MIN,
   throttle: 0.1,
   serverErrors: 0.02,
   dynamoThrottle: 0.05,
   crash: 0.02,
-  crashPoints: CRASH_POINTS,
   outage: { atMs: 60 * MIN, durationMs: 10 * MIN },
 };
 
@@ -84,7 +85,6 @@ export function randomScenario(
     plans,
     stacks: [{ stackName: STACK_ID, parameters }],
     faults: { ...DEFAULT_FAULTS, ...options.faults },
-    tickMs: TICK_MS,
     accountConcurrency: options.accountConcurrency,
   };
 }
@@ -118,29 +118,23 @@ const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {
 };
 
 /** Demo batch number `n`: three groups, starting every two minutes. */
-function demo(
+const demo = (
   n: number,
   label: string,
   project: string,
   kind: BatchKind,
   plan: Partial<BatchPlan> = {},
-): BatchPlan {
-  const key = `d${String(n).padStart(2, '0')}`;
-  const groups = ['build', 'unit', 'e2e'];
-  const startOffsetMs = n * 2 * MIN;
-  const runs = RUNS[kind];
-  return {
-    key,
-    label,
-    project,
-    kind,
-    groups,
-    startOffsetMs,
-    runs,
-    fastFail: false,
-    ...plan,
-  };
-}
+): BatchPlan => ({
+  key: `d${String(n).padStart(2, '0')}`,
+  label,
+  project,
+  kind,
+  groups: ['build', 'unit', 'e2e'],
+  startOffsetMs: n * 2 * MIN,
+  runs: RUNS[kind],
+  fastFail: false,
+  ...plan,
+});
 
 const DEMO: readonly BatchPlan[] = [
   demo(1, 'healthy', 'web-app', 'healthy'),
@@ -220,7 +214,6 @@ export function demoScenario(): Omit<SimulationOptions, 'assembly'> {
     seed: 7,
     plans: DEMO,
     stacks: DEMO_STACKS,
-    tickMs: TICK_MS,
     // The e2e build of d14 fails 57 min in; DynamoDB is down from 55 to 70.
     faults: { outage: { atMs: 55 * MIN, durationMs: 15 * MIN } },
   };

@@ -36,12 +36,7 @@ import {
 } from './network.js';
 import { Random } from './random.js';
 import { Scheduler } from './scheduler.js';
-import {
-  type BatchHistory,
-  type BatchPlan,
-  expectedCourse,
-  WorkloadDriver,
-} from './workload.js';
+import { type BatchPlan, expectedCourse, WorkloadDriver } from './workload.js';
 
 /** Fault knobs of a run: shares are probabilities per event or per call. */
 export interface FaultKnobs extends DeliveryFaults {
@@ -56,6 +51,9 @@ export interface FaultKnobs extends DeliveryFaults {
   /** DynamoDB unreachable from `atMs` (after the deployment) for `durationMs`. */
   readonly outage?: { readonly atMs: number; readonly durationMs: number };
 }
+
+/** Workload times and delivery delays are multiples of this. */
+export const TICK_MS = 10_000;
 
 /** No faults at all. */
 export const NO_FAULTS: FaultKnobs = {
@@ -78,8 +76,6 @@ export interface SimulationOptions {
   /** The stacks deployed. Default: the assembly's, default parameters. */
   readonly stacks?: readonly DeploymentOptions[];
   readonly faults?: Partial<FaultKnobs>;
-  /** Workload times are multiples of this. Default 10 s. */
-  readonly tickMs?: number;
   /** Concurrency of an unreserved function. Default 6. */
   readonly accountConcurrency?: number;
 }
@@ -88,7 +84,7 @@ export interface SimulationOptions {
 export type BatchScope = 'retry' | 'dry-run' | 'out-of-scope' | 'stale';
 
 /** One batch's outcome against the expectation. */
-export type BatchResult = ReturnType<typeof batchResult>;
+export type BatchResult = Awaited<ReturnType<typeof checkBatches>>[number];
 
 /**
  * Figures of a run, the JSON of `npm run simulate`; the invariants are
@@ -146,13 +142,11 @@ export async function runSimulation(options: SimulationOptions) {
 type Simulation = ReturnType<typeof newSimulation>;
 
 function newSimulation(options: SimulationOptions) {
-  const tickMs = options.tickMs ?? 10_000;
   const earliest = Math.min(0, ...options.plans.map((p) => p.startOffsetMs));
-  const clock = new SimClock(SIM_EPOCH + earliest - tickMs);
+  const clock = new SimClock(SIM_EPOCH + earliest - TICK_MS);
   return {
     options,
     faults: { ...NO_FAULTS, ...options.faults },
-    tickMs,
     origin: SIM_EPOCH,
     random: new Random(options.seed),
     clock,
@@ -162,19 +156,6 @@ function newSimulation(options: SimulationOptions) {
     deadLetters: 0,
     logs: [] as { stack: string; line: string }[],
     calls: [] as CallRecord[],
-  };
-}
-
-/** The stack parameters the expectation depends on. */
-function settingsOf({ parameters }: Deployment) {
-  const value = (setting: { parameter: string; default?: unknown }) =>
-    parameters[setting.parameter] ?? setting.default;
-  const names = value(SETTINGS.projectNames);
-  return {
-    maxRetries: Number(value(SETTINGS.maxRetries)),
-    dryRun: value(SETTINGS.dryRun) === 'true',
-    projectNames: (Array.isArray(names) ? names : []).filter((n) => n !== ''),
-    lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
   };
 }
 
@@ -201,7 +182,7 @@ async function startLocalAws(
   deployments: readonly Deployment[],
 ): Promise<LocalAws> {
   const services = await startServices({ now: sim.clock.now, tables: [] });
-  const { random, scheduler, clock, tickMs, options } = sim;
+  const { random, scheduler, clock, options } = sim;
   const eventsOf = new Map<BatchPlan, number>();
   const aws: LocalAws = {
     services,
@@ -209,7 +190,7 @@ async function startLocalAws(
     bus: new EventBus({
       scheduler,
       random: random.fork('delivery'),
-      tickMs,
+      tickMs: TICK_MS,
       faults: sim.faults,
       // The demo scripts the delivery of some batches' events.
       override: (event) => {
@@ -225,7 +206,7 @@ async function startLocalAws(
       scheduler,
       clock,
       random: random.fork('workload'),
-      tickMs,
+      tickMs: TICK_MS,
       plans: options.plans,
       origin: sim.origin,
     }),
@@ -407,16 +388,25 @@ async function runWorkloadUntilQuiet(
 /** Which stack, if any, is responsible for a batch, and how. */
 function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
   const covering = stacks
-    .map((stack) => ({ stack, ...settingsOf(stack.deployment) }))
+    .map(({ deployment: { parameters, stackName } }) => {
+      const value = (setting: { parameter: string; default?: unknown }) =>
+        parameters[setting.parameter] ?? setting.default;
+      const names = value(SETTINGS.projectNames);
+      return {
+        stackName,
+        maxRetries: Number(value(SETTINGS.maxRetries)),
+        dryRun: value(SETTINGS.dryRun) === 'true',
+        projectNames: (Array.isArray(names) ? names : []).filter(Boolean),
+        lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
+      };
+    })
     .filter(
       ({ projectNames }) =>
         projectNames.length === 0 || projectNames.includes(plan.project),
     );
   const retrying = covering.filter((s) => !s.dryRun);
   if (retrying.length > 1) {
-    throw new Error(
-      `project ${plan.project} is in scope of ${retrying.length} retrying stacks`,
-    );
+    throw new Error(`project ${plan.project} is in scope of several stacks`);
   }
   const stack = retrying[0] ?? covering[0];
   const scope: BatchScope = !stack
@@ -429,17 +419,14 @@ function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
       : stack.dryRun
         ? 'dry-run'
         : 'retry';
-  return { scope, stack };
+  return { scope, maxRetries: stack?.maxRetries ?? 0 };
 }
 
 /**
  * Each batch as CodeBuild and the budget table saw it, against the course
  * the workload says a correct service produces.
  */
-async function checkBatches(
-  sim: Simulation,
-  aws: LocalAws,
-): Promise<BatchResult[]> {
+async function checkBatches(sim: Simulation, aws: LocalAws) {
   const budgets = new Map<string, number>();
   for (const stack of aws.stacks) {
     const table = stack.deployment.table.name;
@@ -451,37 +438,27 @@ async function checkBatches(
     }
   }
   const random = sim.random.fork('workload');
-  return aws.workload.histories.map((history) =>
-    batchResult(history, scopeOf(history.plan, aws.stacks), budgets, random),
-  );
-}
-
-function batchResult(
-  { plan, ...history }: BatchHistory,
-  { scope, stack }: ReturnType<typeof scopeOf>,
-  budgets: ReadonlyMap<string, number>,
-  random: Random,
-) {
-  const maxRetries = stack?.maxRetries ?? 0;
-  const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
-  return {
-    key: plan.key,
-    label: plan.label,
-    project: plan.project,
-    kind: plan.kind,
-    scope,
-    stack: stack?.stack.deployment.stackName,
-    arn: history.arn,
-    failures: history.failures,
-    retries: history.retries,
-    expectedRetries: course.retries,
-    expectedStatus: course.finalStatus as string,
-    status: history.status,
-    maxRetries,
-    /** Attempts the budget item holds (absent: no item). */
-    budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
-    latenciesMs: history.latenciesMs as readonly number[],
-  };
+  return aws.workload.histories.map(({ plan, ...history }) => {
+    const { scope, maxRetries } = scopeOf(plan, aws.stacks);
+    const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
+    return {
+      key: plan.key,
+      label: plan.label,
+      project: plan.project,
+      kind: plan.kind,
+      scope,
+      arn: history.arn,
+      failures: history.failures,
+      retries: history.retries,
+      expectedRetries: course.retries,
+      expectedStatus: course.finalStatus as string,
+      status: history.status,
+      maxRetries,
+      /** Attempts the budget item holds (absent: no item). */
+      budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
+      latenciesMs: history.latenciesMs as readonly number[],
+    };
+  });
 }
 
 const sum = <T>(items: readonly T[], of: (item: T) => number) =>
