@@ -41,15 +41,11 @@ export const DEFAULT_FAULTS: FaultKnobs = {
   outage: { atMs: 60 * MIN, durationMs: 10 * MIN },
 };
 
-/** Options of {@link randomScenario}. */
-export interface RandomScenarioOptions {
-  readonly batches: number;
-  readonly seed: number;
-  readonly faults?: Partial<FaultKnobs>;
-  /** CloudFormation parameters of the stack (ProjectNames defaults to the in-scope projects). */
-  readonly parameters?: Readonly<Record<string, string>>;
-  readonly accountConcurrency?: number;
-}
+/** Options of {@link randomScenario}; ProjectNames defaults to the in-scope projects. */
+export type RandomScenarioOptions = Pick<
+  SimulationOptions,
+  'seed' | 'faults' | 'accountConcurrency'
+> & { readonly batches: number; readonly parameters?: Record<string, string> };
 
 /**
  * The random workload: healthy, flaky and broken batches over four projects
@@ -92,23 +88,21 @@ export function randomScenario(
 /** Build durations where e2e ends last, so its event ends the batch. */
 const DURATIONS = { build: 4 * MIN, unit: 8 * MIN, e2e: 12 * MIN };
 
-/** Runs of a batch whose e2e build fails `failures` times, then passes. */
-const failThenPass = (failures: number, durationMs = DURATIONS) => [
-  ...Array.from({ length: failures }, () => ({
-    fails: true,
-    failingGroups: ['e2e'],
-    durationMs,
-    settleLagMs: 0,
-  })),
-  { fails: false, durationMs, settleLagMs: 0 },
-];
-
 /** A run in which `group` fails (build durations drawn from the seed). */
 const failing = (group: string): Partial<RunPlan> => ({
   fails: true,
   failingGroups: [group],
   settleLagMs: 0,
 });
+
+/** Runs of a batch whose e2e build fails `failures` times, then passes. */
+const failThenPass = (failures: number, durationMs = DURATIONS) => [
+  ...Array.from({ length: failures }, () => ({
+    ...failing('e2e'),
+    durationMs,
+  })),
+  { fails: false, durationMs, settleLagMs: 0 },
+];
 
 /** The runs of a demo batch unless it says otherwise. */
 const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {

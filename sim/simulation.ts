@@ -52,6 +52,19 @@ export interface FaultKnobs extends DeliveryFaults {
   readonly outage?: { readonly atMs: number; readonly durationMs: number };
 }
 
+/** The figures that must be 0: `ok` and the exit code rest on them. */
+export const INVARIANTS = [
+  'overRetries',
+  'missedRetries',
+  'budgetExceeded',
+  'secretLeaks',
+  'unfinished',
+] as const;
+
+/** Whether an invocation was the schedule's sweep. */
+export const isSweep = ({ event }: InvocationRecord) =>
+  (event.payload as { kind?: string }).kind === SWEEP_INPUT.kind;
+
 /** Workload times and delivery delays are multiples of this. */
 export const TICK_MS = 10_000;
 
@@ -126,12 +139,7 @@ export async function runSimulation(options: SimulationOptions) {
       logs: sim.logs as readonly { stack: string; line: string }[],
       secrets: aws.secrets,
       deployments,
-      ok:
-        figures.overRetries === 0 &&
-        figures.missedRetries === 0 &&
-        figures.budgetExceeded === 0 &&
-        figures.secretLeaks === 0 &&
-        figures.unfinished === 0,
+      ok: INVARIANTS.every((name) => figures[name] === 0),
     };
   } finally {
     await stopLocalAws(aws);
@@ -510,10 +518,7 @@ function figuresOf(
       coldStarts: sum(runtimes, (s) => s.coldStarts),
       lambdaRetries: sum(runtimes, (s) => s.retried),
       throttledByConcurrency: sum(runtimes, (s) => s.throttled),
-      sweeps: count(
-        invocations,
-        (r) => (r.event.payload as { kind?: string }).kind === SWEEP_INPUT.kind,
-      ),
+      sweeps: count(invocations, isSweep),
       reclaimed: sum(runtimes, (s) => s.reclaimed),
     },
     crashes: countBy(invocations.flatMap((r) => r.crashPoint ?? [])),
@@ -532,7 +537,6 @@ function figuresOf(
     },
     retriesIssued: sum(batches, (b) => b.retries),
     expectedRetries: sum(batches, (b) => b.expectedRetries),
-    // The invariants: what `ok` and the exit code rest on.
     overRetries: sum(batches, (b) =>
       Math.max(0, b.retries - b.expectedRetries),
     ),

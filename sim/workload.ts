@@ -69,13 +69,11 @@ export interface WorkloadOptions {
   readonly random: Random;
   /** Projects in scope of the deployment. */
   readonly projects: readonly string[];
-  /** Projects outside ProjectNames (their failures must not be retried). */
+  /** Projects outside ProjectNames, and the share of batches in them. */
   readonly outOfScopeProjects?: readonly string[];
-  /** Share of batches in out-of-scope projects. */
   readonly outOfScopeShare?: number;
-  /** Share of batches that failed before the lookback window. */
+  /** Share of batches failed before the lookback window, starting here (negative). */
   readonly staleShare?: number;
-  /** Where stale batches start (negative: before the workload's origin). */
   readonly staleOffsetMs?: number;
   /** Batches start within this window. Default four hours. */
   readonly spreadMs?: number;
@@ -157,15 +155,12 @@ function runPreBuild(plan: BatchPlan, run: number): boolean {
 function runFails(plan: BatchPlan, run: number, random: Random): boolean {
   const explicit = plan.runs?.[run]?.fails;
   if (explicit !== undefined) return explicit;
-  if (runPreBuild(plan, run)) return true;
-  switch (plan.kind) {
-    case 'healthy':
-      return false;
-    case 'broken':
-      return true;
-    case 'flaky':
-      return run === 0 || random.chanceAt(FLAKY_REFAIL_RATE, plan.key, run);
-  }
+  return (
+    runPreBuild(plan, run) ||
+    plan.kind === 'broken' ||
+    (plan.kind === 'flaky' &&
+      (run === 0 || random.chanceAt(FLAKY_REFAIL_RATE, plan.key, run)))
+  );
 }
 
 /** The full plan of run `run` of `plan` (explicit parts win). */
@@ -179,12 +174,13 @@ export function runPlan(
   const explicit = plan.runs?.[run] ?? {};
   const fails = runFails(plan, run, random);
   const preBuild = runPreBuild(plan, run);
-  const durationMs: Record<string, number> = {};
-  for (const group of plan.groups) {
-    durationMs[group] =
+  const durationMs = Object.fromEntries(
+    plan.groups.map((group) => [
+      group,
       explicit.durationMs?.[group] ??
-      random.intAt(3, 20, plan.key, run, group, 'minutes') * 60_000;
-  }
+        random.intAt(3, 20, plan.key, run, group, 'minutes') * 60_000,
+    ]),
+  );
   let failingGroups = (explicit.failingGroups ?? []).filter((g) =>
     running.includes(g),
   );
@@ -218,14 +214,12 @@ export function expectedCourse(
   maxRetries: number,
   retries: boolean,
 ): { readonly retries: number; readonly finalStatus: 'SUCCEEDED' | 'FAILED' } {
-  let run = 0;
+  // Run n follows the n-th retry.
   let count = 0;
-  while (runFails(plan, run, random)) {
+  for (; runFails(plan, count, random); count++) {
     if (!retries || count >= maxRetries) {
       return { retries: count, finalStatus: 'FAILED' };
     }
-    count++;
-    run++;
   }
   return { retries: count, finalStatus: 'SUCCEEDED' };
 }
@@ -319,47 +313,27 @@ export class WorkloadDriver {
     });
   }
 
-  #plan(history: BatchHistory, running?: readonly string[]): RunPlan {
-    return runPlan(
-      history.plan,
-      history.runs - 1,
-      this.#o.random,
-      this.#o.tickMs,
-      running,
-    );
-  }
-
-  #startRun(history: BatchHistory): void {
-    history.runs++;
-    const run = this.#plan(history);
+  #startRun(history: BatchHistory) {
+    const { emulator, clock, random, tickMs } = this.#o;
     const { plan } = history;
-    if (history.runs === 1) {
+    const run = runPlan(plan, history.runs++, random, tickMs);
+    if (!history.arn) {
       const batch = run.preBuild
-        ? this.#o.emulator.failBatchBeforeBuilds(plan.project)
-        : this.#o.emulator.startBatch(plan.project, { groups: plan.groups });
+        ? emulator.failBatchBeforeBuilds(plan.project)
+        : emulator.startBatch(plan.project, { groups: plan.groups });
       history.arn = batch.arn;
-      if (run.preBuild) {
-        this.#settled(history, batch);
-        return;
-      }
+      if (run.preBuild) return this.#settled(history, batch);
+    } else if (run.preBuild) {
+      // A retry of a batch failing before any build: it fails again.
       history.status = 'IN_PROGRESS';
-      this.#scheduleChildren(history);
-      return;
+      const settle = () => this.#settle(history, { status: 'FAILED' });
+      return this.#task(clock.now() + tickMs, settle, history);
+    } else if (!emulator.getBatch(history.arn).buildGroups?.length) {
+      // CodeBuild put the retried batch back IN_PROGRESS and started builds
+      // for the groups it retries, none if it had failed before any.
+      emulator.startGroups(history.arn, plan.groups);
     }
-    // A retry: CodeBuild has put the batch back IN_PROGRESS and started new
-    // builds for the groups it retries (none if it had failed before any).
     history.status = 'IN_PROGRESS';
-    const arn = history.arn as string;
-    const hasGroups = (this.#o.emulator.getBatch(arn).buildGroups ?? []).length;
-    if (run.preBuild) {
-      this.#task(
-        this.#o.clock.now() + this.#o.tickMs,
-        () => this.#settle(history, { status: 'FAILED' }),
-        history,
-      );
-      return;
-    }
-    if (hasGroups === 0) this.#o.emulator.startGroups(arn, plan.groups);
     this.#scheduleChildren(history);
   }
 
@@ -376,10 +350,9 @@ export class WorkloadDriver {
       .currentBuilds(arn)
       .filter((b) => b.buildStatus === 'IN_PROGRESS')
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
-    const run = this.#plan(
-      history,
-      running.map((r) => r.group),
-    );
+    const groups = running.map((r) => r.group);
+    const { random, tickMs } = this.#o;
+    const run = runPlan(history.plan, history.runs - 1, random, tickMs, groups);
     for (const { build, group } of running) {
       const status: TerminalStatus = run.failingGroups.includes(group)
         ? 'FAILED'
