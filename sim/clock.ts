@@ -1,14 +1,13 @@
 /**
  * The simulated clock: one integer of epoch milliseconds in shared memory.
  * It stands still while a step runs and jumps to the next scheduled instant
- * between steps; nothing else moves it. The CodeBuild emulator reads it
- * through its `now` option, and every Lambda execution environment's `Date`
- * reads this buffer (see lambda-worker.mjs). The harness's own `Date` is
- * left alone, so dynalite and test runners keep real time.
+ * between steps. The CodeBuild emulator reads it through its `now` option,
+ * and every Lambda execution environment's `Date` reads this buffer (see
+ * lambda-worker.mjs); the harness's own `Date` keeps real time for dynalite.
  *
  * @example
  * const clock = new SimClock(SIM_EPOCH);
- * clock.advance(60_000);
+ * clock.set(SIM_EPOCH + 60_000);
  */
 export class SimClock {
   /** Shared with worker threads; holds the time as a BigInt64. */
@@ -26,23 +25,16 @@ export class SimClock {
   set(ms: number): void {
     const next = Math.round(ms);
     if (next < this.now()) {
-      throw new Error(
-        `the simulated clock cannot go back from ${this.now()} to ${next}`,
-      );
+      throw new Error(`the simulated clock cannot go back from ${this.now()}`);
     }
     Atomics.store(this.#view, 0, BigInt(next));
-  }
-
-  /** Moves the clock forward by `ms`. */
-  advance(ms: number): void {
-    this.set(this.now() + ms);
   }
 }
 
 /** A fixed, recognisable start for simulations: Monday 2026-11-16 08:00 UTC. */
 export const SIM_EPOCH = Date.UTC(2026, 10, 16, 8, 0, 0);
 
-/** `hh:mm:ss` of a duration, for progress lines and tables. */
+/** `hh:mm:ss` of a duration, for summaries. */
 export function elapsed(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
   return [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60]

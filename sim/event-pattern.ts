@@ -1,18 +1,11 @@
 /**
- * EventBridge event-pattern matching for exact values, the part of the
- * EventBridge user guide ("Event patterns", "Matching on multiple field
- * values", "null values and empty strings") the stack's rule relies on:
- *
- * - a pattern has the structure of the events it matches; every field it
- *   names must be in the event and match (AND), at the same nesting;
- * - a leaf is an array of alternatives (OR), each compared exactly: strings
- *   case-sensitively, numbers as numbers, `null` and `""` kept apart;
- * - when the event's value is an array, the leaf matches if any element does.
- *
- * Content filters (`prefix`, `anything-but`, `numeric`, ...) and `$or` are
- * refused with {@link InvalidPatternError} rather than half-implemented: no
- * template this simulation deploys uses them, and a pattern the simulation
- * cannot match as AWS would must fail loudly.
+ * EventBridge event-pattern matching for exact values, as the user guide
+ * describes it: every field a pattern names must be in the event and match
+ * (AND, same nesting); a leaf is an array of alternatives (OR) compared
+ * exactly (`null` and `""` kept apart); an array value matches if any element
+ * does. Content filters (`prefix`, `numeric`...) and `$or` are refused with
+ * {@link InvalidPatternError}: no template here uses them, and a pattern the
+ * simulation cannot match as AWS would must fail loudly.
  */
 
 /** A pattern as written in a rule (`EventPattern`), as an object. */

@@ -22,8 +22,6 @@ import type { Scheduler } from './scheduler.js';
 export interface QueuedEvent {
   readonly seq: number;
   readonly payload: unknown;
-  /** What sent it: the rule's name, or 'direct'. */
-  readonly sender: string;
   readonly enqueuedAt: number;
   /** Invocations made so far. */
   attempts: number;
@@ -41,16 +39,12 @@ export interface InvocationError {
 export interface InvocationRecord {
   readonly requestId: string;
   readonly event: QueuedEvent;
-  readonly attempt: number;
-  readonly environment: string;
   readonly coldStart: boolean;
   readonly startedAt: number;
   readonly outcome: 'ok' | 'error' | 'killed';
   readonly result?: unknown;
   readonly error?: InvocationError;
   readonly crashPoint?: CrashPoint;
-  /** API calls unanswered when the handler settled: frozen leftover work. */
-  readonly leftoverCalls: number;
 }
 
 /** A message in the dead-letter queue (Lambda's on-failure record). */
@@ -67,12 +61,8 @@ export interface DeadLetter {
   readonly responsePayload?: InvocationError;
 }
 
-/**
- * Decides where an invocation may be killed: the returned function is asked
- * at every crash point the invocation reaches.
- */
+/** Decides, per invocation, at which crash points it reached it is killed. */
 export type CrashPlan = (invocation: {
-  readonly requestId: string;
   readonly event: QueuedEvent;
   readonly attempt: number;
 }) => ((point: CrashPoint) => boolean) | undefined;
@@ -90,23 +80,15 @@ export interface LambdaRuntimeOptions {
   readonly baseEnvironment: Readonly<Record<string, string>>;
   /** Real-time factor for timers inside environments (SDK backoff). Default 0.05. */
   readonly timerScale?: number;
-  /** For scripted scenarios: an idle environment's id, `'new'`, or undefined (random). */
-  readonly chooseEnvironment?: (
-    idle: readonly string[],
-    event: QueuedEvent,
-  ) => string | 'new' | undefined;
   readonly crashPlan?: CrashPlan;
   readonly onInvocation?: (record: InvocationRecord) => void;
   readonly onDeadLetter?: (message: DeadLetter) => void;
   /** Every line an environment writes to stdout or stderr. */
-  readonly onLog?: (line: string, environment: string) => void;
+  readonly onLog?: (line: string) => void;
 }
 
 /** Lambda's waits before the first and second asynchronous retry. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
-/** Throttled events: 1 s, doubling, at most 5 minutes. */
-const THROTTLE_BASE_MS = 1_000;
-const THROTTLE_MAX_MS = 300_000;
 /** Lambda reclaims an environment idle this long. */
 const IDLE_LIFETIME_MS = 30 * 60_000;
 /** Wall-clock time after which an invocation counts as hung. */
@@ -164,7 +146,12 @@ class ExecutionEnvironment {
         this.#freeze.buffer as SharedArrayBuffer,
       );
       this.#worker = worker;
-      this.#attach(worker, onLog);
+      for (const input of [worker.stdout, worker.stderr]) {
+        createInterface({ input }).on('line', (line) => line && onLog(line));
+      }
+      worker.on('message', (message: WorkerMessage) => this.#answer(message));
+      worker.on('error', (error) => this.kill(exited(String(error))));
+      worker.on('exit', () => this.kill(exited('Runtime exited')));
       return new Promise<void>((resolve, reject) => {
         worker.on(
           'message',
@@ -178,35 +165,18 @@ class ExecutionEnvironment {
     this.ready.catch(() => undefined);
   }
 
-  /** API calls of this environment not yet answered. */
-  get inFlight(): number {
-    return this.#endpoint?.inFlight ?? 0;
-  }
-
-  #attach(worker: Worker, onLog: (line: string) => void): void {
-    for (const input of [worker.stdout, worker.stderr]) {
-      createInterface({ input }).on('line', (line) => line && onLog(line));
-    }
-    worker.on('message', (message: WorkerMessage) => {
-      const pending = this.#pending;
-      if (!pending || message.id !== pending.id) return;
-      if (message.type === 'crashed') {
-        this.kill(message.error as InvocationError);
-      } else if (message.type === 'result') {
-        this.#pending = undefined;
-        pending.resolve(
-          message.ok
-            ? { ok: true, value: message.value }
-            : {
-                ok: false,
-                error: message.error as InvocationError,
-                died: false,
-              },
-        );
-      }
-    });
-    worker.on('error', (error) => this.kill(exited(String(error))));
-    worker.on('exit', () => this.kill(exited('Runtime exited')));
+  #answer(message: WorkerMessage): void {
+    const pending = this.#pending;
+    if (!pending || message.id !== pending.id) return;
+    const error = message.error as InvocationError;
+    if (message.type === 'crashed') this.kill(error);
+    if (message.type !== 'result') return;
+    this.#pending = undefined;
+    pending.resolve(
+      message.ok
+        ? { ok: true, value: message.value }
+        : { ok: false, error, died: false },
+    );
   }
 
   async invoke(
@@ -274,15 +244,16 @@ class ExecutionEnvironment {
  *
  * @example
  * const lambda = new LambdaRuntime({ deployment, clock, scheduler, network, ... });
- * lambda.invokeAsync(event, 'rule-name');
+ * lambda.invokeAsync(event);
  */
 export class LambdaRuntime {
-  readonly #options: LambdaRuntimeOptions;
+  readonly #o: LambdaRuntimeOptions;
   readonly #environments: ExecutionEnvironment[] = [];
   readonly #closed: Promise<void>[] = [];
   #seq = 0;
   #requests = 0;
-  #outstanding = 0;
+  /** Events accepted and not yet finished (succeeded or dead-lettered). */
+  outstanding = 0;
   readonly stats = {
     coldStarts: 0,
     /** Asynchronous retries Lambda made after a failed invocation. */
@@ -295,29 +266,21 @@ export class LambdaRuntime {
   };
 
   constructor(options: LambdaRuntimeOptions) {
-    this.#options = options;
-  }
-
-  /** Events accepted and not yet finished (succeeded or dead-lettered). */
-  get outstanding(): number {
-    return this.#outstanding;
+    this.#o = options;
   }
 
   /** Puts an event in the asynchronous queue (the Invoke API, Event type). */
-  invokeAsync(payload: unknown, sender: string): QueuedEvent {
-    const event: QueuedEvent = {
+  invokeAsync(payload: unknown): void {
+    const enqueuedAt = this.#o.clock.now();
+    const event = {
       seq: ++this.#seq,
       payload,
-      sender,
-      enqueuedAt: this.#options.clock.now(),
+      enqueuedAt,
       attempts: 0,
       throttles: 0,
     };
-    this.#outstanding++;
-    this.#options.scheduler.at(event.enqueuedAt, 'lambda', () =>
-      this.#dispatch(event),
-    );
-    return event;
+    this.outstanding++;
+    this.#o.scheduler.at(enqueuedAt, () => this.#dispatch(event));
   }
 
   /** Ends every environment. */
@@ -332,7 +295,7 @@ export class LambdaRuntime {
   }
 
   #dispatch(event: QueuedEvent): Promise<void> | undefined {
-    const { clock, deployment, scheduler, random } = this.#options;
+    const { clock, deployment, scheduler, random } = this.#o;
     const now = clock.now();
     const maxAgeMs = deployment.asyncInvoke.maximumEventAgeSeconds * 1000;
     if (now - event.enqueuedAt > maxAgeMs) {
@@ -340,28 +303,24 @@ export class LambdaRuntime {
       return undefined;
     }
     const busy = this.#environments.filter((e) => !e.dead && e.busy).length;
-    this.#reclaimIdle(now);
+    for (const env of [...this.#environments]) {
+      if (!env.dead && !env.busy && now - env.idleSince >= IDLE_LIFETIME_MS) {
+        this.stats.reclaimed++;
+        this.#retire(env);
+      }
+    }
     const idle = this.#environments.filter((e) => !e.dead && !e.busy);
-    const chosen = this.#options.chooseEnvironment?.(
-      idle.map((e) => e.id),
-      event,
-    );
     let env =
-      chosen === undefined
-        ? idle[
-            random.intAt(0, idle.length - 1, 'reuse', event.seq, event.attempts)
-          ]
-        : idle.find((e) => e.id === chosen);
+      idle[
+        random.intAt(0, idle.length - 1, 'reuse', event.seq, event.attempts)
+      ];
     const concurrency =
-      deployment.fn.reservedConcurrency ?? this.#options.accountConcurrency;
+      deployment.fn.reservedConcurrency ?? this.#o.accountConcurrency;
     if (!env && busy >= concurrency) {
-      event.throttles++;
+      // Throttled: retried after 1 s, doubling, at most 5 minutes.
       this.stats.throttled++;
-      const delay = Math.min(
-        THROTTLE_BASE_MS * 2 ** (event.throttles - 1),
-        THROTTLE_MAX_MS,
-      );
-      scheduler.after(delay, 'lambda-throttled', () => this.#dispatch(event));
+      const delay = Math.min(1_000 * 2 ** event.throttles++, 300_000);
+      scheduler.after(delay, () => this.#dispatch(event));
       return undefined;
     }
     const coldStart = !env;
@@ -377,19 +336,9 @@ export class LambdaRuntime {
     this.#closed.push(env.close().catch(() => undefined));
   }
 
-  #reclaimIdle(now: number): void {
-    for (const env of [...this.#environments]) {
-      if (env.dead || env.busy || now - env.idleSince < IDLE_LIFETIME_MS) {
-        continue;
-      }
-      this.stats.reclaimed++;
-      this.#retire(env);
-    }
-  }
-
   #startEnvironment(): ExecutionEnvironment {
-    const { deployment, clock, network, baseEnvironment } = this.#options;
-    const id = `env-${this.stats.coldStarts + 1}`;
+    const { deployment, clock, network, baseEnvironment } = this.#o;
+    const id = `env-${++this.stats.coldStarts}`;
     const { fn } = deployment;
     const logStreamName = `2026/11/16/[$LATEST]${id}`;
     const spawn = (url: string, freezeBuffer: SharedArrayBuffer) =>
@@ -397,7 +346,7 @@ export class LambdaRuntime {
         workerData: {
           clockBuffer: clock.buffer,
           freezeBuffer,
-          timerScale: this.#options.timerScale ?? 0.05,
+          timerScale: this.#o.timerScale ?? 0.05,
           codeDirectory: fn.codeDirectory,
           handler: fn.handler,
           functionName: fn.name,
@@ -428,11 +377,10 @@ export class LambdaRuntime {
         stderr: true,
         execArgv: [],
       });
-    const env = new ExecutionEnvironment(id, network.open(id), spawn, (line) =>
-      this.#options.onLog?.(line, id),
+    const env = new ExecutionEnvironment(id, network.open(), spawn, (line) =>
+      this.#o.onLog?.(line),
     );
     this.#environments.push(env);
-    this.stats.coldStarts++;
     return env;
   }
 
@@ -441,11 +389,11 @@ export class LambdaRuntime {
     env: ExecutionEnvironment,
     coldStart: boolean,
   ): Promise<void> {
-    const { clock, deployment, random, scheduler } = this.#options;
+    const { clock, deployment, random, scheduler } = this.#o;
     const startedAt = clock.now();
     const attempt = ++event.attempts;
     const requestId = uuidAt(random, 'request', ++this.#requests);
-    const kills = this.#options.crashPlan?.({ requestId, event, attempt });
+    const kills = this.#o.crashPlan?.({ event, attempt });
     const deadline = startedAt + deployment.fn.timeoutSeconds * 1000;
     const outcome: Outcome = await env
       .invoke(event.payload, requestId, deadline, kills)
@@ -459,31 +407,26 @@ export class LambdaRuntime {
       });
     env.busy = false;
     env.idleSince = clock.now();
-    // A killed environment's cut requests do not count: nothing resumes.
-    const leftoverCalls = env.dead ? 0 : env.inFlight;
     if (env.dead) this.#retire(env);
 
-    this.#options.onInvocation?.({
+    this.#o.onInvocation?.({
       requestId,
       event,
-      attempt,
-      environment: env.id,
       coldStart,
       startedAt,
       outcome: outcome.ok ? 'ok' : outcome.died ? 'killed' : 'error',
-      result: outcome.ok ? outcome.value : undefined,
-      error: outcome.ok ? undefined : outcome.error,
-      crashPoint: outcome.ok ? undefined : outcome.crashPoint,
-      leftoverCalls,
+      ...(outcome.ok
+        ? { result: outcome.value }
+        : { error: outcome.error, crashPoint: outcome.crashPoint }),
     });
     if (outcome.ok) {
-      this.#outstanding--;
+      this.outstanding--;
     } else if (attempt > deployment.asyncInvoke.maximumRetryAttempts) {
       this.#deadLetter(event, 'RetriesExhausted', outcome.error, requestId);
     } else {
       this.stats.retried++;
       const delay = ASYNC_RETRY_DELAYS_MS[Math.min(attempt - 1, 1)] as number;
-      scheduler.after(delay, 'lambda-retry', () => this.#dispatch(event));
+      scheduler.after(delay, () => this.#dispatch(event));
     }
   }
 
@@ -493,9 +436,9 @@ export class LambdaRuntime {
     error?: InvocationError,
     requestId?: string,
   ): void {
-    const { clock, deployment, random } = this.#options;
-    this.#outstanding--;
-    this.#options.onDeadLetter?.({
+    const { clock, deployment, random } = this.#o;
+    this.outstanding--;
+    this.#o.onDeadLetter?.({
       version: '1.0',
       timestamp: new Date(clock.now()).toISOString(),
       requestContext: {

@@ -1,20 +1,13 @@
 // One Lambda execution environment: a worker thread that imports the bundled
-// asset once (the cold start) and then runs one invocation at a time, the way
-// the Node.js runtime does. Plain JavaScript so it starts under any runner
-// (tsx, vitest, node) without a TypeScript loader.
-//
-// Before the bundle is imported:
-// - `Date` reads the simulated clock (shared memory written by the
-//   simulation), so `Date.now()` and `new Date()` in the SDK, Powertools and
-//   the function are simulated time;
-// - `setTimeout` delays (SDK backoff) are scaled down by `timerScale`: the
-//   simulated clock stands still during a step, so these waits only cost
-//   wall-clock time.
-//
-// After each invocation the environment is frozen, as Lambda freezes it once
-// the handler has settled: the thread blocks until the next invocation, so
-// anything the handler left running (promises, timers, answers arriving on
-// open sockets) only resumes then, possibly much later in simulated time.
+// asset once (the cold start) and then runs one invocation at a time, like
+// the Node.js runtime. Plain JavaScript so any runner (tsx, vitest, node)
+// starts it. `Date` reads the simulated clock (shared memory), and
+// `setTimeout` delays (SDK backoff) are scaled down by `timerScale`: the
+// simulated clock stands still during a step, so they only cost wall time.
+// After each invocation the thread blocks until the next one, as Lambda
+// freezes a settled environment: whatever the handler left running
+// (promises, timers, answers on open sockets) resumes only then, possibly
+// much later in simulated time.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,11 +37,8 @@ let current;
 const flushed = (stream) =>
   new Promise((resolve) => stream.write('', () => resolve()));
 
-/**
- * Answers the invocation, then freezes until the next one. The log lines of
- * the invocation are flushed first (Lambda's runtime ships them before the
- * freeze); what the handler left running is not.
- */
+// Answers, then freezes until the next invocation; the invocation's log
+// lines are flushed first, as Lambda's runtime ships them before the freeze.
 async function settle(message) {
   current = undefined;
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);

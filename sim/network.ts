@@ -37,12 +37,9 @@ export const CRASH_POINTS = [
 /** One of {@link CRASH_POINTS}. */
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
-type Service = 'codebuild' | 'dynamodb';
-
 /** One API call seen on the wire. */
 export interface CallRecord {
-  readonly environment: string;
-  readonly service: Service;
+  readonly service: 'codebuild' | 'dynamodb';
   readonly operation: string;
   readonly status: number;
   /** The error type of a failed call (e.g. ThrottlingException). */
@@ -59,49 +56,26 @@ export interface NetworkOptions {
   /** Probability that a DynamoDB call is answered with a throttling error. */
   readonly dynamodbThrottleRate?: number;
   readonly onCall?: (call: CallRecord) => void;
-  /**
-   * Sees every request before it is forwarded; may hold it (by returning a
-   * promise) or answer it with a throttling error. For scripted scenarios.
-   */
-  readonly intercept?: (request: {
-    readonly environment: string;
-    readonly service: Service;
-    readonly operation: string;
-    readonly body: string;
-  }) => undefined | 'throttle' | Promise<undefined | 'throttle'>;
 }
 
 /**
- * An environment's endpoint: its URL, the requests in flight, `arm` (which
- * crash points kill the next invocation, and what to do when one does),
- * `sever` (cut every request from now on: the environment died) and `close`.
+ * An environment's endpoint: its URL, `arm` (which crash points kill the
+ * next invocation, and what to do when one does), `sever` (cut every request
+ * from now on: the environment died) and `close`.
  */
 export type Endpoint = Awaited<ReturnType<Network['open']>>;
 
-const TARGETS: Readonly<Record<string, Service>> = {
+const SERVICES: Readonly<Record<string, CallRecord['service']>> = {
   CodeBuild_20161006: 'codebuild',
   DynamoDB_20120810: 'dynamodb',
 };
 
-/** What each service answers when throttled, as the SDK expects it. */
-const THROTTLED: Readonly<
-  Record<Service, { type: string; contentType: string; body: object }>
-> = {
-  codebuild: {
-    type: 'ThrottlingException',
-    contentType: 'application/x-amz-json-1.1',
-    body: { __type: 'ThrottlingException', message: 'Rate exceeded' },
-  },
-  dynamodb: {
-    type: 'ProvisionedThroughputExceededException',
-    contentType: 'application/x-amz-json-1.0',
-    body: {
-      __type:
-        'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-      message:
-        'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-    },
-  },
+/** What DynamoDB answers when throttled, as the SDK expects it. */
+const THROTTLED = {
+  __type:
+    'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+  message:
+    'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
 };
 
 /**
@@ -109,26 +83,25 @@ const THROTTLED: Readonly<
  *
  * @example
  * const network = new Network({ codebuildEndpoint, dynamodbEndpoint, random });
- * const endpoint = await network.open('env-1');
+ * const endpoint = await network.open();
  */
 export class Network {
-  readonly #options: NetworkOptions;
+  readonly #o: NetworkOptions;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
   readonly #endpoints = new Set<{ close(): Promise<void> }>();
 
   constructor(options: NetworkOptions) {
-    this.#options = options;
+    this.#o = options;
   }
 
   /** Opens an endpoint for one execution environment. */
-  async open(environment: string) {
-    const options = this.#options;
+  async open() {
+    const options = this.#o;
     const sockets = new Set<Socket>();
     let severed = false;
     let kills: ((point: CrashPoint) => boolean) | undefined;
     let onCrash: ((point: CrashPoint) => void) | undefined;
     let retryAnswered = false;
-    let inFlight = 0;
 
     const fire = (point: CrashPoint): boolean => {
       if (severed || !kills?.(point)) return false;
@@ -139,8 +112,6 @@ export class Network {
     };
 
     const server = createServer(async (req, res) => {
-      inFlight++;
-      res.on('close', () => inFlight--);
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
@@ -149,13 +120,13 @@ export class Network {
       const [prefix = '', operation = '?'] = String(
         req.headers['x-amz-target'] ?? '',
       ).split('.');
-      const service = TARGETS[prefix];
+      const service = SERVICES[prefix];
       if (!service) {
         res.writeHead(400).end('{"__type":"UnknownOperationException"}');
         return;
       }
       const record = (status: number, extra: Partial<CallRecord> = {}) =>
-        options.onCall?.({ environment, service, operation, status, ...extra });
+        options.onCall?.({ service, operation, status, ...extra });
 
       // Kill points before the request leaves.
       if (
@@ -166,40 +137,27 @@ export class Network {
         record(0, { injected: 'crash' });
         return cut();
       }
-
-      const intercepted = await options.intercept?.({
-        environment,
-        service,
-        operation,
-        body: body.toString('utf8'),
-      });
-      if (severed) return cut();
       if (
-        intercepted === 'throttle' ||
-        (service === 'dynamodb' &&
-          options.random.chance(options.dynamodbThrottleRate ?? 0))
+        service === 'dynamodb' &&
+        options.random.chance(options.dynamodbThrottleRate ?? 0)
       ) {
-        const throttled = THROTTLED[service];
-        record(400, { errorType: throttled.type, injected: 'throttle' });
+        const errorType = 'ProvisionedThroughputExceededException';
+        record(400, { errorType, injected: 'throttle' });
         res.writeHead(400, {
-          'content-type': throttled.contentType,
+          'content-type': 'application/x-amz-json-1.0',
           'x-amzn-requestid': 'sim-throttle',
         });
-        res.end(JSON.stringify(throttled.body));
+        res.end(JSON.stringify(THROTTLED));
         return;
       }
 
-      let answer: UpstreamAnswer;
+      let answer: Answer;
       try {
-        answer = await this.#forward(
+        const base =
           service === 'codebuild'
             ? options.codebuildEndpoint
-            : options.dynamodbEndpoint,
-          req.method ?? 'POST',
-          req.url ?? '/',
-          req.headers,
-          body,
-        );
+            : options.dynamodbEndpoint;
+        answer = await this.#forward(new URL(req.url ?? '/', base), req, body);
       } catch {
         // The service is down: the client sees its connection reset.
         record(0, { injected: 'outage', errorType: 'ECONNRESET' });
@@ -242,9 +200,6 @@ export class Network {
     };
     const endpoint = {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      get inFlight() {
-        return inFlight;
-      },
       arm: (
         decide: ((point: CrashPoint) => boolean) | undefined,
         callback: (point: CrashPoint) => void,
@@ -271,19 +226,17 @@ export class Network {
   }
 
   #forward(
-    base: string,
-    method: string,
-    path: string,
-    headers: IncomingHttpHeaders,
+    url: URL,
+    { method, headers }: { method?: string; headers: IncomingHttpHeaders },
     body: Buffer,
-  ): Promise<UpstreamAnswer> {
-    const url = new URL(path, base);
+  ): Promise<Answer> {
+    const agent = this.#agent;
     return new Promise((resolve, reject) => {
       const upstream = request(
         url,
         {
           method,
-          agent: this.#agent,
+          agent,
           headers: { ...hopByHopRemoved(headers), host: url.host },
         },
         (response) => {
@@ -305,7 +258,7 @@ export class Network {
   }
 }
 
-interface UpstreamAnswer {
+interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer;

@@ -1,11 +1,8 @@
 /**
- * Seeded pseudo-random numbers: every random choice of a simulation comes
- * from here, so a seed reproduces the workload and the fault schedule.
- *
- * Two shapes: a sequential stream ({@link Random.next}) and keyed draws
- * ({@link Random.at}) that depend only on the seed and the key, not on how
- * many numbers were drawn before. Keyed draws keep decisions about one batch
- * or one event stable however concurrent invocations interleave.
+ * Seeded pseudo-random numbers, so a seed reproduces the workload and the
+ * fault schedule: a sequential stream ({@link Random.next}) and keyed draws
+ * ({@link Random.at}) that depend only on the seed and the key, which keep
+ * decisions about one batch or event stable however invocations interleave.
  */
 
 /** A 32-bit hash (FNV-1a followed by a murmur3 finalizer) of the parts. */

@@ -4,9 +4,13 @@
  */
 import { SETTINGS, STACK_ID } from '../lambda/contract.js';
 import type { DeploymentOptions } from '../tools/local-aws/deployment.js';
-import { CRASH_POINTS } from './network.js';
 import { Random } from './random.js';
-import type { FaultKnobs, SimulationOptions } from './simulation.js';
+import {
+  type FaultKnobs,
+  NO_FAULTS,
+  type SimulationOptions,
+  TICK_MS,
+} from './simulation.js';
 import {
   type BatchKind,
   type BatchPlan,
@@ -14,8 +18,6 @@ import {
   type RunPlan,
 } from './workload.js';
 
-/** Workload times are multiples of this. */
-const TICK_MS = 10_000;
 const MIN = 60_000;
 
 /** Projects the main stack looks after, and one it does not. */
@@ -28,27 +30,22 @@ const OUT_OF_SCOPE_PROJECT = 'legacy';
  * at every crash point, and a ten-minute DynamoDB outage an hour in.
  */
 export const DEFAULT_FAULTS: FaultKnobs = {
+  ...NO_FAULTS,
   dup: 0.1,
   drop: 0.05,
   reorder: 0.2,
-  maxDelayMs: 5 * MIN,
   throttle: 0.1,
   serverErrors: 0.02,
   dynamoThrottle: 0.05,
   crash: 0.02,
-  crashPoints: CRASH_POINTS,
   outage: { atMs: 60 * MIN, durationMs: 10 * MIN },
 };
 
-/** Options of {@link randomScenario}. */
-export interface RandomScenarioOptions {
-  readonly batches: number;
-  readonly seed: number;
-  readonly faults?: Partial<FaultKnobs>;
-  /** CloudFormation parameters of the stack (ProjectNames defaults to the in-scope projects). */
-  readonly parameters?: Readonly<Record<string, string>>;
-  readonly accountConcurrency?: number;
-}
+/** Options of {@link randomScenario}; ProjectNames defaults to the in-scope projects. */
+export type RandomScenarioOptions = Pick<
+  SimulationOptions,
+  'seed' | 'faults' | 'accountConcurrency'
+> & { readonly batches: number; readonly parameters?: Record<string, string> };
 
 /**
  * The random workload: healthy, flaky and broken batches over four projects
@@ -84,7 +81,6 @@ export function randomScenario(
     plans,
     stacks: [{ stackName: STACK_ID, parameters }],
     faults: { ...DEFAULT_FAULTS, ...options.faults },
-    tickMs: TICK_MS,
     accountConcurrency: options.accountConcurrency,
   };
 }
@@ -92,23 +88,21 @@ export function randomScenario(
 /** Build durations where e2e ends last, so its event ends the batch. */
 const DURATIONS = { build: 4 * MIN, unit: 8 * MIN, e2e: 12 * MIN };
 
-/** Runs of a batch whose e2e build fails `failures` times, then passes. */
-const failThenPass = (failures: number, durationMs = DURATIONS) => [
-  ...Array.from({ length: failures }, () => ({
-    fails: true,
-    failingGroups: ['e2e'],
-    durationMs,
-    settleLagMs: 0,
-  })),
-  { fails: false, durationMs, settleLagMs: 0 },
-];
-
 /** A run in which `group` fails (build durations drawn from the seed). */
 const failing = (group: string): Partial<RunPlan> => ({
   fails: true,
   failingGroups: [group],
   settleLagMs: 0,
 });
+
+/** Runs of a batch whose e2e build fails `failures` times, then passes. */
+const failThenPass = (failures: number, durationMs = DURATIONS) => [
+  ...Array.from({ length: failures }, () => ({
+    ...failing('e2e'),
+    durationMs,
+  })),
+  { fails: false, durationMs, settleLagMs: 0 },
+];
 
 /** The runs of a demo batch unless it says otherwise. */
 const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {
@@ -118,29 +112,23 @@ const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {
 };
 
 /** Demo batch number `n`: three groups, starting every two minutes. */
-function demo(
+const demo = (
   n: number,
   label: string,
   project: string,
   kind: BatchKind,
   plan: Partial<BatchPlan> = {},
-): BatchPlan {
-  const key = `d${String(n).padStart(2, '0')}`;
-  const groups = ['build', 'unit', 'e2e'];
-  const startOffsetMs = n * 2 * MIN;
-  const runs = RUNS[kind];
-  return {
-    key,
-    label,
-    project,
-    kind,
-    groups,
-    startOffsetMs,
-    runs,
-    fastFail: false,
-    ...plan,
-  };
-}
+): BatchPlan => ({
+  key: `d${String(n).padStart(2, '0')}`,
+  label,
+  project,
+  kind,
+  groups: ['build', 'unit', 'e2e'],
+  startOffsetMs: n * 2 * MIN,
+  runs: RUNS[kind],
+  fastFail: false,
+  ...plan,
+});
 
 const DEMO: readonly BatchPlan[] = [
   demo(1, 'healthy', 'web-app', 'healthy'),
@@ -220,7 +208,6 @@ export function demoScenario(): Omit<SimulationOptions, 'assembly'> {
     seed: 7,
     plans: DEMO,
     stacks: DEMO_STACKS,
-    tickMs: TICK_MS,
     // The e2e build of d14 fails 57 min in; DynamoDB is down from 55 to 70.
     faults: { outage: { atMs: 55 * MIN, durationMs: 15 * MIN } },
   };

@@ -35,11 +35,8 @@ const USAGE = `Usage: npm run simulate -- [options]
 
 function whole(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`--${name} must be a whole number`);
-  }
-  return n;
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new Error(`--${name} must be a whole number`);
 }
 
 /** The flags that set a probability, and the knob each one sets. */
@@ -117,7 +114,7 @@ export function parseSimulateArgs(argv: readonly string[]) {
     seed: whole('seed', values.seed) ?? 1,
     faults: faults as FaultKnobs,
     parameters,
-    concurrency: whole('concurrency', values.concurrency),
+    accountConcurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
     help: values.help ?? false,
   };
@@ -132,30 +129,14 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  if (args.help) {
-    console.log(USAGE);
-    return;
-  }
+  if (args.help) return console.log(USAGE);
   const assembly = await synthesize('simulate');
-
-  const scenario = randomScenario({
-    batches: args.batches,
-    seed: args.seed,
-    faults: args.faults,
-    parameters: args.parameters,
-    accountConcurrency: args.concurrency,
-  });
-  const result = await runSimulation({ ...scenario, assembly });
-  const { figures } = result;
+  const result = await runSimulation({ ...randomScenario(args), assembly });
+  const { figures, ok } = result;
   const parameters = result.deployments[0]?.parameters ?? {};
   if (args.json) {
     console.log(
-      JSON.stringify({
-        ...figures,
-        ok: result.ok,
-        faults: args.faults,
-        parameters,
-      }),
+      JSON.stringify({ ...figures, ok, faults: args.faults, parameters }),
     );
   } else {
     const stack = Object.entries(parameters)
@@ -165,12 +146,12 @@ async function main(): Promise<void> {
     console.log(`Stack parameters: ${stack.join(' ')}\n`);
     console.log(figuresTable(figures));
     console.log(
-      result.ok
+      ok
         ? '\nAll invariants hold.'
         : '\nINVARIANT BROKEN: see the marked rows above.',
     );
   }
-  if (!result.ok) process.exitCode = 1;
+  if (!ok) process.exitCode = 1;
 }
 
 if (

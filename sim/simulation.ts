@@ -25,13 +25,9 @@ import {
 } from '../tools/local-aws/local-aws.js';
 import type { Assembly } from '../tools/local-aws/synth.js';
 import { percentile } from '../tools/stats.js';
-import { type BusEvent, EventBus, EventDelivery } from './bus.js';
+import { type BusEvent, type DeliveryFaults, EventBus } from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
-import {
-  type DeadLetter,
-  type InvocationRecord,
-  LambdaRuntime,
-} from './lambda-runtime.js';
+import { type InvocationRecord, LambdaRuntime } from './lambda-runtime.js';
 import {
   type CallRecord,
   CRASH_POINTS,
@@ -40,21 +36,10 @@ import {
 } from './network.js';
 import { Random } from './random.js';
 import { Scheduler } from './scheduler.js';
-import {
-  type BatchHistory,
-  type BatchPlan,
-  expectedCourse,
-  WorkloadDriver,
-} from './workload.js';
+import { type BatchPlan, expectedCourse, WorkloadDriver } from './workload.js';
 
 /** Fault knobs of a run: shares are probabilities per event or per call. */
-export interface FaultKnobs {
-  /** Events delivered twice, lost, held back behind later ones. */
-  readonly dup: number;
-  readonly drop: number;
-  readonly reorder: number;
-  /** Longest hold-back of a reordered event or a duplicate. */
-  readonly maxDelayMs: number;
+export interface FaultKnobs extends DeliveryFaults {
   /** CodeBuild calls answered with ThrottlingException, with HTTP 500. */
   readonly throttle: number;
   readonly serverErrors: number;
@@ -66,6 +51,22 @@ export interface FaultKnobs {
   /** DynamoDB unreachable from `atMs` (after the deployment) for `durationMs`. */
   readonly outage?: { readonly atMs: number; readonly durationMs: number };
 }
+
+/** The figures that must be 0: `ok` and the exit code rest on them. */
+export const INVARIANTS = [
+  'overRetries',
+  'missedRetries',
+  'budgetExceeded',
+  'secretLeaks',
+  'unfinished',
+] as const;
+
+/** Whether an invocation was the schedule's sweep. */
+export const isSweep = ({ event }: InvocationRecord) =>
+  (event.payload as { kind?: string }).kind === SWEEP_INPUT.kind;
+
+/** Workload times and delivery delays are multiples of this. */
+export const TICK_MS = 10_000;
 
 /** No faults at all. */
 export const NO_FAULTS: FaultKnobs = {
@@ -88,25 +89,15 @@ export interface SimulationOptions {
   /** The stacks deployed. Default: the assembly's, default parameters. */
   readonly stacks?: readonly DeploymentOptions[];
   readonly faults?: Partial<FaultKnobs>;
-  /** Workload times are multiples of this. Default 10 s. */
-  readonly tickMs?: number;
   /** Concurrency of an unreserved function. Default 6. */
   readonly accountConcurrency?: number;
 }
 
-/** How a batch relates to the deployment(s) watching it. */
-export type BatchScope =
-  /** In scope of a deployment that retries. */
-  | 'retry'
-  /** In scope of a DryRun deployment only. */
-  | 'dry-run'
-  /** In no deployment's ProjectNames. */
-  | 'out-of-scope'
-  /** Failed before the lookback window (history before the deployment). */
-  | 'stale';
+/** How a batch relates to the deployments: `stale` failed before the lookback window. */
+export type BatchScope = 'retry' | 'dry-run' | 'out-of-scope' | 'stale';
 
 /** One batch's outcome against the expectation. */
-export type BatchResult = ReturnType<typeof batchResult>;
+export type BatchResult = Awaited<ReturnType<typeof checkBatches>>[number];
 
 /**
  * Figures of a run, the JSON of `npm run simulate`; the invariants are
@@ -114,19 +105,8 @@ export type BatchResult = ReturnType<typeof batchResult>;
  */
 export type Figures = ReturnType<typeof figuresOf>;
 
-/** Everything a run produced. */
-export interface SimulationResult {
-  readonly figures: Figures;
-  readonly batches: readonly BatchResult[];
-  readonly invocations: readonly InvocationRecord[];
-  readonly deadLetters: readonly DeadLetter[];
-  /** Every line the function wrote, with its stack. */
-  readonly logs: readonly { readonly stack: string; readonly line: string }[];
-  readonly secrets: readonly string[];
-  readonly deployments: readonly Deployment[];
-  /** Every invariant held and every batch finished. */
-  readonly ok: boolean;
-}
+/** Everything a run produced; `ok`: every invariant held and every batch finished. */
+export type SimulationResult = Awaited<ReturnType<typeof runSimulation>>;
 
 /**
  * Runs one simulation until it goes quiet and returns its figures: deploy,
@@ -137,32 +117,29 @@ export interface SimulationResult {
  * const result = await runSimulation({ seed: 1, assembly, plans });
  * if (!result.ok) process.exitCode = 1;
  */
-export async function runSimulation(
-  options: SimulationOptions,
-): Promise<SimulationResult> {
+export async function runSimulation(options: SimulationOptions) {
   const sim = newSimulation(options);
-  const deployments = deploy(options);
+  const configs = options.stacks ?? [{ stackName: options.assembly.stackName }];
+  // Each stack's template resolved with its parameters, as CloudFormation would.
+  const deployments = configs.map((c) =>
+    resolveDeployment(options.assembly, c),
+  );
   const aws = await startLocalAws(sim, deployments);
   try {
-    const delivery = deliverCodeBuildEvents(sim, aws);
+    faultCodeBuild(sim, aws);
     await runWorkloadUntilQuiet(sim, aws);
     for (const stack of aws.stacks) await stack.runtime.close();
     const batches = await checkBatches(sim, aws);
-    const figures = figuresOf(sim, aws, batches, delivery.stats);
+    const figures = figuresOf(sim, aws, batches);
     return {
       figures,
-      batches,
-      invocations: sim.invocations,
-      deadLetters: sim.deadLetters,
-      logs: sim.logs,
+      batches: batches as readonly BatchResult[],
+      invocations: sim.invocations as readonly InvocationRecord[],
+      /** Every line the function wrote, with its stack. */
+      logs: sim.logs as readonly { stack: string; line: string }[],
       secrets: aws.secrets,
       deployments,
-      ok:
-        figures.overRetries === 0 &&
-        figures.missedRetries === 0 &&
-        figures.budgetExceeded === 0 &&
-        figures.secretLeaks === 0 &&
-        figures.unfinished === 0,
+      ok: INVARIANTS.every((name) => figures[name] === 0),
     };
   } finally {
     await stopLocalAws(aws);
@@ -173,50 +150,25 @@ export async function runSimulation(
 type Simulation = ReturnType<typeof newSimulation>;
 
 function newSimulation(options: SimulationOptions) {
-  const tickMs = options.tickMs ?? 10_000;
   const earliest = Math.min(0, ...options.plans.map((p) => p.startOffsetMs));
-  const clock = new SimClock(SIM_EPOCH + earliest - tickMs);
+  const clock = new SimClock(SIM_EPOCH + earliest - TICK_MS);
   return {
     options,
     faults: { ...NO_FAULTS, ...options.faults },
-    tickMs,
     origin: SIM_EPOCH,
     random: new Random(options.seed),
     clock,
     scheduler: new Scheduler(clock),
     startedAt: performance.now(),
     invocations: [] as InvocationRecord[],
-    deadLetters: [] as DeadLetter[],
+    deadLetters: 0,
     logs: [] as { stack: string; line: string }[],
     calls: [] as CallRecord[],
   };
 }
 
-/** Resolves each stack's template with its parameters, as CloudFormation would. */
-function deploy(options: SimulationOptions): Deployment[] {
-  const configs = options.stacks ?? [{ stackName: options.assembly.stackName }];
-  return configs.map((config) => resolveDeployment(options.assembly, config));
-}
-
 /** A deployed stack: its function running behind its own network. */
-interface Stack {
-  readonly deployment: Deployment;
-  readonly runtime: LambdaRuntime;
-  readonly network: Network;
-}
-
-/** The stack parameters the expectation depends on. */
-function settingsOf({ parameters }: Deployment) {
-  const value = (setting: { parameter: string; default?: unknown }) =>
-    parameters[setting.parameter] ?? setting.default;
-  const names = value(SETTINGS.projectNames);
-  return {
-    maxRetries: Number(value(SETTINGS.maxRetries)),
-    dryRun: value(SETTINGS.dryRun) === 'true',
-    projectNames: (Array.isArray(names) ? names : []).filter((n) => n !== ''),
-    lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
-  };
-}
+type Stack = Awaited<ReturnType<typeof startStack>>;
 
 /** The emulated account: services, stacks, bus and CodeBuild activity. */
 interface LocalAws {
@@ -238,18 +190,32 @@ async function startLocalAws(
   deployments: readonly Deployment[],
 ): Promise<LocalAws> {
   const services = await startServices({ now: sim.clock.now, tables: [] });
-  const { random, scheduler, clock } = sim;
+  const { random, scheduler, clock, options } = sim;
+  const eventsOf = new Map<BatchPlan, number>();
   const aws: LocalAws = {
     services,
     stacks: [],
-    bus: new EventBus(clock, scheduler, random.fork('bus')),
+    bus: new EventBus({
+      scheduler,
+      random: random.fork('delivery'),
+      tickMs: TICK_MS,
+      faults: sim.faults,
+      // The demo scripts the delivery of some batches' events.
+      override: (event) => {
+        const plan = planOf(aws, event);
+        if (!plan?.script?.delivery) return undefined;
+        const n = eventsOf.get(plan) ?? 0;
+        eventsOf.set(plan, n + 1);
+        return plan.script.delivery(n);
+      },
+    }),
     workload: new WorkloadDriver({
       emulator: services.codebuild,
       scheduler,
       clock,
       random: random.fork('workload'),
-      tickMs: sim.tickMs,
-      plans: sim.options.plans,
+      tickMs: TICK_MS,
+      plans: options.plans,
       origin: sim.origin,
     }),
     secrets: [],
@@ -258,11 +224,7 @@ async function startLocalAws(
     for (const [i, deployment] of deployments.entries()) {
       const stack = await startStack(sim, aws, deployment, i);
       aws.stacks.push(stack);
-      aws.bus.subscribe(
-        deployment.rules,
-        stack.runtime,
-        deployment.environment,
-      );
+      aws.bus.subscribe(deployment.rules, stack.runtime);
     }
   } catch (error) {
     await stopLocalAws(aws);
@@ -270,7 +232,7 @@ async function startLocalAws(
   }
   // CodeBuild puts a project's environment variables, in plaintext, into
   // every event: each project carries a secret the logs must never show.
-  for (const project of new Set(sim.options.plans.map((p) => p.project))) {
+  for (const project of new Set(options.plans.map((p) => p.project))) {
     const secret = `sk-sim-${project}-${random.fork(project).int(1e8, 9e8)}`;
     aws.secrets.push(secret);
     services.codebuild.createProject(project, {
@@ -288,7 +250,7 @@ async function startStack(
   aws: LocalAws,
   deployment: Deployment,
   i: number,
-): Promise<Stack> {
+) {
   const { codebuild: emulator, dynamo } = aws.services;
   const { faults, random } = sim;
   await createTable(dynamo.client, deployment.table);
@@ -326,7 +288,7 @@ async function startStack(
           ));
     },
     onInvocation: (record) => sim.invocations.push(record),
-    onDeadLetter: (message) => sim.deadLetters.push(message),
+    onDeadLetter: () => sim.deadLetters++,
     onLog: (line) => sim.logs.push({ stack: deployment.stackName, line }),
   });
   return { deployment, runtime, network };
@@ -357,29 +319,12 @@ const failed = (event: BusEvent) =>
   (event?.detail as Record<string, unknown>)?.['build-status'] === 'FAILED';
 
 /**
- * CodeBuild's events go through the delivery faults to the bus (events
- * before the deployment go nowhere); CodeBuild throttles and fails calls.
- * Scripted batches (the demo's) get their own delivery and throttles.
+ * CodeBuild's events go to the bus (events before the deployment go
+ * nowhere); CodeBuild throttles and fails calls, and the demo's scripted
+ * batches get their own throttles.
  */
-function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
+function faultCodeBuild(sim: Simulation, aws: LocalAws): void {
   const { codebuild: emulator } = aws.services;
-  const eventsOf = new Map<BatchPlan, number>();
-  const delivery = new EventDelivery({
-    bus: aws.bus,
-    scheduler: sim.scheduler,
-    random: sim.random.fork('delivery'),
-    tickMs: sim.tickMs,
-    faults: sim.faults,
-    override: sim.options.plans.some((p) => p.script?.delivery)
-      ? (event) => {
-          const plan = planOf(aws, event);
-          if (!plan) return undefined;
-          const n = eventsOf.get(plan) ?? 0;
-          eventsOf.set(plan, n + 1);
-          return plan.script?.delivery?.(n);
-        }
-      : undefined,
-  });
   const throttled = new Set<BatchPlan>();
   emulator.onEvent((raw) => {
     if (sim.clock.now() < sim.origin) return;
@@ -390,7 +335,7 @@ function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
       throttled.add(plan);
       emulator.failNext('RetryBuildBatch', times, 'throttle');
     }
-    delivery.emit(event);
+    aws.bus.emit(event);
   });
   const codebuildRandom = sim.random.fork('codebuild-faults');
   emulator.setFaults({
@@ -398,7 +343,6 @@ function deliverCodeBuildEvents(sim: Simulation, aws: LocalAws): EventDelivery {
     serverErrorRate: sim.faults.serverErrors,
     random: () => codebuildRandom.next(),
   });
-  return delivery;
 }
 
 /**
@@ -421,8 +365,8 @@ async function runWorkloadUntilQuiet(
   if (sim.faults.outage) {
     const { atMs, durationMs } = sim.faults.outage;
     const { dynamo } = aws.services;
-    scheduler.at(origin + atMs, 'outage-start', () => dynamo.interrupt());
-    scheduler.at(origin + atMs + durationMs, 'outage-end', async () => {
+    scheduler.at(origin + atMs, () => dynamo.interrupt());
+    scheduler.at(origin + atMs + durationMs, async () => {
       await dynamo.resume();
       outageOver = true;
     });
@@ -452,16 +396,25 @@ async function runWorkloadUntilQuiet(
 /** Which stack, if any, is responsible for a batch, and how. */
 function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
   const covering = stacks
-    .map((stack) => ({ stack, ...settingsOf(stack.deployment) }))
+    .map(({ deployment: { parameters, stackName } }) => {
+      const value = (setting: { parameter: string; default?: unknown }) =>
+        parameters[setting.parameter] ?? setting.default;
+      const names = value(SETTINGS.projectNames);
+      return {
+        stackName,
+        maxRetries: Number(value(SETTINGS.maxRetries)),
+        dryRun: value(SETTINGS.dryRun) === 'true',
+        projectNames: (Array.isArray(names) ? names : []).filter(Boolean),
+        lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
+      };
+    })
     .filter(
       ({ projectNames }) =>
         projectNames.length === 0 || projectNames.includes(plan.project),
     );
   const retrying = covering.filter((s) => !s.dryRun);
   if (retrying.length > 1) {
-    throw new Error(
-      `project ${plan.project} is in scope of ${retrying.length} retrying stacks`,
-    );
+    throw new Error(`project ${plan.project} is in scope of several stacks`);
   }
   const stack = retrying[0] ?? covering[0];
   const scope: BatchScope = !stack
@@ -474,17 +427,14 @@ function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
       : stack.dryRun
         ? 'dry-run'
         : 'retry';
-  return { scope, stack };
+  return { scope, maxRetries: stack?.maxRetries ?? 0 };
 }
 
 /**
  * Each batch as CodeBuild and the budget table saw it, against the course
  * the workload says a correct service produces.
  */
-async function checkBatches(
-  sim: Simulation,
-  aws: LocalAws,
-): Promise<BatchResult[]> {
+async function checkBatches(sim: Simulation, aws: LocalAws) {
   const budgets = new Map<string, number>();
   for (const stack of aws.stacks) {
     const table = stack.deployment.table.name;
@@ -496,41 +446,34 @@ async function checkBatches(
     }
   }
   const random = sim.random.fork('workload');
-  return aws.workload.histories.map((history) =>
-    batchResult(history, scopeOf(history.plan, aws.stacks), budgets, random),
-  );
-}
-
-function batchResult(
-  { plan, ...history }: BatchHistory,
-  { scope, stack }: ReturnType<typeof scopeOf>,
-  budgets: ReadonlyMap<string, number>,
-  random: Random,
-) {
-  const maxRetries = stack?.maxRetries ?? 0;
-  const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
-  return {
-    key: plan.key,
-    label: plan.label,
-    project: plan.project,
-    kind: plan.kind,
-    scope,
-    stack: stack?.stack.deployment.stackName,
-    arn: history.arn,
-    failures: history.failures,
-    retries: history.retries,
-    expectedRetries: course.retries,
-    expectedStatus: course.finalStatus as string,
-    status: history.status,
-    maxRetries,
-    /** Attempts the budget item holds (absent: no item). */
-    budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
-    latenciesMs: history.latenciesMs as readonly number[],
-  };
+  return aws.workload.histories.map(({ plan, ...history }) => {
+    const { scope, maxRetries } = scopeOf(plan, aws.stacks);
+    const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
+    return {
+      key: plan.key,
+      label: plan.label,
+      project: plan.project,
+      kind: plan.kind,
+      scope,
+      arn: history.arn,
+      failures: history.failures,
+      retries: history.retries,
+      expectedRetries: course.retries,
+      expectedStatus: course.finalStatus as string,
+      status: history.status,
+      maxRetries,
+      /** Attempts the budget item holds (absent: no item). */
+      budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
+      latenciesMs: history.latenciesMs as readonly number[],
+    };
+  });
 }
 
 const sum = <T>(items: readonly T[], of: (item: T) => number) =>
   items.reduce((n, item) => n + of(item), 0);
+
+const count = <T>(items: readonly T[], where: (item: T) => boolean) =>
+  items.filter(where).length;
 
 const countBy = (keys: readonly string[]) =>
   Object.fromEntries(
@@ -539,51 +482,22 @@ const countBy = (keys: readonly string[]) =>
       .map((key) => [key, keys.filter((k) => k === key).length]),
   ) as Record<string, number>;
 
-/** The invariants, per batch and summed: what `ok` and the exit code rest on. */
-function invariants(batches: readonly BatchResult[]) {
-  return {
-    /** Retries beyond the expectation. */
-    overRetries: sum(batches, (b) =>
-      Math.max(0, b.retries - b.expectedRetries),
-    ),
-    /** Expected retries that never happened. */
-    missedRetries: sum(batches, (b) =>
-      Math.max(0, b.expectedRetries - b.retries),
-    ),
-    /** Batches retried past MaxRetries, by CodeBuild or in the budget table. */
-    budgetExceeded: batches.filter(
-      (b) =>
-        b.retries > (b.scope === 'retry' ? b.maxRetries : 0) ||
-        (b.budgetRetries ?? 0) > b.maxRetries,
-    ).length,
-    /** Batches whose budget item disagrees with CodeBuild's retry count. */
-    budgetMismatches: batches.filter(
-      (b) => b.scope === 'retry' && (b.budgetRetries ?? 0) !== b.retries,
-    ).length,
-  };
-}
-
 function figuresOf(
   sim: Simulation,
   aws: LocalAws,
   batches: readonly BatchResult[],
-  delivery: EventDelivery['stats'],
 ) {
   const { invocations, calls, logs } = sim;
+  const delivery = aws.bus.stats;
   const runtimes = aws.stacks.map((s) => s.runtime.stats);
-  const latencies = batches.flatMap((b) =>
-    b.latenciesMs.map((ms) => ms / 1000),
-  );
+  const latencies = batches.flatMap((b) => b.latenciesMs.map((ms) => ms / 1e3));
   const latency = (p: number) =>
     latencies.length === 0 ? 0 : percentile(latencies, p);
   const outcomes = (outcome: InvocationRecord['outcome']) =>
-    invocations.filter((r) => r.outcome === outcome).length;
-  const injected = (kind: CallRecord['injected'], service?: string) =>
-    calls.filter(
-      (c) => c.injected === kind && (!service || c.service === service),
-    ).length;
+    count(invocations, (r) => r.outcome === outcome);
   const inRetryScope = batches.filter((b) => b.scope === 'retry');
   const flaky = inRetryScope.filter((b) => b.kind === 'flaky');
+  const codebuild = calls.filter((c) => c.service === 'codebuild');
   return {
     seed: sim.options.seed,
     batches: batches.length,
@@ -594,7 +508,7 @@ function figuresOf(
       dropped: delivery.dropped,
       duplicated: delivery.duplicated,
       reordered: delivery.reordered,
-      matchedByRule: aws.bus.stats.matched,
+      matchedByRule: delivery.matched,
     },
     invocations: invocations.length,
     invocationOutcomes: {
@@ -604,49 +518,66 @@ function figuresOf(
       coldStarts: sum(runtimes, (s) => s.coldStarts),
       lambdaRetries: sum(runtimes, (s) => s.retried),
       throttledByConcurrency: sum(runtimes, (s) => s.throttled),
-      sweeps: invocations.filter(
-        (r) => (r.event.payload as { kind?: string }).kind === SWEEP_INPUT.kind,
-      ).length,
+      sweeps: count(invocations, isSweep),
       reclaimed: sum(runtimes, (s) => s.reclaimed),
     },
     crashes: countBy(invocations.flatMap((r) => r.crashPoint ?? [])),
     apiCalls: countBy(calls.map((c) => `${c.service}:${c.operation}`)),
     faultsInjected: {
-      codebuildThrottles: calls.filter(
-        (c) =>
-          c.service === 'codebuild' && c.errorType === 'ThrottlingException',
-      ).length,
-      codebuildServerErrors: calls.filter(
-        (c) => c.service === 'codebuild' && c.status >= 500,
-      ).length,
-      dynamodbThrottles: injected('throttle', 'dynamodb'),
-      dynamodbOutageResets: injected('outage'),
+      codebuildThrottles: count(
+        codebuild,
+        (c) => c.errorType === 'ThrottlingException',
+      ),
+      codebuildServerErrors: count(codebuild, (c) => c.status >= 500),
+      dynamodbThrottles: count(
+        calls,
+        (c) => c.injected === 'throttle' && c.service === 'dynamodb',
+      ),
+      dynamodbOutageResets: count(calls, (c) => c.injected === 'outage'),
     },
     retriesIssued: sum(batches, (b) => b.retries),
     expectedRetries: sum(batches, (b) => b.expectedRetries),
-    ...invariants(batches),
-    flakyRecovered: flaky.filter((b) => b.status === 'SUCCEEDED').length,
+    overRetries: sum(batches, (b) =>
+      Math.max(0, b.retries - b.expectedRetries),
+    ),
+    missedRetries: sum(batches, (b) =>
+      Math.max(0, b.expectedRetries - b.retries),
+    ),
+    /** Batches retried past MaxRetries, by CodeBuild or in the budget table. */
+    budgetExceeded: count(
+      batches,
+      (b) =>
+        b.retries > (b.scope === 'retry' ? b.maxRetries : 0) ||
+        (b.budgetRetries ?? 0) > b.maxRetries,
+    ),
+    /** Batches whose budget item disagrees with CodeBuild's retry count. */
+    budgetMismatches: count(
+      inRetryScope,
+      (b) => (b.budgetRetries ?? 0) !== b.retries,
+    ),
+    flakyRecovered: count(flaky, (b) => b.status === 'SUCCEEDED'),
     flakyTotal: flaky.length,
-    brokenExhausted: inRetryScope.filter(
+    brokenExhausted: count(
+      inRetryScope,
       (b) =>
         b.kind === 'broken' &&
         b.status === 'FAILED' &&
         b.retries === b.maxRetries,
-    ).length,
-    wouldRetry: logs.filter((l) => l.line.includes('"decision":"would-retry"'))
-      .length,
-    dlqMessages: sim.deadLetters.length,
+    ),
+    wouldRetry: count(logs, (l) => l.line.includes('"decision":"would-retry"')),
+    dlqMessages: sim.deadLetters,
     failureToRetrySeconds: {
       p50: latency(50),
       p95: latency(95),
       max: latency(100),
     },
     /** Log lines holding an environment-variable value from an event. */
-    secretLeaks: logs.filter((l) => aws.secrets.some((s) => l.line.includes(s)))
-      .length,
+    secretLeaks: count(logs, (l) =>
+      aws.secrets.some((s) => l.line.includes(s)),
+    ),
     logLines: logs.length,
     /** Batches still running when the simulation stopped (should be 0). */
-    unfinished: batches.filter((b) => b.status === 'IN_PROGRESS').length,
+    unfinished: count(batches, (b) => b.status === 'IN_PROGRESS'),
     simulatedSeconds: Math.round((sim.clock.now() - sim.origin) / 1000),
     wallSeconds: Math.round((performance.now() - sim.startedAt) / 100) / 10,
     steps: sim.scheduler.steps,

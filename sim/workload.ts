@@ -25,11 +25,9 @@ export type BatchKind = 'healthy' | 'flaky' | 'broken';
 export interface RunPlan {
   /** The run fails in DOWNLOAD_BATCHSPEC, before any child build. */
   readonly preBuild: boolean;
-  /** Whether the run fails (some group fails, or preBuild). */
   readonly fails: boolean;
   /** Groups that fail in this run (among those that run). */
   readonly failingGroups: readonly string[];
-  /** How long each group's build runs. */
   readonly durationMs: Readonly<Record<string, number>>;
   /** How long after its last child (or its first failure, fast-fail) the batch settles. */
   readonly settleLagMs: number;
@@ -47,11 +45,7 @@ export interface BatchPlan {
   readonly startOffsetMs: number;
   /** Stop the other children as soon as one fails (CodeBuild fast-fail). */
   readonly fastFail: boolean;
-  /**
-   * Runs that fail in DOWNLOAD_BATCHSPEC, before any child build exists:
-   * the first only (a transient problem) or every one (a broken batch
-   * buildspec).
-   */
+  /** Runs failing before any child build: the first (transient) or all (broken batchspec). */
   readonly preBuild?: 'first' | 'always';
   /** Explicit runs (the demo); missing runs are drawn from the seed. */
   readonly runs?: readonly Partial<RunPlan>[];
@@ -75,13 +69,11 @@ export interface WorkloadOptions {
   readonly random: Random;
   /** Projects in scope of the deployment. */
   readonly projects: readonly string[];
-  /** Projects outside ProjectNames (their failures must not be retried). */
+  /** Projects outside ProjectNames, and the share of batches in them. */
   readonly outOfScopeProjects?: readonly string[];
-  /** Share of batches in out-of-scope projects. */
   readonly outOfScopeShare?: number;
-  /** Share of batches that failed before the lookback window. */
+  /** Share of batches failed before the lookback window, starting here (negative). */
   readonly staleShare?: number;
-  /** Where stale batches start (negative: before the workload's origin). */
   readonly staleOffsetMs?: number;
   /** Batches start within this window. Default four hours. */
   readonly spreadMs?: number;
@@ -89,16 +81,10 @@ export interface WorkloadOptions {
   readonly tickMs: number;
 }
 
-/** Shares of healthy, flaky and broken batches. */
+/** Shares of healthy and flaky batches (the rest are broken). */
 const MIX = { healthy: 0.45, flaky: 0.4 } as const;
-/** Share of failing batches whose first run fails before any build. */
-const PRE_BUILD_SHARE = 0.1;
-/** Share of batches using fast-fail. */
-const FAST_FAIL_SHARE = 0.25;
-
 /** Build groups a batch can have (2 to 4 of them). */
 const GROUP_NAMES = ['build', 'unit', 'lint', 'integration', 'e2e'] as const;
-
 /** Probability that a flaky batch's run after a retry fails again. */
 const FLAKY_REFAIL_RATE = 0.4;
 
@@ -138,7 +124,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
         r.intAt(0, 60, key, 'start') * tick
       : r.intAt(0, Math.floor(spread / tick), key, 'start') * tick;
     const preBuild =
-      kind !== 'healthy' && r.chanceAt(PRE_BUILD_SHARE, key, 'pre-build')
+      kind !== 'healthy' && r.chanceAt(0.1, key, 'pre-build')
         ? kind === 'broken'
           ? 'always'
           : 'first'
@@ -150,7 +136,7 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       kind: stale ? 'broken' : kind,
       groups,
       startOffsetMs,
-      fastFail: r.chanceAt(FAST_FAIL_SHARE, key, 'fast-fail'),
+      fastFail: r.chanceAt(0.25, key, 'fast-fail'),
       ...(preBuild ? { preBuild } : {}),
     });
   }
@@ -169,15 +155,12 @@ function runPreBuild(plan: BatchPlan, run: number): boolean {
 function runFails(plan: BatchPlan, run: number, random: Random): boolean {
   const explicit = plan.runs?.[run]?.fails;
   if (explicit !== undefined) return explicit;
-  if (runPreBuild(plan, run)) return true;
-  switch (plan.kind) {
-    case 'healthy':
-      return false;
-    case 'broken':
-      return true;
-    case 'flaky':
-      return run === 0 || random.chanceAt(FLAKY_REFAIL_RATE, plan.key, run);
-  }
+  return (
+    runPreBuild(plan, run) ||
+    plan.kind === 'broken' ||
+    (plan.kind === 'flaky' &&
+      (run === 0 || random.chanceAt(FLAKY_REFAIL_RATE, plan.key, run)))
+  );
 }
 
 /** The full plan of run `run` of `plan` (explicit parts win). */
@@ -191,12 +174,13 @@ export function runPlan(
   const explicit = plan.runs?.[run] ?? {};
   const fails = runFails(plan, run, random);
   const preBuild = runPreBuild(plan, run);
-  const durationMs: Record<string, number> = {};
-  for (const group of plan.groups) {
-    durationMs[group] =
+  const durationMs = Object.fromEntries(
+    plan.groups.map((group) => [
+      group,
       explicit.durationMs?.[group] ??
-      random.intAt(3, 20, plan.key, run, group, 'minutes') * 60_000;
-  }
+        random.intAt(3, 20, plan.key, run, group, 'minutes') * 60_000,
+    ]),
+  );
   let failingGroups = (explicit.failingGroups ?? []).filter((g) =>
     running.includes(g),
   );
@@ -223,25 +207,19 @@ export function runPlan(
   };
 }
 
-/**
- * How the batch goes if the service behaves: every failure that still has
- * budget is retried exactly once. Returns the number of retries and the
- * final status.
- */
+/** How the batch goes if every failure with budget left is retried exactly once. */
 export function expectedCourse(
   plan: BatchPlan,
   random: Random,
   maxRetries: number,
   retries: boolean,
 ): { readonly retries: number; readonly finalStatus: 'SUCCEEDED' | 'FAILED' } {
-  let run = 0;
+  // Run n follows the n-th retry.
   let count = 0;
-  while (runFails(plan, run, random)) {
+  for (; runFails(plan, count, random); count++) {
     if (!retries || count >= maxRetries) {
       return { retries: count, finalStatus: 'FAILED' };
     }
-    count++;
-    run++;
   }
   return { retries: count, finalStatus: 'SUCCEEDED' };
 }
@@ -258,7 +236,6 @@ export interface BatchHistory {
   retries: number;
   /** Settled status of the latest run, or IN_PROGRESS / NOT_STARTED. */
   status: string;
-  /** When the latest run settled. */
   settledAt?: number;
   /** Failure-to-retry latencies, ms of simulated time. */
   readonly latenciesMs: number[];
@@ -287,7 +264,8 @@ export class WorkloadDriver {
   /** Batches settled FAILED, waiting to see whether they get retried. */
   readonly #awaitingRetry = new Set<BatchHistory>();
   #pendingTasks = 0;
-  #lastChangeAt = 0;
+  /** The last simulated instant a batch settled or was retried. */
+  lastChangeAt = 0;
 
   constructor(options: DriverOptions) {
     this.#o = options;
@@ -305,7 +283,7 @@ export class WorkloadDriver {
   /** Schedules every batch start. */
   start(): void {
     for (const history of this.histories) {
-      this.#task(this.#o.origin + history.plan.startOffsetMs, 'start', () =>
+      this.#task(this.#o.origin + history.plan.startOffsetMs, () =>
         this.#startRun(history),
       );
     }
@@ -319,77 +297,43 @@ export class WorkloadDriver {
     );
   }
 
-  /** The last simulated instant a batch settled or was retried. */
-  get lastChangeAt(): number {
-    return this.#lastChangeAt;
-  }
-
   /** The history of the batch with this ARN. */
   byArn(arn: string): BatchHistory | undefined {
     return this.histories.find((h) => h.arn === arn);
   }
 
-  /**
-   * Schedules workload work. With `history`, the task belongs to the batch's
-   * current run and is skipped if a retry started another run meanwhile.
-   */
-  #task(
-    at: number,
-    label: string,
-    fn: () => void,
-    history?: BatchHistory,
-  ): void {
+  /** Schedules work; with `history`, skipped if a retry started another run meanwhile. */
+  #task(at: number, fn: () => void, history?: BatchHistory): void {
     const run = history?.runs;
     this.#pendingTasks++;
-    this.#o.scheduler.at(at, label, () => {
+    this.#o.scheduler.at(at, () => {
       this.#pendingTasks--;
       if (history && history.runs !== run) return;
       fn();
     });
   }
 
-  #plan(history: BatchHistory, running?: readonly string[]): RunPlan {
-    return runPlan(
-      history.plan,
-      history.runs - 1,
-      this.#o.random,
-      this.#o.tickMs,
-      running,
-    );
-  }
-
-  #startRun(history: BatchHistory): void {
-    history.runs++;
-    const run = this.#plan(history);
+  #startRun(history: BatchHistory) {
+    const { emulator, clock, random, tickMs } = this.#o;
     const { plan } = history;
-    if (history.runs === 1) {
+    const run = runPlan(plan, history.runs++, random, tickMs);
+    if (!history.arn) {
       const batch = run.preBuild
-        ? this.#o.emulator.failBatchBeforeBuilds(plan.project)
-        : this.#o.emulator.startBatch(plan.project, { groups: plan.groups });
+        ? emulator.failBatchBeforeBuilds(plan.project)
+        : emulator.startBatch(plan.project, { groups: plan.groups });
       history.arn = batch.arn;
-      if (run.preBuild) {
-        this.#settled(history, batch);
-        return;
-      }
+      if (run.preBuild) return this.#settled(history, batch);
+    } else if (run.preBuild) {
+      // A retry of a batch failing before any build: it fails again.
       history.status = 'IN_PROGRESS';
-      this.#scheduleChildren(history);
-      return;
+      const settle = () => this.#settle(history, { status: 'FAILED' });
+      return this.#task(clock.now() + tickMs, settle, history);
+    } else if (!emulator.getBatch(history.arn).buildGroups?.length) {
+      // CodeBuild put the retried batch back IN_PROGRESS and started builds
+      // for the groups it retries, none if it had failed before any.
+      emulator.startGroups(history.arn, plan.groups);
     }
-    // A retry: CodeBuild has put the batch back IN_PROGRESS and started new
-    // builds for the groups it retries (none if it had failed before any).
     history.status = 'IN_PROGRESS';
-    const arn = history.arn as string;
-    const hasGroups = (this.#o.emulator.getBatch(arn).buildGroups ?? []).length;
-    if (run.preBuild) {
-      this.#task(
-        this.#o.clock.now() + this.#o.tickMs,
-        'settle',
-        () => this.#settle(history, { status: 'FAILED' }),
-        history,
-      );
-      return;
-    }
-    if (hasGroups === 0) this.#o.emulator.startGroups(arn, plan.groups);
     this.#scheduleChildren(history);
   }
 
@@ -406,10 +350,9 @@ export class WorkloadDriver {
       .currentBuilds(arn)
       .filter((b) => b.buildStatus === 'IN_PROGRESS')
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
-    const run = this.#plan(
-      history,
-      running.map((r) => r.group),
-    );
+    const groups = running.map((r) => r.group);
+    const { random, tickMs } = this.#o;
+    const run = runPlan(history.plan, history.runs - 1, random, tickMs, groups);
     for (const { build, group } of running) {
       const status: TerminalStatus = run.failingGroups.includes(group)
         ? 'FAILED'
@@ -420,7 +363,6 @@ export class WorkloadDriver {
       );
       this.#task(
         now + duration,
-        'complete',
         () => this.#complete(history, build.arn, status, run),
         history,
       );
@@ -445,7 +387,6 @@ export class WorkloadDriver {
     if (running && !fastFail) return;
     this.#task(
       this.#o.clock.now() + run.settleLagMs,
-      'settle',
       () => this.#settle(history, { force: true }),
       history,
     );
@@ -464,7 +405,7 @@ export class WorkloadDriver {
   #settled(history: BatchHistory, batch: BatchSnapshot): void {
     history.status = batch.buildBatchStatus;
     history.settledAt = this.#o.clock.now();
-    this.#lastChangeAt = this.#o.clock.now();
+    this.lastChangeAt = this.#o.clock.now();
     if (batch.buildBatchStatus === 'FAILED') {
       history.failures++;
       this.#awaitingRetry.add(history);
@@ -480,7 +421,7 @@ export class WorkloadDriver {
       history.latenciesMs.push(
         this.#o.clock.now() - (history.settledAt ?? this.#o.clock.now()),
       );
-      this.#lastChangeAt = this.#o.clock.now();
+      this.lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
       this.#startRun(history);
     }

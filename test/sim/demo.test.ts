@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { demoSummary, demoTable } from '../../sim/demo.js';
-import { asExpected, retryPaths, wouldRetryCounts } from '../../sim/explain.js';
+import {
+  asExpected,
+  demoSummary,
+  demoTable,
+  retryPaths,
+  wouldRetryCounts,
+} from '../../sim/demo.js';
 import { demoScenario } from '../../sim/scenarios.js';
 import {
   type BatchResult,

@@ -8,7 +8,7 @@ describe('SimClock', () => {
   it('is shared memory that only moves forward', () => {
     const clock = new SimClock(SIM_EPOCH);
     const view = new BigInt64Array(clock.buffer);
-    clock.advance(1_500);
+    clock.set(SIM_EPOCH + 1_500);
     expect(Number(view[0])).toBe(SIM_EPOCH + 1_500);
     expect(() => clock.set(SIM_EPOCH)).toThrow(/cannot go back/);
   });
@@ -19,13 +19,13 @@ describe('Scheduler', () => {
     const clock = new SimClock(SIM_EPOCH);
     const scheduler = new Scheduler(clock);
     const seen: string[] = [];
-    scheduler.at(SIM_EPOCH + 20, 'b', () => seen.push(`b@${clock.now()}`));
-    scheduler.at(SIM_EPOCH + 10, 'a1', () => seen.push('a1'));
-    scheduler.at(SIM_EPOCH + 10, 'a2', async () => {
+    scheduler.at(SIM_EPOCH + 20, () => seen.push(`b@${clock.now()}`));
+    scheduler.at(SIM_EPOCH + 10, () => seen.push('a1'));
+    scheduler.at(SIM_EPOCH + 10, async () => {
       await new Promise((r) => setTimeout(r, 5));
       seen.push('a2');
       // Scheduled for the same instant: still part of this step.
-      scheduler.after(0, 'a3', () => seen.push('a3'));
+      scheduler.after(0, () => seen.push('a3'));
     });
     scheduler.onStep(() => seen.push(`step@${clock.now() - SIM_EPOCH}`));
     await scheduler.runUntil(SIM_EPOCH + 100);
@@ -47,9 +47,9 @@ describe('Scheduler', () => {
     let n = 0;
     const tick = () => {
       n++;
-      scheduler.after(1_000, 'tick', tick);
+      scheduler.after(1_000, tick);
     };
-    scheduler.after(1_000, 'tick', tick);
+    scheduler.after(1_000, tick);
     await scheduler.runUntil(SIM_EPOCH + 3_600_000, () => n >= 5);
     expect(n).toBe(5);
   });

@@ -129,7 +129,7 @@ describe('LambdaRuntime', () => {
   it('runs the handler with simulated time and a deadline from the timeout', async () => {
     const r = await rig();
     r.clock.set(SIM_EPOCH + 42_000);
-    r.runtime.invokeAsync({ mode: 'ok' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'ok' });
     await r.scheduler.runUntil(SIM_EPOCH + 60_000);
     const [record] = r.records;
     expect(record?.outcome).toBe('ok');
@@ -146,9 +146,9 @@ describe('LambdaRuntime', () => {
 
   it('reuses a warm environment', async () => {
     const r = await rig();
-    r.runtime.invokeAsync({ mode: 'ok' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'ok' });
     await r.scheduler.runUntil(SIM_EPOCH);
-    r.runtime.invokeAsync({ mode: 'ok' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'ok' });
     await r.scheduler.runUntil(SIM_EPOCH);
     expect(r.records.map((x) => x.coldStart)).toEqual([true, false]);
     expect(
@@ -158,14 +158,14 @@ describe('LambdaRuntime', () => {
 
   it('freezes what a handler leaves running until the next invocation', async () => {
     const r = await rig();
-    r.runtime.invokeAsync({ mode: 'leave' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'leave' });
     await r.scheduler.runUntil(SIM_EPOCH);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(r.upstreamCalls).toEqual([]);
     r.clock.set(SIM_EPOCH + 600_000);
     // The stale work runs only while the environment is thawed, that is
     // while this (slower) invocation runs.
-    r.runtime.invokeAsync({ mode: 'sleep', ms: 300 }, 'rule');
+    r.runtime.invokeAsync({ mode: 'sleep', ms: 300 });
     await r.scheduler.runUntil(SIM_EPOCH + 600_000);
     // Resumed ten simulated minutes later, seeing that time.
     expect(r.upstreamCalls).toEqual([
@@ -175,10 +175,10 @@ describe('LambdaRuntime', () => {
 
   it('reclaims environments idle for too long', async () => {
     const r = await rig();
-    r.runtime.invokeAsync({ mode: 'ok' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'ok' });
     await r.scheduler.runUntil(SIM_EPOCH);
     r.clock.set(SIM_EPOCH + 31 * 60_000);
-    r.runtime.invokeAsync({ mode: 'ok' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'ok' });
     await r.scheduler.runUntil(SIM_EPOCH + 31 * 60_000);
     expect(r.records.map((x) => x.coldStart)).toEqual([true, true]);
     expect(r.runtime.stats.reclaimed).toBe(1);
@@ -186,7 +186,7 @@ describe('LambdaRuntime', () => {
 
   it('retries a failing event after 1 and 2 minutes, then dead-letters it', async () => {
     const r = await rig();
-    r.runtime.invokeAsync({ mode: 'fail', n: 7 }, 'rule');
+    r.runtime.invokeAsync({ mode: 'fail', n: 7 });
     await r.scheduler.runUntil(SIM_EPOCH + 3_600_000);
     expect(r.records.map((x) => x.startedAt - SIM_EPOCH)).toEqual([
       0, 60_000, 180_000,
@@ -208,7 +208,7 @@ describe('LambdaRuntime', () => {
 
   it('discards events older than the maximum event age', async () => {
     const r = await rig({ maximumEventAgeSeconds: 100 });
-    r.runtime.invokeAsync({ mode: 'fail' }, 'rule');
+    r.runtime.invokeAsync({ mode: 'fail' });
     await r.scheduler.runUntil(SIM_EPOCH + 3_600_000);
     expect(r.records).toHaveLength(2);
     expect(r.dead[0]?.requestContext).toMatchObject({
@@ -220,7 +220,7 @@ describe('LambdaRuntime', () => {
   it('caps concurrency at the reserved concurrency and throttles the rest', async () => {
     const r = await rig({ reservedConcurrency: 2 });
     for (let i = 0; i < 5; i++) {
-      r.runtime.invokeAsync({ mode: 'sleep', ms: 50 }, 'rule');
+      r.runtime.invokeAsync({ mode: 'sleep', ms: 50 });
     }
     await r.scheduler.runUntil(SIM_EPOCH + 600_000);
     expect(r.records).toHaveLength(5);
@@ -239,10 +239,7 @@ describe('LambdaRuntime', () => {
       crashPlan: ({ attempt }) =>
         attempt === 1 ? (reached) => reached === point : undefined,
     });
-    r.runtime.invokeAsync(
-      { mode: 'call', operation: 'RetryBuildBatch' },
-      'rule',
-    );
+    r.runtime.invokeAsync({ mode: 'call', operation: 'RetryBuildBatch' });
     await r.scheduler.runUntil(SIM_EPOCH + 3_600_000);
     expect(r.records.map((x) => x.outcome)).toEqual(['killed', 'ok']);
     return r;

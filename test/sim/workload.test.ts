@@ -148,7 +148,7 @@ describe('the workload driver on the CodeBuild emulator', () => {
           );
           retried = true;
         }
-        if (retried) scheduler.after(0, 'notice', () => undefined);
+        if (retried) scheduler.after(0, () => undefined);
       });
     });
     for (const h of driver.histories) {
