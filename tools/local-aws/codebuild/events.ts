@@ -13,11 +13,6 @@ export type BuildStateChangeEvent = ReturnType<typeof buildStateChangeEvent>;
 
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 
-/** `2026-11-20T09:41:07Z`: EventBridge's `time` (no milliseconds). */
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** `Nov 20, 2026 9:32:15 AM` (UTC): the dates inside CodeBuild's events. */
 function eventDate(date: Date): string {
   const hours = date.getUTCHours();
@@ -60,7 +55,8 @@ export function buildStateChangeEvent(
     'detail-type': BUILD_STATE_CHANGE,
     source: 'aws.codebuild' as const,
     account: context.account,
-    time: isoSeconds(context.at),
+    // EventBridge's `time` has no milliseconds: `2026-11-20T09:41:07Z`.
+    time: context.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: context.region,
     resources: [arn],
     detail: {

@@ -204,14 +204,77 @@ export async function serve(
       });
       res.end(body);
     };
-    handle({ api, now, faults, table, sleep }, req, send).catch(
-      (error: unknown) => {
-        if (!res.headersSent) {
-          send(500, { __type: 'InternalFailure', message: String(error) });
-        }
-      },
-    );
+    handle(req, send).catch((error: unknown) => {
+      if (!res.headersSent) {
+        send(500, { __type: 'InternalFailure', message: String(error) });
+      }
+    });
   });
+
+  /** Answers one request: checks, latency, injected faults, the operation. */
+  async function handle(
+    req: IncomingMessage,
+    reply: (status: number, payload: unknown) => void,
+  ): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : target;
+    let input: unknown;
+    try {
+      input = body.trim() === '' ? {} : JSON.parse(body);
+    } catch {
+      input = body;
+    }
+    api.arrivals.push({ operation, input, at: now() });
+
+    const send = (status: number, payload: unknown, errorType?: string) => {
+      const record = { operation, input, status, at: now() };
+      api.requests.push(errorType ? { ...record, errorType } : record);
+      reply(status, payload);
+    };
+    const fail = (error: ApiError) =>
+      send(
+        error.status,
+        { __type: error.type, message: error.message },
+        error.type,
+      );
+    const unknown = (message: string, status?: number) =>
+      fail(new ApiError('UnknownOperationException', message, status));
+
+    if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+      return unknown('Only POST / is supported', 404);
+    }
+    const run = target.startsWith(TARGET_PREFIX) ? table[operation] : undefined;
+    if (!run) {
+      return unknown(
+        target
+          ? `Unknown or unsupported operation: ${target}`
+          : 'Missing X-Amz-Target header',
+      );
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      const message = 'Request body is not a JSON object';
+      return fail(new ApiError('SerializationException', message));
+    }
+    const latency = faults.latencyFor(operation);
+    if (latency > 0 && !(await sleep(latency))) return;
+    const injected = faults.take(operation);
+    if (injected) return fail(injected);
+    try {
+      send(200, toWire(run(input as Input)));
+    } catch (error) {
+      fail(
+        error instanceof ApiError
+          ? error
+          : new ApiError('InternalFailure', String(error), 500),
+      );
+    }
+  }
+
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -227,76 +290,4 @@ export async function serve(
       await closed;
     },
   };
-}
-
-interface Server {
-  readonly api: CodeBuildApi;
-  readonly now: () => number;
-  readonly faults: FaultInjector;
-  readonly table: Record<string, (input: Input) => unknown>;
-  readonly sleep: (ms: number) => Promise<boolean>;
-}
-
-async function handle(
-  { api, now, faults, table, sleep }: Server,
-  req: IncomingMessage,
-  reply: (status: number, payload: unknown) => void,
-): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks).toString('utf8');
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const operation = target.startsWith(TARGET_PREFIX)
-    ? target.slice(TARGET_PREFIX.length)
-    : target;
-  let input: unknown;
-  try {
-    input = body.trim() === '' ? {} : JSON.parse(body);
-  } catch {
-    input = body;
-  }
-  api.arrivals.push({ operation, input, at: now() });
-
-  const send = (status: number, payload: unknown, errorType?: string) => {
-    const record = { operation, input, status, at: now() };
-    api.requests.push(errorType ? { ...record, errorType } : record);
-    reply(status, payload);
-  };
-  const fail = (error: ApiError) =>
-    send(
-      error.status,
-      { __type: error.type, message: error.message },
-      error.type,
-    );
-  const unknown = (message: string, status?: number) =>
-    fail(new ApiError('UnknownOperationException', message, status));
-
-  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    return unknown('Only POST / is supported', 404);
-  }
-  const run = target.startsWith(TARGET_PREFIX) ? table[operation] : undefined;
-  if (!run) {
-    return unknown(
-      target
-        ? `Unknown or unsupported operation: ${target}`
-        : 'Missing X-Amz-Target header',
-    );
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    const message = 'Request body is not a JSON object';
-    return fail(new ApiError('SerializationException', message));
-  }
-  const latency = faults.latencyFor(operation);
-  if (latency > 0 && !(await sleep(latency))) return;
-  const injected = faults.take(operation);
-  if (injected) return fail(injected);
-  try {
-    send(200, toWire(run(input as Input)));
-  } catch (error) {
-    fail(
-      error instanceof ApiError
-        ? error
-        : new ApiError('InternalFailure', String(error), 500),
-    );
-  }
 }
