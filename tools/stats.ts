@@ -1,7 +1,4 @@
-/**
- * Summary statistics shared by the simulation and the benchmarks, so both
- * report a percentile the same way.
- */
+// Shared by the simulation and the benchmarks: one percentile for both.
 
 /**
  * The p-th percentile of `values` by nearest rank: the smallest value with at
@@ -20,7 +17,7 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /**
- * The median: {@link percentile} 50 (the lower middle value of an even count).
+ * The median: {@link percentile} 50 (the lower middle of an even count).
  *
  * @example
  * median([3, 1, 2]); // 2

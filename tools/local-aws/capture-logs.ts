@@ -1,12 +1,5 @@
 /** Lines written to stdout/stderr while capturing. */
-export interface CapturedLogs {
-  /** Raw text of everything written. */
-  readonly text: () => string;
-  /** Structured (JSON) lines, Powertools log lines and EMF metric blobs. */
-  readonly records: () => Record<string, unknown>[];
-  /** Stops capturing and restores the streams. */
-  readonly restore: () => void;
-}
+export type CapturedLogs = ReturnType<typeof captureLogs>;
 
 /**
  * Captures what the function writes (Powertools writes to process.stdout and
@@ -18,7 +11,7 @@ export interface CapturedLogs {
  * logs.restore();
  * expect(logs.text()).not.toContain(secret);
  */
-export function captureLogs(): CapturedLogs {
+export function captureLogs() {
   const chunks: string[] = [];
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((stream) => stream.write);
@@ -33,8 +26,10 @@ export function captureLogs(): CapturedLogs {
     }) as typeof stream.write;
   }
   return {
+    /** Raw text of everything written. */
     text: () => chunks.join(''),
-    records: () =>
+    /** Structured (JSON) lines: Powertools log lines and EMF metric blobs. */
+    records: (): Record<string, unknown>[] =>
       chunks
         .join('')
         .split('\n')
@@ -46,6 +41,7 @@ export function captureLogs(): CapturedLogs {
             return [];
           }
         }),
+    /** Stops capturing and restores the streams. */
     restore: () => {
       streams.forEach((stream, i) => {
         stream.write = originals[i];

@@ -1,12 +1,8 @@
 /**
  * What CloudFormation does with the synthesized template before anything
  * runs: validate parameter values, evaluate conditions, and resolve the
- * intrinsic functions the template uses (Ref, Fn::If, Fn::Join, Fn::Sub,
- * Fn::Select, Fn::Split, Fn::GetAtt, Fn::Equals/Not/And/Or, Condition).
- *
- * Physical names and ARNs of resources are made up the way CloudFormation
- * makes them (`<stack>-<logicalId>-<suffix>`), in the simulated account and
- * region.
+ * intrinsic functions the template uses. Physical names are made up as
+ * CloudFormation makes them (`<stack>-<logicalId>-<suffix>`).
  */
 import { createHash } from 'node:crypto';
 import { STACK_ID } from '../../lambda/contract.js';
@@ -19,8 +15,7 @@ export interface Template {
   readonly Resources: Readonly<Record<string, ResourceDefinition>>;
 }
 
-/** A template parameter and its constraints. */
-export interface ParameterDefinition {
+interface ParameterDefinition {
   readonly Type: string;
   readonly Default?: unknown;
   readonly AllowedValues?: readonly unknown[];
@@ -34,24 +29,7 @@ export interface ResourceDefinition {
   readonly Type: string;
   readonly Properties?: Readonly<Record<string, unknown>>;
   readonly Condition?: string;
-  readonly Metadata?: Readonly<Record<string, unknown>>;
 }
-
-/** Where the stack is "deployed". */
-export interface StackEnvironment {
-  readonly stackName: string;
-  readonly account: string;
-  readonly region: string;
-  readonly partition: string;
-}
-
-/** The stack's default name, in the local account and region. */
-export const DEFAULT_ENVIRONMENT: StackEnvironment = {
-  stackName: STACK_ID,
-  account: ACCOUNT,
-  region: REGION,
-  partition: 'aws',
-};
 
 /** A parameter value CloudFormation would refuse. */
 export class ParameterError extends Error {
@@ -61,30 +39,32 @@ export class ParameterError extends Error {
   }
 }
 
+type StackKey = 'stackName' | 'account' | 'region' | 'partition';
+
 const NO_VALUE = Symbol('AWS::NoValue');
 
 /**
- * Resolves a template the way a stack create with these parameter values
- * would.
+ * Resolves a template as a stack create with these parameter values would,
+ * in the local account and region.
  *
  * @example
  * const cfn = new CfnResolver(template, { MaxRetries: '3' });
  * cfn.resolve(template.Resources.Fn.Properties.Environment); // plain values
  */
 export class CfnResolver {
-  readonly template: Template;
-  readonly environment: StackEnvironment;
+  /** Where the stack is "deployed". */
+  readonly environment: Readonly<Record<StackKey, string>>;
   /** Effective parameter values (strings, or lists for list types). */
   readonly parameters: Readonly<Record<string, string | string[]>>;
-  readonly #conditionCache = new Map<string, boolean>();
+  readonly #conditions = new Map<string, boolean>();
 
   constructor(
-    template: Template,
+    readonly template: Template,
     overrides: Readonly<Record<string, string>> = {},
-    environment: StackEnvironment = DEFAULT_ENVIRONMENT,
+    stackName: string = STACK_ID,
   ) {
-    this.template = template;
-    this.environment = environment;
+    const where = { account: ACCOUNT, region: REGION, partition: 'aws' };
+    this.environment = { stackName, ...where };
     const definitions = template.Parameters ?? {};
     for (const name of Object.keys(overrides)) {
       if (!(name in definitions)) {
@@ -97,8 +77,9 @@ export class CfnResolver {
         parameters[name] = 'ssm-value';
         continue;
       }
-      const raw = overrides[name] ?? defaultText(def);
-      if (raw === undefined) {
+      const fallback = def.Default === undefined ? [] : [def.Default];
+      const raw = overrides[name] ?? fallback.flat().join(',');
+      if (overrides[name] === undefined && def.Default === undefined) {
         throw new ParameterError(`Parameters: [${name}] must have values`);
       }
       parameters[name] = validateParameter(name, def, raw);
@@ -108,12 +89,12 @@ export class CfnResolver {
 
   /** Whether the named condition holds. */
   condition(name: string): boolean {
-    const cached = this.#conditionCache.get(name);
+    const cached = this.#conditions.get(name);
     if (cached !== undefined) return cached;
     const expression = this.template.Conditions?.[name];
     if (expression === undefined) throw new Error(`no condition ${name}`);
     const value = this.#truth(expression);
-    this.#conditionCache.set(name, value);
+    this.#conditions.set(name, value);
     return value;
   }
 
@@ -239,17 +220,11 @@ export class CfnResolver {
       }
       case 'Fn::Join': {
         const [delimiter, list] = args as [unknown, unknown];
-        if (typeof delimiter !== 'string') {
-          throw new Error('Fn::Join delimiter must be a literal string');
-        }
-        return strings(this.#eval(list)).join(delimiter);
+        return strings(this.#eval(list)).join(literal(delimiter, fn));
       }
       case 'Fn::Split': {
         const [delimiter, source] = args as [unknown, unknown];
-        if (typeof delimiter !== 'string') {
-          throw new Error('Fn::Split delimiter must be a literal string');
-        }
-        return String(this.#eval(source)).split(delimiter);
+        return String(this.#eval(source)).split(literal(delimiter, fn));
       }
       case 'Fn::Select': {
         const [index, list] = args as [unknown, unknown];
@@ -264,17 +239,17 @@ export class CfnResolver {
         const [text, vars] = Array.isArray(args)
           ? (args as [unknown, Record<string, unknown>])
           : [args, {}];
-        if (typeof text !== 'string') {
-          throw new Error('Fn::Sub string must be a literal');
-        }
-        return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
-          if (name in vars) return scalarText(this.#eval(vars[name]));
-          if (name.includes('.')) {
-            const [resource, attribute] = name.split('.') as [string, string];
-            return this.attribute(resource, attribute);
-          }
-          return scalarText(this.#ref(name));
-        });
+        return literal(text, fn).replace(
+          /\$\{([^}!][^}]*)\}/g,
+          (_, name: string) => {
+            if (name in vars) return scalarText(this.#eval(vars[name]));
+            if (name.includes('.')) {
+              const [resource, attribute] = name.split('.') as [string, string];
+              return this.attribute(resource, attribute);
+            }
+            return scalarText(this.#ref(name));
+          },
+        );
       }
       case 'Fn::If': {
         const [name, then, otherwise] = args as [string, unknown, unknown];
@@ -288,20 +263,13 @@ export class CfnResolver {
   }
 }
 
-function defaultText(def: ParameterDefinition): string | undefined {
-  if (def.Default === undefined) return undefined;
-  return Array.isArray(def.Default)
-    ? def.Default.join(',')
-    : String(def.Default);
-}
-
 /** Applies CloudFormation's parameter constraints; returns the typed value. */
 function validateParameter(
   name: string,
   def: ParameterDefinition,
   raw: string,
 ): string | string[] {
-  const fail = (why: string) => {
+  const fail = (why: string): never => {
     throw new ParameterError(`Parameter '${name}' ${why}`);
   };
   const isList =
@@ -309,10 +277,10 @@ function validateParameter(
   const values = isList ? raw.split(',') : [raw];
   for (const value of values) {
     if (def.Type === 'Number' || def.Type === 'List<Number>') {
-      if (value.trim() === '' || !Number.isFinite(Number(value))) {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n)) {
         fail(`must be a number, got "${value}"`);
       }
-      const n = Number(value);
       if (def.MinValue !== undefined && n < def.MinValue) {
         fail(`must be a number not less than ${def.MinValue}`);
       }
@@ -346,8 +314,11 @@ function strings(value: unknown): string[] {
 }
 
 function scalarText(value: unknown): string {
-  if (Array.isArray(value)) {
-    throw new Error('expected a scalar, got a list');
-  }
+  if (Array.isArray(value)) throw new Error('expected a scalar, got a list');
   return String(value);
+}
+
+function literal(value: unknown, fn: string): string {
+  if (typeof value !== 'string') throw new Error(`${fn}: not a literal string`);
+  return value;
 }

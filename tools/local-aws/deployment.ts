@@ -6,80 +6,21 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  CfnResolver,
-  DEFAULT_ENVIRONMENT,
-  type ResourceDefinition,
-  type StackEnvironment,
-} from './cfn.js';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CfnResolver, type ResourceDefinition } from './cfn.js';
 import type { Assembly } from './synth.js';
 
-/** The function as the template configures it. */
-export interface FunctionSpec {
-  readonly logicalId: string;
-  readonly name: string;
-  readonly arn: string;
-  /** `file.export`, e.g. `index.handler`. */
-  readonly handler: string;
-  readonly runtime: string;
-  readonly timeoutSeconds: number;
-  readonly memoryMb: number;
-  /** Environment variables with every reference resolved. */
-  readonly environment: Readonly<Record<string, string>>;
-  /** Absent when the function is unreserved. */
-  readonly reservedConcurrency?: number;
-  /** The asset directory in the cloud assembly (bundled unless skipped). */
-  readonly codeDirectory: string;
-  readonly logGroupName: string;
-}
+/** The function as the template configures it, references resolved. */
+export type FunctionSpec = ReturnType<typeof resolveFunction>;
 
-/** Asynchronous invocation settings (AWS::Lambda::EventInvokeConfig). */
-export interface AsyncInvokeSpec {
-  readonly maximumRetryAttempts: number;
-  readonly maximumEventAgeSeconds: number;
-}
-
-/** An EventBridge rule on the default bus, with its targets the function. */
-export interface RuleSpec {
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly eventPattern?: Readonly<Record<string, unknown>>;
-  readonly scheduleExpression?: string;
-  /** The schedule as a period, for `rate(...)` expressions. */
-  readonly scheduleRateMs?: number;
-  /** Each target's constant input replacing the event (`Input`), if any. */
-  readonly targets: readonly { readonly input?: unknown }[];
-}
-
-type KeySchema = { AttributeName: string; KeyType: string }[];
+/** An EventBridge rule on the default bus, its targets the function. */
+export type RuleSpec = ReturnType<typeof resolveRule>;
 
 /** The DynamoDB table: what CreateTable needs on a local server. */
-export interface TableSpec {
-  readonly logicalId: string;
-  readonly name: string;
-  readonly attributeDefinitions: readonly {
-    AttributeName: string;
-    AttributeType: string;
-  }[];
-  readonly keySchema: Readonly<KeySchema>;
-  readonly globalSecondaryIndexes: readonly {
-    IndexName: string;
-    KeySchema: KeySchema;
-    Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
-  }[];
-  readonly billingMode: string;
-}
+export type TableSpec = Deployment['table'];
 
 /** What one stack deployment with given parameters consists of. */
-export interface Deployment {
-  readonly stackName: string;
-  readonly environment: StackEnvironment;
-  readonly parameters: Readonly<Record<string, string | string[]>>;
-  readonly fn: FunctionSpec;
-  readonly asyncInvoke: AsyncInvokeSpec;
-  readonly rules: readonly RuleSpec[];
-  readonly table: TableSpec;
-}
+export type Deployment = ReturnType<typeof resolveDeployment>;
 
 /** Options of {@link resolveDeployment}. */
 export interface DeploymentOptions {
@@ -99,20 +40,14 @@ export interface DeploymentOptions {
 export function resolveDeployment(
   assembly: Assembly,
   options: DeploymentOptions = {},
-): Deployment {
-  const environment: StackEnvironment = {
-    ...DEFAULT_ENVIRONMENT,
-    stackName: options.stackName ?? assembly.stackName,
-  };
-  const cfn = new CfnResolver(
-    assembly.template,
-    options.parameters ?? {},
-    environment,
-  );
+) {
+  const { template } = assembly;
+  const stackName = options.stackName ?? assembly.stackName;
+  const cfn = new CfnResolver(template, options.parameters, stackName);
   const assetOk = (r: ResourceDefinition) =>
     r.Type !== 'AWS::Lambda::Function' || assetHashOf(r) !== undefined;
   const only = (types: readonly string[], what: string) => {
-    const found = Object.entries(assembly.template.Resources).filter(
+    const found = Object.entries(template.Resources).filter(
       ([id, r]) => types.includes(r.Type) && cfn.exists(id) && assetOk(r),
     );
     if (found.length !== 1) {
@@ -121,7 +56,7 @@ export function resolveDeployment(
     return found[0] as [string, ResourceDefinition];
   };
   const resolved = (type: string) =>
-    Object.entries(assembly.template.Resources)
+    Object.entries(template.Resources)
       .filter(([id, r]) => r.Type === type && cfn.exists(id))
       .map(([id, r]) => [id, cfn.resolve(r.Properties ?? {})] as const);
 
@@ -130,11 +65,9 @@ export function resolveDeployment(
     assembly,
     ...only(['AWS::Lambda::Function'], 'function with a bundled asset'),
   );
-  const invoke = resolved('AWS::Lambda::EventInvokeConfig').find(
-    ([, p]) => (p as { FunctionName?: string }).FunctionName === fn.name,
-  )?.[1] as
-    | { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number }
-    | undefined;
+  const invoke = resolved('AWS::Lambda::EventInvokeConfig')
+    .map(([, p]) => p as Record<string, number | string | undefined>)
+    .find((p) => p.FunctionName === fn.name);
   const rules = resolved('AWS::Events::Rule')
     .map(([id, p]) => resolveRule(cfn, id, p as RuleProperties, fn.arn))
     .filter((rule) => rule.targets.length > 0);
@@ -142,29 +75,27 @@ export function resolveDeployment(
     ['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table'],
     'DynamoDB table',
   );
-  const tableProps = cfn.resolve(table.Properties ?? {}) as {
-    TableName?: string;
-    AttributeDefinitions: TableSpec['attributeDefinitions'];
-    KeySchema: KeySchema;
-    GlobalSecondaryIndexes?: TableSpec['globalSecondaryIndexes'];
-    BillingMode?: string;
-  };
+  const tableProps = cfn.resolve(
+    table.Properties,
+  ) as Partial<CreateTableCommandInput>;
   return {
-    stackName: environment.stackName,
-    environment,
+    stackName,
+    environment: cfn.environment,
     parameters: cfn.parameters,
     fn,
     // Lambda's defaults when no EventInvokeConfig exists: 2 retries, 6 hours.
     asyncInvoke: {
-      maximumRetryAttempts: invoke?.MaximumRetryAttempts ?? 2,
-      maximumEventAgeSeconds: invoke?.MaximumEventAgeInSeconds ?? 21_600,
+      maximumRetryAttempts: Number(invoke?.MaximumRetryAttempts ?? 2),
+      maximumEventAgeSeconds: Number(
+        invoke?.MaximumEventAgeInSeconds ?? 21_600,
+      ),
     },
     rules,
     table: {
       logicalId: tableId,
       name: tableProps.TableName ?? cfn.physicalId(tableId),
-      attributeDefinitions: tableProps.AttributeDefinitions,
-      keySchema: tableProps.KeySchema,
+      attributeDefinitions: tableProps.AttributeDefinitions ?? [],
+      keySchema: tableProps.KeySchema ?? [],
       globalSecondaryIndexes: (tableProps.GlobalSecondaryIndexes ?? []).map(
         ({ IndexName, KeySchema, Projection }) => ({
           IndexName,
@@ -182,7 +113,7 @@ function resolveFunction(
   assembly: Assembly,
   logicalId: string,
   resource: ResourceDefinition,
-): FunctionSpec {
+) {
   const props = cfn.resolve(resource.Properties ?? {}) as {
     Handler?: string;
     Runtime?: string;
@@ -197,6 +128,7 @@ function resolveFunction(
     throw new Error(`${logicalId}: Handler and Runtime are required`);
   }
   const reserved = props.ReservedConcurrentExecutions;
+  const variables = props.Environment?.Variables ?? {};
   const name = props.FunctionName ?? cfn.physicalId(logicalId);
   return {
     logicalId,
@@ -208,12 +140,11 @@ function resolveFunction(
     timeoutSeconds: Number(props.Timeout ?? 3),
     memoryMb: Number(props.MemorySize ?? 128),
     environment: Object.fromEntries(
-      Object.entries(props.Environment?.Variables ?? {}).map(([k, v]) => [
-        k,
-        String(v),
-      ]),
+      Object.entries(variables).map(([k, v]) => [k, String(v)]),
     ),
+    /** Absent when the function is unreserved. */
     reservedConcurrency: reserved === undefined ? undefined : Number(reserved),
+    /** The asset directory in the cloud assembly (bundled unless skipped). */
     codeDirectory: assetDirectory(assembly, resource),
     logGroupName: props.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`,
   };
@@ -266,39 +197,29 @@ function resolveRule(
   logicalId: string,
   props: RuleProperties,
   functionArn: string,
-): RuleSpec {
+) {
   if (props.EventBusName && props.EventBusName !== 'default') {
     throw new Error(`${logicalId}: only the default bus is simulated`);
   }
-  const targets = (props.Targets ?? [])
-    .filter((t) => t.Arn === functionArn)
-    .map((t) => {
-      if (t.InputPath || t.InputTransformer) {
-        throw new Error(
-          `${logicalId}: InputPath/InputTransformer are not simulated`,
-        );
-      }
-      return { input: t.Input === undefined ? undefined : JSON.parse(t.Input) };
-    });
+  const targets = (props.Targets ?? []).filter((t) => t.Arn === functionArn);
+  if (targets.some((t) => t.InputPath || t.InputTransformer)) {
+    throw new Error(`${logicalId}: InputPath/InputTransformer not simulated`);
+  }
+  const json = (text?: string | object): unknown =>
+    typeof text === 'string' ? JSON.parse(text) : text;
   const schedule = props.ScheduleExpression;
   return {
     name: props.Name ?? cfn.physicalId(logicalId),
     enabled: (props.State ?? 'ENABLED') === 'ENABLED',
-    eventPattern:
-      typeof props.EventPattern === 'string'
-        ? JSON.parse(props.EventPattern)
-        : props.EventPattern,
+    eventPattern: json(props.EventPattern) as
+      | Record<string, unknown>
+      | undefined,
     scheduleExpression: schedule,
     scheduleRateMs: schedule ? parseRate(schedule) : undefined,
-    targets,
+    /** Each target's constant input replacing the event (`Input`), if any. */
+    targets: targets.map((t) => ({ input: json(t.Input) })),
   };
 }
-
-const UNIT_MS: Readonly<Record<string, number>> = {
-  minute: 60_000,
-  hour: 3_600_000,
-  day: 86_400_000,
-};
 
 /**
  * `rate(value unit)` in milliseconds. EventBridge requires the singular unit
@@ -314,5 +235,6 @@ export function parseRate(expression: string): number {
   if (value < 1 || (value === 1) === (match[3] === 's')) {
     throw new Error(`invalid rate expression: ${expression}`);
   }
-  return value * (UNIT_MS[match[2] as string] as number);
+  const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+  return value * unit[match[2] as keyof typeof unit];
 }

@@ -5,8 +5,6 @@ declare module 'dynalite' {
     createTableMs?: number;
     deleteTableMs?: number;
     updateTableMs?: number;
-    maxItemSizeKb?: number;
-    path?: string;
   }
 
   export default function dynalite(options?: DynaliteOptions): Server;

@@ -8,7 +8,6 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import {
   type AttributeValue,
   CreateTableCommand,
-  type CreateTableCommandInput,
   DynamoDBClient,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -18,35 +17,14 @@ import type { TableSpec } from './deployment.js';
 import { CREDENTIALS, REGION } from './environment.js';
 import { serviceTable } from './synth.js';
 
-/** One DynamoDB API request, as dynalite received it. */
+/** One DynamoDB API request as dynalite received it: `PutItem`, … and body. */
 export interface DynamoRequest {
-  /** `PutItem`, `UpdateItem`, … */
   readonly operation: string;
-  /** The wire-format (low-level) request body. */
   readonly input: Record<string, unknown>;
 }
 
-/** dynalite on 127.0.0.1. */
-export interface LocalDynamo {
-  readonly endpoint: string;
-  /** The first table's name (`''` when started without tables). */
-  readonly tableName: string;
-  /** A client of the caller's own (functions build their own). */
-  readonly client: DynamoDBClient;
-  /** Every item of the table (default {@link tableName}), unmarshalled. */
-  scan(tableName?: string): Promise<Record<string, unknown>[]>;
-  /** Every request dynalite received, oldest first (including the scans). */
-  readonly requests: DynamoRequest[];
-  /** Stops the server for good. */
-  stop(): Promise<void>;
-  /**
-   * Starts an outage: connections to the endpoint are refused (and open ones
-   * cut) until {@link LocalDynamo.resume}; the data survives.
-   */
-  interrupt(): Promise<void>;
-  /** Ends the outage on the same endpoint. */
-  resume(): Promise<void>;
-}
+/** dynalite on 127.0.0.1, see {@link startDynamo}. */
+export type LocalDynamo = Awaited<ReturnType<typeof startDynamo>>;
 
 /**
  * Creates a table of the template on a local DynamoDB. dynalite has no TTL
@@ -57,23 +35,24 @@ export async function createTable(
   client: DynamoDBClient,
   spec: TableSpec,
 ): Promise<void> {
-  const throughput =
-    spec.billingMode === 'PAY_PER_REQUEST'
-      ? undefined
-      : { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
-  const indexes = spec.globalSecondaryIndexes;
-  const input = {
-    TableName: spec.name,
-    BillingMode: throughput ? 'PROVISIONED' : 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...spec.attributeDefinitions],
-    KeySchema: [...spec.keySchema],
+  const onDemand = spec.billingMode === 'PAY_PER_REQUEST';
+  const throughput = onDemand
+    ? undefined
+    : { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  const indexes = spec.globalSecondaryIndexes.map((g) => ({
+    ...g,
     ProvisionedThroughput: throughput,
-    GlobalSecondaryIndexes:
-      indexes.length === 0
-        ? undefined
-        : indexes.map((g) => ({ ...g, ProvisionedThroughput: throughput })),
-  } as CreateTableCommandInput;
-  await client.send(new CreateTableCommand(input));
+  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: spec.name,
+      BillingMode: onDemand ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+      AttributeDefinitions: [...spec.attributeDefinitions],
+      KeySchema: [...spec.keySchema],
+      ProvisionedThroughput: throughput,
+      GlobalSecondaryIndexes: indexes.length === 0 ? undefined : indexes,
+    }),
+  );
 }
 
 /**
@@ -86,7 +65,7 @@ export async function createTable(
  */
 export async function startDynamo(
   options: { readonly tables?: readonly TableSpec[] } = {},
-): Promise<LocalDynamo> {
+) {
   const tables = options.tables ?? [await serviceTable()];
   const server: Server = dynalite({
     createTableMs: 0,
@@ -98,22 +77,23 @@ export async function startDynamo(
   await once(server, 'listening');
   // Clients reach dynalite through a loopback TCP relay, so an outage can be
   // staged by closing the relay while dynalite (and its data) lives on.
-  const relay = new TcpRelay((server.address() as AddressInfo).port);
+  const relay = tcpRelay((server.address() as AddressInfo).port);
   const port = await relay.listen(0);
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: REGION,
-    credentials: CREDENTIALS,
-  });
+  const credentials = CREDENTIALS;
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials });
   for (const spec of tables) await createTable(client, spec);
   const tableName = tables[0]?.name ?? '';
   return {
     endpoint,
+    /** The first table's name (`''` when started without tables). */
     tableName,
+    /** A client of the caller's own (functions build their own). */
     client,
+    /** Every request dynalite received, oldest first (including scans). */
     requests,
-    async scan(name = tableName) {
+    /** Every item of the table (default {@link tableName}), unmarshalled. */
+    async scan(name = tableName): Promise<Record<string, unknown>[]> {
       const items: Record<string, unknown>[] = [];
       let cursor: Record<string, AttributeValue> | undefined;
       do {
@@ -125,14 +105,17 @@ export async function startDynamo(
       } while (cursor);
       return items;
     },
-    async stop() {
+    /** Stops the server for good. */
+    async stop(): Promise<void> {
       client.destroy();
       await relay.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-    interrupt: () => relay.close(),
-    async resume() {
+    /** Refuses (and cuts) connections until {@link resume}; data survives. */
+    interrupt: (): Promise<void> => relay.close(),
+    /** Ends the outage on the same endpoint. */
+    async resume(): Promise<void> {
       await relay.listen(port);
     },
   };
@@ -158,41 +141,33 @@ function recordRequests(server: Server): DynamoRequest[] {
   return requests;
 }
 
-/** Forwards loopback TCP connections to a local port. */
-class TcpRelay {
-  readonly #target: number;
-  readonly #sockets = new Set<Socket>();
-  #server?: ReturnType<typeof createServer>;
-
-  constructor(target: number) {
-    this.#target = target;
-  }
-
-  async listen(port: number): Promise<number> {
-    const server = createServer((client) => {
-      const upstream = connect(this.#target, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    this.#server = server;
-    return (server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  }
+/** Forwards loopback TCP connections to a local port while listening. */
+function tcpRelay(target: number) {
+  const sockets = new Set<Socket>();
+  let server: ReturnType<typeof createServer> | undefined;
+  return {
+    async listen(port: number): Promise<number> {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+      return (server.address() as AddressInfo).port;
+    },
+    async close(): Promise<void> {
+      const closing = server;
+      server = undefined;
+      for (const socket of sockets) socket.destroy();
+      if (closing) await new Promise((resolve) => closing.close(resolve));
+    },
+  };
 }

@@ -1,23 +1,13 @@
 import type { Config } from '../../lambda/config.js';
 import { SETTINGS } from '../../lambda/contract.js';
 import { createHandler, type Handler } from '../../lambda/create-handler.js';
-import type { CodeBuildEmulator } from './codebuild/emulator.js';
-import type { LocalDynamo } from './dynamo.js';
 import { ACCOUNT, functionEnvironment, REGION } from './environment.js';
 import { startLocalAws } from './local-aws.js';
 
 const FUNCTION_NAME = 'codebuild-batch-retry-test';
 
 /** The function wired to dynalite and the CodeBuild emulator on loopback. */
-export interface Harness {
-  readonly codebuild: CodeBuildEmulator;
-  readonly dynamo: LocalDynamo;
-  /** Builds a handler the way Lambda would load it, with this config. */
-  handler(overrides?: Partial<Config>): Handler;
-  /** Moves CodeBuild's clock (the function keeps real time). */
-  readonly clock: { shift(ms: number): void };
-  stop(): Promise<void>;
-}
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
 /** Configuration the stack deploys by default, against the local table. */
 export function defaultConfig(tableName: string): Config {
@@ -40,7 +30,7 @@ export function defaultConfig(tableName: string): Config {
  * const h = await startHarness();
  * const handler = h.handler({ maxRetries: 1 });
  */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness() {
   let offset = 0;
   const aws = await startLocalAws({ now: () => Date.now() + offset });
   Object.assign(process.env, functionEnvironment(aws.endpoints), {
@@ -49,8 +39,10 @@ export async function startHarness(): Promise<Harness> {
   return {
     codebuild: aws.codebuild,
     dynamo: aws.dynamo,
-    handler: (overrides = {}) =>
+    /** Builds a handler the way Lambda would load it, with this config. */
+    handler: (overrides: Partial<Config> = {}): Handler =>
       createHandler({ ...defaultConfig(aws.dynamo.tableName), ...overrides }),
+    /** Moves CodeBuild's clock (the function keeps real time). */
     clock: {
       shift(ms: number) {
         offset += ms;

@@ -1,28 +1,13 @@
 import { CodeBuildEmulator } from './codebuild/emulator.js';
 import type { TableSpec } from './deployment.js';
-import { type LocalDynamo, startDynamo } from './dynamo.js';
-import type { Endpoints } from './environment.js';
+import { startDynamo } from './dynamo.js';
 
 /** CodeBuild and DynamoDB on 127.0.0.1, started and stopped together. */
-export interface LocalAws {
-  readonly codebuild: CodeBuildEmulator;
-  readonly dynamo: LocalDynamo;
-  /** For {@link functionEnvironment}. */
-  readonly endpoints: Endpoints;
-  stop(): Promise<void>;
-}
-
-/** Options of {@link startLocalAws}. */
-export interface LocalAwsOptions {
-  /** CodeBuild's clock (ms since the epoch); default `Date.now`. */
-  readonly now?: () => number;
-  /** Tables to create; default the service's table from the template. */
-  readonly tables?: readonly TableSpec[];
-}
+export type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 /**
- * Starts the CodeBuild emulator and dynalite on free loopback ports, in the
- * local account and region.
+ * Starts the CodeBuild emulator (on clock `now`, default `Date.now`) and
+ * dynalite (with `tables`, default the template's) on free loopback ports.
  *
  * @example
  * const aws = await startLocalAws();
@@ -30,8 +15,8 @@ export interface LocalAwsOptions {
  * await aws.stop();
  */
 export async function startLocalAws(
-  options: LocalAwsOptions = {},
-): Promise<LocalAws> {
+  options: { now?: () => number; tables?: readonly TableSpec[] } = {},
+) {
   const [codebuild, dynamo] = await Promise.all([
     CodeBuildEmulator.start({ now: options.now }),
     startDynamo({ tables: options.tables }),
@@ -39,8 +24,9 @@ export async function startLocalAws(
   return {
     codebuild,
     dynamo,
+    /** For {@link functionEnvironment}. */
     endpoints: { codebuild: codebuild.endpoint, dynamodb: dynamo.endpoint },
-    async stop() {
+    async stop(): Promise<void> {
       await Promise.all([codebuild.stop(), dynamo.stop()]);
     },
   };

@@ -17,21 +17,13 @@ import type { Template } from './cfn.js';
 import { resolveDeployment, type TableSpec } from './deployment.js';
 import { PROJECT_ROOT, SCRATCH } from './environment.js';
 
-/** A synthesized cloud assembly. */
-export interface Assembly {
-  readonly directory: string;
-  readonly stackName: string;
-  readonly template: Template;
-  /** Wall-clock milliseconds the synth took. */
-  readonly synthMs: number;
-}
+/** A synthesized cloud assembly: its folder, stack and template. */
+export type Assembly = Awaited<ReturnType<typeof synthesize>>;
 
 /**
- * Synthesizes the app of `lib/app.ts` (the stack and cdk-nag's checks, as
- * `bin/app.ts` builds it) into `.scratch/cdk.out/<label>`, with HOME,
- * TMPDIR and CDK_HOME under `.scratch` so nothing is written to `~`.
- * The function is bundled with esbuild, as `cdk deploy` ships it, unless
- * `bundling` is `false`: the template is the same, the asset is not built.
+ * Synthesizes the app of `lib/app.ts` (as `bin/app.ts` builds it, cdk-nag
+ * included) into `.scratch/cdk.out/<label>`, with HOME, TMPDIR and CDK_HOME
+ * under `.scratch`. `bundling: false` skips building the function's asset.
  *
  * @example
  * const assembly = await synthesize('demo');
@@ -40,7 +32,7 @@ export interface Assembly {
 export async function synthesize(
   label = `run-${process.pid}`,
   options: { readonly bundling?: boolean } = {},
-): Promise<Assembly> {
+) {
   const home = join(SCRATCH, 'home');
   for (const [name, dir] of [
     ['HOME', home],
@@ -72,6 +64,7 @@ export async function synthesize(
     template: JSON.parse(
       readFileSync(join(cloudAssembly.directory, stack.templateFile), 'utf8'),
     ) as Template,
+    /** Wall-clock milliseconds the synth took. */
     synthMs: Date.now() - started,
   };
 }
@@ -90,9 +83,8 @@ function templateSources(): string[] {
 }
 
 /**
- * The service's DynamoDB table as the synthesized template defines it (key
- * schema, attribute definitions, indexes). Synthesized without bundling
- * once per change of its sources, then read from `.scratch`.
+ * The service's DynamoDB table as the synthesized template defines it,
+ * synthesized without bundling once per change of its sources.
  *
  * @example
  * await createTable(client, await serviceTable());

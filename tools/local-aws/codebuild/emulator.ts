@@ -2,17 +2,21 @@ import type {
   BuildBatchPhase,
   BuildBatchPhaseType,
   BuildPhase,
+  EnvironmentVariable,
 } from '@aws-sdk/client-codebuild';
 import {
   PROJECT_NAME_PATTERN,
   type RetryType,
   TERMINAL_BUILD_STATUSES,
+  type TerminalBuildStatus as TerminalStatus,
 } from '../../../lambda/contract.js';
 import { ACCOUNT, REGION } from '../environment.js';
 import { type BuildStateChangeEvent, buildStateChangeEvent } from './events.js';
-import { FaultInjector } from './faults.js';
+import { type FaultConfig, FaultInjector, type FaultKind } from './faults.js';
 import {
   arnOf,
+  type BatchSnapshot,
+  type BuildSnapshot,
   batchShape,
   buildShape,
   closePhase,
@@ -25,31 +29,30 @@ import {
 import {
   ApiError,
   type ArrivalRecord,
-  type BatchSnapshot,
-  type BuildSnapshot,
-  type EmulatorOptions,
-  type FaultConfig,
-  type FaultKind,
-  type ProjectOptions,
-  type RequestRecord,
-  type SettleOptions,
-  type TerminalStatus,
-} from './types.js';
-import {
   type CodeBuildApi,
   type ListParams,
-  type RunningServer,
+  type RequestRecord,
   serve,
 } from './wire.js';
 
 export type { BuildStateChangeEvent } from './events.js';
-export * from './types.js';
+export type { FaultConfig, FaultKind } from './faults.js';
+export type { BatchSnapshot, BuildSnapshot } from './shapes.js';
+export type { ArrivalRecord, RequestRecord } from './wire.js';
+export type { TerminalStatus };
 
 /** How long CodeBuild remembers a RetryBuildBatch idempotency token. */
 export const TOKEN_WINDOW_MS = 5 * 60_000;
 
 const TERMINAL: readonly string[] = TERMINAL_BUILD_STATUSES;
 const PROJECT_NAME = new RegExp(PROJECT_NAME_PATTERN);
+
+/** Where the emulator lives, and its clock (ms since the epoch). */
+interface EmulatorOptions {
+  region?: string;
+  account?: string;
+  now?: () => number;
+}
 
 interface BatchRecord {
   readonly batch: BatchSnapshot;
@@ -62,25 +65,19 @@ interface BatchRecord {
 /**
  * A wire-level AWS CodeBuild on 127.0.0.1 for the real
  * `@aws-sdk/client-codebuild` (JSON 1.1; signatures are not checked). It
- * serves BatchGetBuilds, BatchGetBuildBatches, RetryBuildBatch (failed
- * batches only, idempotency tokens remembered {@link TOKEN_WINDOW_MS}),
- * ListBuildBatches and ListBuildBatchesForProject, with injectable faults.
- *
- * Callers drive the state machine (projects, builds, batches) through the
- * methods below, which act immediately and throw `Error` on misuse; every
- * child or standalone build that ends emits a `CodeBuild Build State Change`
- * event ({@link CodeBuildEmulator.events}, {@link CodeBuildEmulator.onEvent}).
+ * serves BatchGetBuilds, BatchGetBuildBatches, RetryBuildBatch, ListBuildBatches
+ * and ListBuildBatchesForProject, with injectable faults. Callers drive the
+ * state machine with the methods below, which throw `Error` on misuse; every
+ * build that ends emits a `CodeBuild Build State Change` event.
  *
  * @example
  * const cb = await CodeBuildEmulator.start();
- * const client = new CodeBuildClient({ region: 'eu-west-1', endpoint: cb.endpoint, credentials });
  * cb.createProject('web-app');
  * const batch = cb.startBatch('web-app', { groups: ['unit', 'e2e'] });
  * const [unit, e2e] = cb.currentBuilds(batch.arn);
  * cb.completeBuild(unit.arn, 'SUCCEEDED');
  * cb.completeBuild(e2e.arn, 'FAILED');
- * cb.settleBatch(batch.arn); // FAILED
- * await client.send(new RetryBuildBatchCommand({ id: batch.id }));
+ * cb.settleBatch(batch.arn); // FAILED, ready for RetryBuildBatch
  * await cb.stop();
  */
 export class CodeBuildEmulator implements CodeBuildApi {
@@ -88,10 +85,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
   readonly account: string;
   /** Every event emitted so far, oldest first. */
   readonly events: BuildStateChangeEvent[] = [];
-  /**
-   * Every request answered so far (with its status), in answer order. A
-   * request still waiting out injected latency is only in {@link arrivals}.
-   */
+  /** Every request answered so far, in answer order. */
   readonly requests: RequestRecord[] = [];
   /** Every request as it arrived, before latency and faults. */
   readonly arrivals: ArrivalRecord[] = [];
@@ -101,12 +95,9 @@ export class CodeBuildEmulator implements CodeBuildApi {
   readonly #projects = new Map<string, ProjectRecord>();
   readonly #builds = new Map<string, BuildSnapshot>();
   readonly #batches = new Map<string, BatchRecord>();
-  readonly #tokens = new Map<
-    string,
-    { batchArn: string; retryType: RetryType; at: number }
-  >();
+  readonly #tokens = new Map<string, { key: string; at: number }>();
   #seq = 0;
-  #server?: RunningServer;
+  #server?: Awaited<ReturnType<typeof serve>>;
 
   private constructor(options: EmulatorOptions) {
     this.region = options.region ?? REGION;
@@ -114,18 +105,12 @@ export class CodeBuildEmulator implements CodeBuildApi {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Starts an emulator on a free loopback port. */
+  /** Starts an emulator on a free loopback port; `now` is its clock (ms). */
   static async start(
     options: EmulatorOptions = {},
   ): Promise<CodeBuildEmulator> {
     const emulator = new CodeBuildEmulator(options);
-    emulator.#server = await serve({
-      api: emulator,
-      now: emulator.#now,
-      arrivals: emulator.arrivals,
-      requests: emulator.requests,
-      faults: emulator.#faults,
-    });
+    emulator.#server = await serve(emulator, emulator.#now, emulator.#faults);
     return emulator;
   }
 
@@ -134,47 +119,37 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return this.#server?.endpoint ?? '';
   }
 
-  /**
-   * Stops the server: open (keep-alive) connections are closed and requests
-   * waiting out injected latency are dropped unanswered.
-   */
+  /** Stops the server, dropping requests still waiting out latency. */
   async stop(): Promise<void> {
     await this.#server?.stop();
   }
 
-  // ---- the state machine, for callers -----------------------------------
-
   /** Creates a project; its environment variables go into builds and events. */
-  createProject(name: string, options: ProjectOptions = {}): void {
-    if (!PROJECT_NAME.test(name)) {
-      throw new Error(`Invalid project name: ${JSON.stringify(name)}`);
-    }
-    if (this.#projects.has(name)) {
-      throw new Error(`Project ${name} already exists`);
-    }
-    this.#projects.set(name, projectRecord(name, options, this));
+  createProject(
+    name: string,
+    options: {
+      readonly environmentVariables?: readonly EnvironmentVariable[];
+    } = {},
+  ): void {
+    must(PROJECT_NAME.test(name), `Invalid project name: ${name}`);
+    must(!this.#projects.has(name), `Project ${name} already exists`);
+    const variables = options.environmentVariables ?? [];
+    this.#projects.set(name, projectRecord(name, variables, this.account));
   }
 
   /** Starts a standalone build (no `buildBatchArn`), `IN_PROGRESS`. */
   startBuild(projectName: string): BuildSnapshot {
-    const project = this.#project(projectName);
-    return structuredClone(this.#newBuild(project, undefined));
+    return structuredClone(this.#newBuild(this.#project(projectName)));
   }
 
-  /**
-   * Starts a batch, `IN_PROGRESS`, with one running child build per group.
-   * `buildBatchNumber` counts the project's batches from 1.
-   */
+  /** Starts an `IN_PROGRESS` batch with one running build per group. */
   startBatch(
     projectName: string,
     options: { readonly groups: readonly string[] },
   ): BatchSnapshot {
     const project = this.#project(projectName);
-    if (options.groups.length === 0) {
-      throw new Error(
-        'A batch needs at least one group (see failBatchBeforeBuilds)',
-      );
-    }
+    const why = 'A batch needs at least one group (see failBatchBeforeBuilds)';
+    must(options.groups.length > 0, why);
     checkGroups([], options.groups);
     const record = this.#newBatch(project, ['SUBMITTED', 'DOWNLOAD_BATCHSPEC']);
     this.#addGroups(record, options.groups);
@@ -196,94 +171,67 @@ export class CodeBuildEmulator implements CodeBuildApi {
           message: 'Invalid batch build configuration in buildspec.yml',
         },
       ]),
-      { phaseType: 'FAILED', startTime: at },
     );
-    Object.assign(batch, {
-      buildBatchStatus: 'FAILED',
-      currentPhase: 'FAILED',
-      complete: true,
-      endTime: at,
-    });
-    return structuredClone(batch);
+    return this.#end(batch, 'FAILED', at);
   }
 
-  /**
-   * Adds groups, each with a running child build, to an `IN_PROGRESS` batch
-   * (e.g. one retried after failing before any child existed).
-   */
+  /** Adds groups, each with a running build, to an `IN_PROGRESS` batch. */
   startGroups(batchIdOrArn: string, groups: readonly string[]): BatchSnapshot {
     const record = this.#batchOrThrow(batchIdOrArn);
-    if (record.batch.buildBatchStatus !== 'IN_PROGRESS') {
-      throw new Error(`Batch ${record.batch.id} is not IN_PROGRESS`);
-    }
+    const { id, buildBatchStatus } = record.batch;
+    must(buildBatchStatus === 'IN_PROGRESS', `Batch ${id} is not IN_PROGRESS`);
     this.#addGroups(record, groups);
     return structuredClone(record.batch);
   }
 
   /**
-   * Ends a running build with `status`, updates its group's
-   * `currentBuildSummary` and emits (and returns) its Build State Change
-   * event. The batch stays `IN_PROGRESS` until {@link settleBatch}.
+   * Ends a running build with `status` and emits (and returns) its event.
+   * Its batch stays `IN_PROGRESS` until {@link settleBatch}.
    */
   completeBuild(
     buildIdOrArn: string,
     status: TerminalStatus,
   ): BuildStateChangeEvent {
-    if (!TERMINAL.includes(status)) {
-      throw new Error(`Not a terminal status: ${status}`);
-    }
+    must(TERMINAL.includes(status), `Not a terminal status: ${status}`);
     const build = this.#buildOrThrow(buildIdOrArn);
-    if (build.buildStatus !== 'IN_PROGRESS') {
-      throw new Error(`Build ${build.id} already ended (${build.buildStatus})`);
-    }
+    const { id, buildStatus } = build;
+    const ended = `Build ${id} already ended (${buildStatus})`;
+    must(buildStatus === 'IN_PROGRESS', ended);
     return this.#finishBuild(build, status);
   }
 
   /**
    * Settles an `IN_PROGRESS` batch: `FAILED` if a group's current build did
-   * not succeed, otherwise `SUCCEEDED`, or `options.status`. Sets
-   * `complete`, `endTime` and appends the terminal phase. Throws while
-   * children run, unless `options.force` (which stops them first).
+   * not succeed, otherwise `SUCCEEDED`, or `options.status`. Throws while
+   * children run, unless `options.force` (which stops them first, as
+   * fast-fail does).
    */
   settleBatch(
     batchIdOrArn: string,
-    options: SettleOptions = {},
+    options: { status?: TerminalStatus; force?: boolean } = {},
   ): BatchSnapshot {
     const record = this.#batchOrThrow(batchIdOrArn);
     const { batch } = record;
-    if (batch.buildBatchStatus !== 'IN_PROGRESS') {
-      throw new Error(
-        `Batch ${batch.id} already settled (${batch.buildBatchStatus})`,
-      );
-    }
-    if (options.status && !TERMINAL.includes(options.status)) {
-      throw new Error(`Not a terminal status: ${options.status}`);
-    }
+    const { id, buildBatchStatus } = batch;
+    const settled = `Batch ${id} already settled (${buildBatchStatus})`;
+    must(buildBatchStatus === 'IN_PROGRESS', settled);
+    const { status: wanted, force } = options;
+    const terminal = !wanted || TERMINAL.includes(wanted);
+    must(terminal, `Not a terminal status: ${wanted}`);
     const running = this.#current(record).filter(
       (b) => b.buildStatus === 'IN_PROGRESS',
     );
-    if (running.length > 0 && !options.force) {
-      throw new Error(
-        `Batch ${batch.id} still has running builds: ${running.map((b) => b.id).join(', ')} (complete them or pass force)`,
-      );
-    }
+    const ids = running.map((b) => b.id).join(', ');
+    const why = `Batch ${id} still has running builds: ${ids} (complete them or pass force)`;
+    must(running.length === 0 || force === true, why);
     for (const build of running) this.#finishBuild(build, 'STOPPED');
     const failed = batch.buildGroups.some(
       (g) => g.currentBuildSummary?.buildStatus !== 'SUCCEEDED',
     );
-    const status = options.status ?? (failed ? 'FAILED' : 'SUCCEEDED');
+    const status = wanted ?? (failed ? 'FAILED' : 'SUCCEEDED');
     const at = this.#date();
     closePhase(batch.phases.at(-1), at, status);
-    const phaseType: BuildBatchPhaseType =
-      status === 'SUCCEEDED' || status === 'STOPPED' ? status : 'FAILED';
-    batch.phases.push({ phaseType, startTime: at });
-    Object.assign(batch, {
-      buildBatchStatus: status,
-      currentPhase: phaseType,
-      complete: true,
-      endTime: at,
-    });
-    return structuredClone(batch);
+    return this.#end(batch, status, at);
   }
 
   /** A copy of the batch (throws if unknown). */
@@ -303,9 +251,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
 
   /** Copies of every batch, oldest first. */
   listBatches(): BatchSnapshot[] {
-    return [...this.#batches.values()]
-      .sort((a, b) => a.seq - b.seq)
-      .map((r) => structuredClone(r.batch));
+    return [...this.#batches.values()].map((r) => structuredClone(r.batch));
   }
 
   /** How many RetryBuildBatch calls really retried the batch. */
@@ -316,27 +262,15 @@ export class CodeBuildEmulator implements CodeBuildApi {
   /** Calls `listener` with each future event; returns the unsubscribe. */
   onEvent(listener: (event: BuildStateChangeEvent) => void): () => void {
     this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return () => this.#listeners.delete(listener);
   }
 
-  // ---- faults and the request log ---------------------------------------
-
-  /**
-   * Replaces the random faults: a share of requests (of `operations`, or
-   * all) is throttled or answered with HTTP 500, after `latencyMs`.
-   * `setFaults({})` turns them off; queued {@link failNext} faults stay.
-   */
+  /** Replaces the random faults (`{}`: none); queued `failNext` faults stay. */
   setFaults(config: FaultConfig): void {
     this.#faults.set(config);
   }
 
-  /**
-   * Answers the next `count` requests of `operation` (`'*'`: any) with an
-   * error: `'throttle'` (400 ThrottlingException "Rate exceeded"),
-   * `'server-error'` (500 InternalFailure) or a custom `__type` and status.
-   */
+  /** Answers the next `count` requests of `operation` (`'*'`: any) with `kind`. */
   failNext(operation: string, count: number, kind: FaultKind): void {
     this.#faults.failNext(operation, count, kind);
   }
@@ -346,10 +280,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return this.#faults.throttled;
   }
 
-  /**
-   * Empties {@link requests} and {@link arrivals} and zeroes
-   * {@link throttledCount} (events, queued faults and the state stay).
-   */
+  /** Empties the request logs and zeroes {@link throttledCount}. */
   resetLog(): void {
     this.requests.length = 0;
     this.arrivals.length = 0;
@@ -360,9 +291,8 @@ export class CodeBuildEmulator implements CodeBuildApi {
 
   /** BatchGetBuilds. */
   batchGetBuilds(ids: readonly string[]) {
-    const builds = ids.flatMap((id) => this.#findBuild(id) ?? []);
     return {
-      builds: structuredClone(builds),
+      builds: structuredClone(ids.flatMap((id) => this.#findBuild(id) ?? [])),
       buildsNotFound: ids.filter((id) => !this.#findBuild(id)),
     };
   }
@@ -382,17 +312,11 @@ export class CodeBuildEmulator implements CodeBuildApi {
    * within {@link TOKEN_WINDOW_MS} replays the answer, or is refused when
    * its parameters differ.
    */
-  retryBuildBatch(
-    id: string,
-    retryType: RetryType | undefined,
-    token: string | undefined,
-  ): BatchSnapshot {
+  retryBuildBatch(id: string, retryType?: RetryType, token?: string) {
     const record = this.#findBatch(id);
     if (!record) {
-      throw new ApiError(
-        'ResourceNotFoundException',
-        `Build batch ${id} does not exist`,
-      );
+      const message = `Build batch ${id} does not exist`;
+      throw new ApiError('ResourceNotFoundException', message);
     }
     const type = retryType ?? 'RETRY_ALL_BUILDS';
     const now = this.#now();
@@ -400,16 +324,15 @@ export class CodeBuildEmulator implements CodeBuildApi {
       if (now - seen.at >= TOKEN_WINDOW_MS) this.#tokens.delete(key);
     }
     const { batch } = record;
+    const key = `${batch.arn} ${type}`;
     const seen = token === undefined ? undefined : this.#tokens.get(token);
-    if (seen) {
-      if (seen.batchArn !== batch.arn || seen.retryType !== type) {
-        throw new ApiError(
-          'InvalidInputException',
-          `Idempotency token ${token} was used with different parameters (parameter mismatch)`,
-        );
-      }
-      return structuredClone(batch);
+    if (seen && seen.key !== key) {
+      throw new ApiError(
+        'InvalidInputException',
+        `Idempotency token ${token} was used with different parameters (parameter mismatch)`,
+      );
     }
+    if (seen) return structuredClone(batch);
     if (batch.buildBatchStatus !== 'FAILED') {
       throw new ApiError(
         'InvalidInputException',
@@ -427,25 +350,17 @@ export class CodeBuildEmulator implements CodeBuildApi {
     delete batch.endTime;
     for (const group of batch.buildGroups) {
       const current = group.currentBuildSummary;
-      if (!current) continue;
-      if (type === 'RETRY_FAILED_BUILDS' && current.buildStatus === 'SUCCEEDED')
-        continue;
+      const passed = current?.buildStatus === 'SUCCEEDED';
+      if (!current || (type === 'RETRY_FAILED_BUILDS' && passed)) continue;
       group.priorBuildSummaryList = [
         ...(group.priorBuildSummaryList ?? []),
         current,
       ];
-      group.currentBuildSummary = summaryOf(
-        this.#newBuild(record.project, batch),
-      );
+      const build = this.#newBuild(record.project, batch);
+      group.currentBuildSummary = summaryOf(build);
     }
     record.retries += 1;
-    if (token !== undefined) {
-      this.#tokens.set(token, {
-        batchArn: batch.arn,
-        retryType: type,
-        at: now,
-      });
-    }
+    if (token !== undefined) this.#tokens.set(token, { key, at: now });
     return structuredClone(batch);
   }
 
@@ -459,11 +374,11 @@ export class CodeBuildEmulator implements CodeBuildApi {
       );
     }
     const sign = sortOrder === 'ASCENDING' ? 1 : -1;
-    const key = (r: BatchRecord): [number, number] => [
+    const key = (r: BatchRecord): Cursor => [
       r.batch.startTime?.getTime() ?? 0,
       r.seq,
     ];
-    const compare = (a: [number, number], b: [number, number]) =>
+    const compare = (a: Cursor, b: Cursor) =>
       sign * (a[0] - b[0] || a[1] - b[1]);
     const cursor =
       params.nextToken === undefined
@@ -495,42 +410,34 @@ export class CodeBuildEmulator implements CodeBuildApi {
 
   #project(name: string): ProjectRecord {
     const project = this.#projects.get(name);
-    if (!project) {
-      throw new Error(`Unknown project ${name} (call createProject first)`);
-    }
+    must(project, `Unknown project ${name} (call createProject first)`);
     return project;
   }
 
   #findBuild(idOrArn: string): BuildSnapshot | undefined {
-    return this.#builds.get(
-      idOrArn.startsWith('arn:') ? idOrArn : arnOf(this, 'build', idOrArn),
-    );
+    const arn = idOrArn.startsWith('arn:');
+    return this.#builds.get(arn ? idOrArn : arnOf(this, 'build', idOrArn));
   }
 
   #findBatch(idOrArn: string): BatchRecord | undefined {
-    return this.#batches.get(
-      idOrArn.startsWith('arn:')
-        ? idOrArn
-        : arnOf(this, 'build-batch', idOrArn),
-    );
+    const arn = idOrArn.startsWith('arn:');
+    const id = arn ? idOrArn : arnOf(this, 'build-batch', idOrArn);
+    return this.#batches.get(id);
   }
 
   #buildOrThrow(idOrArn: string): BuildSnapshot {
     const build = this.#findBuild(idOrArn);
-    if (!build) throw new Error(`Unknown build ${idOrArn}`);
+    must(build, `Unknown build ${idOrArn}`);
     return build;
   }
 
   #batchOrThrow(idOrArn: string): BatchRecord {
     const record = this.#findBatch(idOrArn);
-    if (!record) throw new Error(`Unknown batch ${idOrArn}`);
+    must(record, `Unknown batch ${idOrArn}`);
     return record;
   }
 
-  #newBuild(
-    project: ProjectRecord,
-    batch: BatchSnapshot | undefined,
-  ): BuildSnapshot {
+  #newBuild(project: ProjectRecord, batch?: BatchSnapshot): BuildSnapshot {
     project.builds += 1;
     const build = buildShape(project, this, this.#date(), batch);
     this.#builds.set(build.arn, build);
@@ -569,17 +476,29 @@ export class CodeBuildEmulator implements CodeBuildApi {
     );
   }
 
+  /** Completes a batch with `status`, appending its terminal phase. */
+  #end(batch: BatchSnapshot, status: TerminalStatus, at: Date) {
+    const phaseType: BuildBatchPhaseType =
+      status === 'SUCCEEDED' || status === 'STOPPED' ? status : 'FAILED';
+    batch.phases.push({ phaseType, startTime: at });
+    Object.assign(batch, {
+      buildBatchStatus: status,
+      currentPhase: phaseType,
+      complete: true,
+      endTime: at,
+    });
+    return structuredClone(batch);
+  }
+
   /** Ends a running build, updates its group and emits its event. */
   #finishBuild(
     build: BuildSnapshot,
     status: TerminalStatus,
   ): BuildStateChangeEvent {
     const at = this.#date();
-    const failure = FAILURE_CONTEXT[status];
     const running = build.phases.at(-1);
     closePhase(running, at, status);
-    if (running)
-      running.contexts = [failure ?? { statusCode: '', message: '' }];
+    if (running) running.contexts = [FAILURE_CONTEXT[status]];
     build.phases.push(donePhase<BuildPhase>('FINALIZING', at), {
       phaseType: 'COMPLETED',
       startTime: at,
@@ -590,52 +509,45 @@ export class CodeBuildEmulator implements CodeBuildApi {
       buildComplete: true,
       endTime: at,
     });
-    const record = build.buildBatchArn
-      ? this.#batches.get(build.buildBatchArn)
-      : undefined;
+    const record = this.#batches.get(build.buildBatchArn ?? '');
     for (const group of record?.batch.buildGroups ?? []) {
       if (group.currentBuildSummary?.arn === build.arn) {
         group.currentBuildSummary.buildStatus = status;
       }
     }
-    const event = buildStateChangeEvent(build, {
-      account: this.account,
-      region: this.region,
-      at,
-    });
+    const { account, region } = this;
+    const event = buildStateChangeEvent(build, { account, region, at });
     this.events.push(event);
     for (const listener of [...this.#listeners]) listener(event);
     return event;
   }
 }
 
-function encodeCursor(
-  key: [number, number],
-  sortOrder: ListParams['sortOrder'],
-): string {
-  return Buffer.from(JSON.stringify({ k: key, o: sortOrder })).toString(
-    'base64url',
-  );
+type Cursor = [time: number, seq: number];
+
+function encodeCursor(key: Cursor, sortOrder: ListParams['sortOrder']) {
+  const json = JSON.stringify({ k: key, o: sortOrder });
+  return Buffer.from(json).toString('base64url');
 }
 
 function decodeCursor(
   token: string,
   sortOrder: ListParams['sortOrder'],
-): [number, number] {
+): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     const [time, seq] = parsed.k;
-    if (
-      parsed.o === sortOrder &&
-      Number.isFinite(time) &&
-      Number.isInteger(seq)
-    ) {
-      return [time, seq];
-    }
+    const ok = Number.isFinite(time) && Number.isInteger(seq);
+    if (parsed.o === sortOrder && ok) return [time, seq];
   } catch {
     // reported below
   }
   throw new ApiError('InvalidInputException', 'Invalid nextToken');
+}
+
+/** Throws `Error(message)` unless `ok`: misuse of the emulator by a caller. */
+function must(ok: unknown, message: string): asserts ok {
+  if (!ok) throw new Error(message);
 }
 
 function checkGroups(
@@ -644,9 +556,7 @@ function checkGroups(
 ): void {
   const known = new Set(existing.map((g) => g.identifier));
   for (const identifier of identifiers) {
-    if (known.has(identifier)) {
-      throw new Error(`Duplicate build group ${identifier}`);
-    }
+    must(!known.has(identifier), `Duplicate build group ${identifier}`);
     known.add(identifier);
   }
 }

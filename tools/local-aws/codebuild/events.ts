@@ -1,17 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Build, BuildPhase } from '@aws-sdk/client-codebuild';
-import { BUILD_STATE_CHANGE } from '../../../lambda/contract.js';
-import type { TerminalStatus } from './types.js';
-
-/** A phase in a Build State Change event. */
-interface EventPhase {
-  'phase-type': string;
-  'phase-status'?: string;
-  'phase-context'?: string[];
-  'start-time': string;
-  'end-time'?: string;
-  'duration-in-seconds'?: number;
-}
+import {
+  BUILD_STATE_CHANGE,
+  type TerminalBuildStatus,
+} from '../../../lambda/contract.js';
 
 /**
  * `CodeBuild Build State Change` as EventBridge delivers it. It carries no
@@ -21,11 +13,6 @@ export type BuildStateChangeEvent = ReturnType<typeof buildStateChangeEvent>;
 
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 
-/** `2026-11-20T09:41:07Z`: EventBridge's `time` (no milliseconds). */
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** `Nov 20, 2026 9:32:15 AM` (UTC): the dates inside CodeBuild's events. */
 function eventDate(date: Date): string {
   const hours = date.getUTCHours();
@@ -33,29 +20,28 @@ function eventDate(date: Date): string {
   return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
 }
 
-function eventPhase(phase: BuildPhase): EventPhase {
-  const out: EventPhase = {
+function eventPhase(phase: BuildPhase) {
+  const start = {
     'phase-type': phase.phaseType ?? '',
     'start-time': eventDate(phase.startTime ?? new Date(0)),
   };
-  if (phase.phaseType === 'COMPLETED') return out;
-  if (phase.phaseStatus) out['phase-status'] = phase.phaseStatus;
+  if (phase.phaseType === 'COMPLETED') return start;
   const contexts = (phase.contexts ?? [])
     .filter((c) => c.statusCode || c.message)
     .map((c) => `${c.statusCode ?? ''}: ${c.message ?? ''}`);
-  if (contexts.length > 0) out['phase-context'] = contexts;
-  if (phase.endTime) out['end-time'] = eventDate(phase.endTime);
-  if (phase.durationInSeconds !== undefined) {
-    out['duration-in-seconds'] = phase.durationInSeconds;
-  }
-  return out;
+  const duration = phase.durationInSeconds;
+  return {
+    ...start,
+    ...(phase.phaseStatus && { 'phase-status': phase.phaseStatus }),
+    ...(contexts.length > 0 && { 'phase-context': contexts }),
+    ...(phase.endTime && { 'end-time': eventDate(phase.endTime) }),
+    ...(duration !== undefined && { 'duration-in-seconds': duration }),
+  };
 }
 
 /**
  * The `CodeBuild Build State Change` event of a build that just reached a
- * terminal status, in the shape EventBridge delivers (see
- * `test/fixtures/events/build-state-failed.json`). Like the real event it says
- * nothing about the batch the build belongs to.
+ * terminal status (see `test/fixtures/events/build-state-failed.json`).
  */
 export function buildStateChangeEvent(
   build: Build,
@@ -69,11 +55,12 @@ export function buildStateChangeEvent(
     'detail-type': BUILD_STATE_CHANGE,
     source: 'aws.codebuild' as const,
     account: context.account,
-    time: isoSeconds(context.at),
+    // EventBridge's `time` has no milliseconds: `2026-11-20T09:41:07Z`.
+    time: context.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: context.region,
     resources: [arn],
     detail: {
-      'build-status': build.buildStatus as TerminalStatus,
+      'build-status': build.buildStatus as TerminalBuildStatus,
       'project-name': build.projectName ?? '',
       'build-id': arn,
       'additional-information': {

@@ -1,21 +1,39 @@
-import { ApiError, type FaultConfig, type FaultKind } from './types.js';
+import { ApiError } from './wire.js';
+
+/**
+ * An injected error: `throttle` is HTTP 400 `ThrottlingException` "Rate
+ * exceeded", `server-error` HTTP 500 `InternalFailure`, otherwise the given
+ * `__type` and HTTP status.
+ */
+export type FaultKind =
+  | 'throttle'
+  | 'server-error'
+  | { type: string; status: number; message?: string };
+
+/**
+ * Random faults: shares (0–1) of requests answered with `ThrottlingException`
+ * or HTTP 500 `InternalFailure` after `latencyMs`, limited to `operations`
+ * (default all), drawn from `random` (default `Math.random`).
+ */
+export interface FaultConfig {
+  throttleRate?: number;
+  serverErrorRate?: number;
+  latencyMs?: number;
+  operations?: readonly string[];
+  random?: () => number;
+}
 
 function toError(kind: FaultKind): ApiError {
   if (kind === 'throttle') {
-    return new ApiError('ThrottlingException', 'Rate exceeded', 400);
+    return new ApiError('ThrottlingException', 'Rate exceeded');
   }
   if (kind === 'server-error') {
-    return new ApiError(
-      'InternalFailure',
-      'The request processing has failed because of an unknown error, exception or failure.',
-      500,
-    );
+    const message =
+      'The request processing has failed because of an unknown error, exception or failure.';
+    return new ApiError('InternalFailure', message, 500);
   }
-  return new ApiError(
-    kind.type,
-    kind.message ?? `Injected ${kind.type}`,
-    kind.status,
-  );
+  const message = kind.message ?? `Injected ${kind.type}`;
+  return new ApiError(kind.type, message, kind.status);
 }
 
 /**
@@ -31,12 +49,9 @@ export class FaultInjector {
 
   /** Replaces the random fault configuration (`{}` turns it off). */
   set(config: FaultConfig): void {
-    for (const [name, rate] of [
-      ['throttleRate', config.throttleRate],
-      ['serverErrorRate', config.serverErrorRate],
-    ] as const) {
+    for (const rate of [config.throttleRate, config.serverErrorRate]) {
       if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
-        throw new Error(`${name} must be between 0 and 1`);
+        throw new Error('fault rates must be between 0 and 1');
       }
     }
     this.#config = { ...config };
@@ -60,24 +75,21 @@ export class FaultInjector {
     return this.#applies(operation) ? (this.#config.latencyMs ?? 0) : 0;
   }
 
-  /** The injected error for this request, if any (and counts it). */
+  /** The injected error for this request, if any (and counts throttles). */
   take(operation: string): ApiError | undefined {
-    const error = this.#pick(operation);
-    if (error?.type === 'ThrottlingException') this.throttled += 1;
-    return error;
-  }
-
-  #pick(operation: string): ApiError | undefined {
     const index = this.#queued.findIndex(
       (q) => q.operation === operation || q.operation === '*',
     );
-    if (index >= 0) return toError(this.#queued.splice(index, 1)[0].kind);
-    if (!this.#applies(operation)) return undefined;
     const { throttleRate = 0, serverErrorRate = 0 } = this.#config;
-    if (throttleRate === 0 && serverErrorRate === 0) return undefined;
-    const draw = (this.#config.random ?? Math.random)();
-    if (draw < throttleRate) return toError('throttle');
-    if (draw < throttleRate + serverErrorRate) return toError('server-error');
-    return undefined;
+    let kind = this.#queued.splice(index, index >= 0 ? 1 : 0)[0]?.kind;
+    if (!kind && this.#applies(operation) && throttleRate + serverErrorRate) {
+      const draw = (this.#config.random ?? Math.random)();
+      if (draw < throttleRate) kind = 'throttle';
+      else if (draw < throttleRate + serverErrorRate) kind = 'server-error';
+    }
+    if (!kind) return undefined;
+    const error = toError(kind);
+    if (error.type === 'ThrottlingException') this.throttled += 1;
+    return error;
   }
 }

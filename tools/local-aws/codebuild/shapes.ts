@@ -1,43 +1,53 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type {
+  Build,
+  BuildBatch,
   BuildBatchPhase,
   BuildBatchPhaseType,
   BuildPhase,
   BuildSummary,
-  ProjectEnvironment,
-  ProjectSource,
+  EnvironmentVariable,
+  PhaseContext,
   StatusType,
 } from '@aws-sdk/client-codebuild';
-import type { BatchSnapshot, BuildSnapshot, ProjectOptions } from './types.js';
+import type { TerminalBuildStatus } from '../../../lambda/contract.js';
 
 // The resources' shapes: what responses carry that a caller or an event
 // reads, in the SDK's types.
 
+/** A copy of a build as `BatchGetBuilds` returns it through the SDK. */
+export type BuildSnapshot = Build &
+  Required<
+    Pick<
+      Build,
+      'id' | 'arn' | 'projectName' | 'buildNumber' | 'buildStatus' | 'phases'
+    >
+  >;
+
+/** A copy of a batch as `BatchGetBuildBatches` returns it through the SDK. */
+export type BatchSnapshot = BuildBatch &
+  Required<
+    Pick<
+      BuildBatch,
+      | 'id'
+      | 'arn'
+      | 'projectName'
+      | 'buildBatchNumber'
+      | 'buildBatchStatus'
+      | 'phases'
+      | 'buildGroups'
+    >
+  >;
+
 /** Where resources live. */
-export interface Location {
-  readonly region: string;
-  readonly account: string;
-}
+export type Location = { readonly region: string; readonly account: string };
 
-/** A project and its counters. */
-export interface ProjectRecord {
-  readonly name: string;
-  readonly arn: string;
-  readonly environment: ProjectEnvironment;
-  readonly source: ProjectSource;
-  readonly sourceVersion: string;
-  readonly resolvedSourceVersion: string;
-  readonly serviceRole: string;
-  /** Builds started so far (the last `buildNumber`). */
-  builds: number;
-  /** Batches started so far (the last `buildBatchNumber`). */
-  batches: number;
-}
+/** A project: what its builds and batches carry, and how many it started. */
+export type ProjectRecord = ReturnType<typeof projectRecord>;
 
-/** Phase context of a build that ended with each non-success status. */
-export const FAILURE_CONTEXT: Readonly<
-  Record<string, { statusCode: string; message: string }>
-> = {
+/** Phase context of a build that ended with each status. */
+export const FAILURE_CONTEXT: Record<TerminalBuildStatus, PhaseContext> = {
+  SUCCEEDED: { statusCode: '', message: '' },
   FAILED: {
     statusCode: 'COMMAND_EXECUTION_ERROR',
     message: 'Error while executing command: npm test. Reason: exit status 1',
@@ -47,24 +57,15 @@ export const FAILURE_CONTEXT: Readonly<
   STOPPED: { statusCode: 'BUILD_STOPPED', message: 'Build was stopped.' },
 };
 
-const seconds = (from: Date, to: Date) =>
-  Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000));
-
 /** A phase that started and ended at `at`. */
 export function donePhase<T extends BuildPhase | BuildBatchPhase>(
   phaseType: T['phaseType'],
   at: Date,
   phaseStatus: StatusType = 'SUCCEEDED',
-  contexts = [{ statusCode: '', message: '' }],
+  contexts = [FAILURE_CONTEXT.SUCCEEDED],
 ): T {
-  return {
-    phaseType,
-    phaseStatus,
-    startTime: at,
-    endTime: at,
-    durationInSeconds: 0,
-    contexts,
-  } as T;
+  const done = { startTime: at, endTime: at, durationInSeconds: 0 };
+  return { phaseType, phaseStatus, ...done, contexts } as T;
 }
 
 /** Ends an open phase at `at` (with `status`, if given). */
@@ -76,31 +77,23 @@ export function closePhase(
   if (!phase || phase.endTime) return;
   if (status) phase.phaseStatus = status;
   phase.endTime = at;
-  phase.durationInSeconds = seconds(phase.startTime ?? at, at);
+  const ms = at.getTime() - (phase.startTime ?? at).getTime();
+  phase.durationInSeconds = Math.max(0, Math.round(ms / 1000));
 }
 
 /** A new project, its builds' settings fixed as a typical project's. */
 export function projectRecord(
   name: string,
-  options: ProjectOptions,
-  { region, account }: Location,
-): ProjectRecord {
+  variables: readonly EnvironmentVariable[],
+  account: string,
+) {
   const sourceVersion = 'refs/heads/main';
-  return {
-    name,
-    arn: `arn:aws:codebuild:${region}:${account}:project/${name}`,
-    environment: {
-      type: 'LINUX_CONTAINER',
-      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
-      computeType: 'BUILD_GENERAL1_MEDIUM',
-      environmentVariables: (options.environmentVariables ?? []).map((v) => ({
-        name: v.name,
-        value: v.value,
-        type: (v.type ?? 'PLAINTEXT') as 'PLAINTEXT',
-      })),
-      privilegedMode: false,
-      imagePullCredentialsType: 'CODEBUILD',
-    },
+  const carried: Partial<Build> = {
+    projectName: name,
+    sourceVersion,
+    resolvedSourceVersion: createHash('sha1')
+      .update(`${name}@${sourceVersion}`)
+      .digest('hex'),
     source: {
       type: 'GITHUB',
       location: `https://github.com/example/${name}.git`,
@@ -108,14 +101,18 @@ export function projectRecord(
       insecureSsl: false,
       reportBuildStatus: false,
     },
-    sourceVersion,
-    resolvedSourceVersion: createHash('sha1')
-      .update(`${name}@${sourceVersion}`)
-      .digest('hex'),
+    environment: {
+      type: 'LINUX_CONTAINER',
+      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+      computeType: 'BUILD_GENERAL1_MEDIUM',
+      environmentVariables: variables.map((v) => ({ type: 'PLAINTEXT', ...v })),
+      privilegedMode: false,
+      imagePullCredentialsType: 'CODEBUILD',
+    },
     serviceRole: `arn:aws:iam::${account}:role/${name}-service-role`,
-    builds: 0,
-    batches: 0,
+    queuedTimeoutInMinutes: 480,
   };
+  return { name, carried, builds: 0, batches: 0 };
 }
 
 /** A build's or batch's ARN. */
@@ -124,19 +121,6 @@ export const arnOf = (
   kind: 'build' | 'build-batch',
   id: string,
 ) => `arn:aws:codebuild:${region}:${account}:${kind}/${id}`;
-
-/** What a project's builds and batches all carry. */
-function fromProject(project: ProjectRecord) {
-  return {
-    projectName: project.name,
-    sourceVersion: project.sourceVersion,
-    resolvedSourceVersion: project.resolvedSourceVersion,
-    source: structuredClone(project.source),
-    environment: structuredClone(project.environment),
-    serviceRole: project.serviceRole,
-    queuedTimeoutInMinutes: 480,
-  };
-}
 
 /**
  * A new running build, `buildNumber` = `project.builds`: a batch child when
@@ -153,7 +137,8 @@ export function buildShape(
   const logGroup = `/aws/codebuild/${project.name}`;
   const batchUuid = batch?.id.split(':').at(-1) ?? '';
   return {
-    ...fromProject(project),
+    ...structuredClone(project.carried),
+    projectName: project.name,
     id,
     arn: arnOf(location, 'build', id),
     buildNumber: project.builds,
@@ -182,11 +167,8 @@ export function buildShape(
 
 /** A group's summary of `build`. */
 export function summaryOf(build: BuildSnapshot): BuildSummary {
-  return {
-    arn: build.arn,
-    requestedOn: build.startTime,
-    buildStatus: build.buildStatus,
-  };
+  const { arn, startTime: requestedOn, buildStatus } = build;
+  return { arn, requestedOn, buildStatus };
 }
 
 /**
@@ -206,7 +188,8 @@ export function batchShape(
     phases.push({ phaseType: 'IN_PROGRESS', startTime: at });
   }
   return {
-    ...fromProject(project),
+    ...structuredClone(project.carried),
+    projectName: project.name,
     id,
     arn: arnOf(location, 'build-batch', id),
     startTime: at,

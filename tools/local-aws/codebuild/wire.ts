@@ -5,11 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import {
-  createServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatusType } from '@aws-sdk/client-codebuild';
 import {
@@ -18,18 +14,42 @@ import {
   TERMINAL_BUILD_STATUSES,
 } from '../../../lambda/contract.js';
 import type { FaultInjector } from './faults.js';
-import { ApiError, type ArrivalRecord, type RequestRecord } from './types.js';
 
 const TARGET_PREFIX = 'CodeBuild_20161006.';
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const MAX_IDS = 100;
 const SORT_ORDERS = ['ASCENDING', 'DESCENDING'] as const;
-
-/** Every build and batch status. */
-export const STATUSES: readonly StatusType[] = [
+const STATUSES: readonly StatusType[] = [
   ...TERMINAL_BUILD_STATUSES,
   'IN_PROGRESS',
 ];
+
+/** An error the API answers with (`__type`, message, HTTP status). */
+export class ApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+/** A request as it arrived, before latency and faults. */
+export interface ArrivalRecord {
+  /** Operation from `X-Amz-Target` (the raw header if it lacks the prefix). */
+  readonly operation: string;
+  /** The parsed JSON body (the raw text if it is not JSON). */
+  readonly input: unknown;
+  /** Emulator clock (ms) when the request arrived. */
+  readonly at: number;
+}
+
+/** A request the emulator answered, with its HTTP status and error `__type`. */
+export interface RequestRecord extends ArrivalRecord {
+  readonly status: number;
+  readonly errorType?: string;
+}
 
 /** Parameters of a list call, already validated. */
 export interface ListParams {
@@ -40,15 +60,13 @@ export interface ListParams {
   nextToken?: string;
 }
 
-/** The state behind the operations the emulator serves. */
+/** The state behind the operations served, and the request logs. */
 export interface CodeBuildApi {
+  readonly arrivals: ArrivalRecord[];
+  readonly requests: RequestRecord[];
   batchGetBuilds(ids: readonly string[]): unknown;
   batchGetBuildBatches(ids: readonly string[]): unknown;
-  retryBuildBatch(
-    id: string,
-    retryType: RetryType | undefined,
-    token: string | undefined,
-  ): unknown;
+  retryBuildBatch(id: string, type?: RetryType, token?: string): unknown;
   listBuildBatches(params: ListParams): unknown;
 }
 
@@ -69,12 +87,8 @@ const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
 
 function text(input: Input, field: string, required = false) {
   const value = input[field] ?? undefined;
-  check(
-    value !== undefined || !required,
-    field,
-    value,
-    'Member must not be null',
-  );
+  const rule = 'Member must not be null';
+  check(value !== undefined || !required, field, value, rule);
   check(value === undefined || nonEmpty(value), field, value, NOT_EMPTY);
   return value as string | undefined;
 }
@@ -120,9 +134,7 @@ function listParams(input: Input): ListParams {
 }
 
 /** The operations served, by `X-Amz-Target` operation name. */
-function operations(
-  api: CodeBuildApi,
-): Record<string, (input: Input) => unknown> {
+function operations(api: CodeBuildApi): Record<string, (i: Input) => unknown> {
   return {
     BatchGetBuilds: (input) => api.batchGetBuilds(ids(input)),
     BatchGetBuildBatches: (input) => api.batchGetBuildBatches(ids(input)),
@@ -142,43 +154,28 @@ function operations(
   };
 }
 
-/**
- * A value as the JSON 1.1 protocol puts it on the wire: `Date`s become epoch
- * seconds (fractional), `undefined` members are left out.
- */
+/** A value as JSON 1.1 sends it: `Date`s as epoch seconds, no `undefined`. */
 function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) return value.map(toWire);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(value)) {
-      if (member !== undefined) out[key] = toWire(member);
-    }
-    return out;
-  }
-  return value;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([k, v]) =>
+      v === undefined ? [] : [[k, toWire(v)]],
+    ),
+  );
 }
 
-/** What the server reads and appends to. */
-export interface WireContext {
-  readonly api: CodeBuildApi;
-  readonly now: () => number;
-  /** Receives each request as it arrives. */
-  readonly arrivals: ArrivalRecord[];
-  /** Receives each request when it is answered. */
-  readonly requests: RequestRecord[];
-  readonly faults: FaultInjector;
-}
-
-/** A running server and how to stop it. */
-export interface RunningServer {
-  readonly endpoint: string;
-  stop(): Promise<void>;
-}
-
-/** Serves the protocol for `context` on a free loopback port. */
-export async function serve(context: WireContext): Promise<RunningServer> {
-  const table = operations(context.api);
+/**
+ * Serves the protocol for `api` on a free loopback port; `stop` closes
+ * keep-alive connections and drops requests waiting out injected latency.
+ */
+export async function serve(
+  api: CodeBuildApi,
+  now: () => number,
+  faults: FaultInjector,
+) {
+  const table = operations(api);
   const sleepers = new Set<() => void>();
   let stopped = false;
   /** Resolves `true` after `ms`, or `false` as soon as the server stops. */
@@ -197,12 +194,87 @@ export async function serve(context: WireContext): Promise<RunningServer> {
     });
 
   const server = createServer((req, res) => {
-    handle(context, table, req, res, sleep).catch((error: unknown) => {
+    const send = (status: number, payload: unknown) => {
+      if (res.destroyed) return;
+      const body = JSON.stringify(payload);
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'content-length': Buffer.byteLength(body),
+        'x-amzn-requestid': randomUUID(),
+      });
+      res.end(body);
+    };
+    handle(req, send).catch((error: unknown) => {
       if (!res.headersSent) {
-        reply(res, 500, { __type: 'InternalFailure', message: String(error) });
+        send(500, { __type: 'InternalFailure', message: String(error) });
       }
     });
   });
+
+  /** Answers one request: checks, latency, injected faults, the operation. */
+  async function handle(
+    req: IncomingMessage,
+    reply: (status: number, payload: unknown) => void,
+  ): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : target;
+    let input: unknown;
+    try {
+      input = body.trim() === '' ? {} : JSON.parse(body);
+    } catch {
+      input = body;
+    }
+    api.arrivals.push({ operation, input, at: now() });
+
+    const send = (status: number, payload: unknown, errorType?: string) => {
+      const record = { operation, input, status, at: now() };
+      api.requests.push(errorType ? { ...record, errorType } : record);
+      reply(status, payload);
+    };
+    const fail = (error: ApiError) =>
+      send(
+        error.status,
+        { __type: error.type, message: error.message },
+        error.type,
+      );
+    const unknown = (message: string, status?: number) =>
+      fail(new ApiError('UnknownOperationException', message, status));
+
+    if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+      return unknown('Only POST / is supported', 404);
+    }
+    const run = target.startsWith(TARGET_PREFIX) ? table[operation] : undefined;
+    if (!run) {
+      return unknown(
+        target
+          ? `Unknown or unsupported operation: ${target}`
+          : 'Missing X-Amz-Target header',
+      );
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      const message = 'Request body is not a JSON object';
+      return fail(new ApiError('SerializationException', message));
+    }
+    const latency = faults.latencyFor(operation);
+    if (latency > 0 && !(await sleep(latency))) return;
+    const injected = faults.take(operation);
+    if (injected) return fail(injected);
+    try {
+      send(200, toWire(run(input as Input)));
+    } catch (error) {
+      fail(
+        error instanceof ApiError
+          ? error
+          : new ApiError('InternalFailure', String(error), 500),
+      );
+    }
+  }
+
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -218,98 +290,4 @@ export async function serve(context: WireContext): Promise<RunningServer> {
       await closed;
     },
   };
-}
-
-function reply(res: ServerResponse, status: number, payload: unknown): void {
-  if (res.destroyed) return;
-  const body = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(body);
-}
-
-async function handle(
-  context: WireContext,
-  table: Record<string, (input: Input) => unknown>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  sleep: (ms: number) => Promise<boolean>,
-): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const operation = target.startsWith(TARGET_PREFIX)
-    ? target.slice(TARGET_PREFIX.length)
-    : target;
-  let input: unknown;
-  try {
-    input = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
-    input = text;
-  }
-  context.arrivals.push({ operation, input, at: context.now() });
-
-  const send = (status: number, payload: unknown, errorType?: string) => {
-    const at = context.now();
-    context.requests.push({
-      operation,
-      input,
-      status,
-      ...(errorType ? { errorType } : {}),
-      at,
-    });
-    reply(res, status, payload);
-  };
-  const fail = (error: ApiError) =>
-    send(
-      error.status,
-      { __type: error.type, message: error.message },
-      error.type,
-    );
-
-  if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
-    return fail(
-      new ApiError(
-        'UnknownOperationException',
-        'Only POST / is supported',
-        404,
-      ),
-    );
-  }
-  const run = target.startsWith(TARGET_PREFIX) ? table[operation] : undefined;
-  if (!run) {
-    return fail(
-      new ApiError(
-        'UnknownOperationException',
-        target
-          ? `Unknown or unsupported operation: ${target}`
-          : 'Missing X-Amz-Target header',
-      ),
-    );
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return fail(
-      new ApiError(
-        'SerializationException',
-        'Request body is not a JSON object',
-      ),
-    );
-  }
-  const latency = context.faults.latencyFor(operation);
-  if (latency > 0 && !(await sleep(latency))) return;
-  const injected = context.faults.take(operation);
-  if (injected) return fail(injected);
-  try {
-    send(200, toWire(run(input as Input)));
-  } catch (error) {
-    fail(
-      error instanceof ApiError
-        ? error
-        : new ApiError('InternalFailure', String(error), 500),
-    );
-  }
 }
