@@ -3,7 +3,7 @@
 // libraries the service uses), sweep growth and a throttled burst. Writes
 // bench/results.json and bench/RESULTS.md and prints the headline table.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../tools/local-aws/synth.js';
@@ -27,12 +27,7 @@ const progress = (text: string) => {
   process.stderr.write(`bench ${seconds.padStart(4)}s  ${text}\n`);
 };
 
-// Nothing outside the project: aws-cdk-lib caches fingerprints under ~/.cdk,
-// the SDK would read ~/.aws, esbuild and CDK write temporary files.
 rmSync(SCRATCH, { recursive: true, force: true });
-const [home, tmp] = [join(SCRATCH, 'home'), join(SCRATCH, 'tmp')];
-for (const dir of [home, tmp]) mkdirSync(dir, { recursive: true });
-Object.assign(process.env, { HOME: home, TMPDIR: tmp, CDK_HOME: home });
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 progress('synthesizing the app in-process (local esbuild bundling)');
@@ -58,7 +53,7 @@ for (const input of Object.keys(rebuild.metafile.inputs)) {
 progress(`cold start: ${settings.COLD_RUNS} processes per bundle, in turns`);
 const cold = measureColdStarts(
   { ours: ours.file, floor: floor.file, reference: reference.file },
-  lambdaEnv(shipped, home),
+  lambdaEnv(shipped, process.env.HOME ?? SCRATCH),
   settings.COLD_RUNS,
 );
 

@@ -8,7 +8,8 @@ import {
   type BatchRetryServiceProps,
 } from '../../lib/batch-retry-service.js';
 import { CfnResolver } from '../../tools/local-aws/cfn.js';
-import { reportedViolations, scratchOutdir } from './synth.js';
+import { scratchOutdir } from '../../tools/local-aws/synth.js';
+import { reportedViolations } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
 type Json = any;

@@ -11,7 +11,8 @@ import {
 import { createApp } from '../../lib/app.js';
 import type { BatchRetryStack } from '../../lib/batch-retry-stack.js';
 import { CfnResolver } from '../../tools/local-aws/cfn.js';
-import { reportedViolations, scratchOutdir } from './synth.js';
+import { scratchOutdir } from '../../tools/local-aws/synth.js';
+import { reportedViolations } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
 type Json = any;

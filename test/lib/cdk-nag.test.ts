@@ -2,7 +2,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { addNagChecks } from '../../lib/app.js';
-import { reportedViolations, scratchOutdir } from './synth.js';
+import { scratchOutdir } from '../../tools/local-aws/synth.js';
+import { reportedViolations } from './synth.js';
 
 /** The mechanism bin/app.ts relies on, shown on a deliberately bad queue. */
 function appWithUnencryptedQueue(acknowledge: boolean): App {

@@ -1,29 +1,6 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-
-/** Project-local scratch space (gitignored); nothing goes to the home dir. */
-export const SCRATCH = fileURLToPath(
-  new URL('../../.scratch/', import.meta.url),
-);
-
-/**
- * Points temp files and the CDK home at the scratch folder and returns an
- * emptied cloud assembly directory for `label` (one label per synth at a
- * time; reruns reuse it, so the scratch folder does not grow).
- */
-export function scratchOutdir(label: string): string {
-  const tmp = join(SCRATCH, 'tmp');
-  mkdirSync(tmp, { recursive: true });
-  mkdirSync(join(SCRATCH, 'cdk-home'), { recursive: true });
-  process.env.TMPDIR = tmp;
-  process.env.CDK_HOME = join(SCRATCH, 'cdk-home');
-  const outdir = join(SCRATCH, 'test-cdk.out', label);
-  rmSync(outdir, { recursive: true, force: true });
-  mkdirSync(outdir, { recursive: true });
-  return outdir;
-}
 
 /** A violation in CDK's policy validation report. */
 export interface ReportedViolation {

@@ -33,19 +33,7 @@ export async function synthesize(
   label = `run-${process.pid}`,
   options: { readonly bundling?: boolean } = {},
 ) {
-  const home = join(SCRATCH, 'home');
-  for (const [name, dir] of [
-    ['HOME', home],
-    ['CDK_HOME', join(home, '.cdk')],
-    ['TMPDIR', join(SCRATCH, 'tmp')],
-  ] as const) {
-    mkdirSync(dir, { recursive: true });
-    process.env[name] = dir;
-  }
-  const outdir = join(SCRATCH, 'cdk.out', label);
-  rmSync(outdir, { recursive: true, force: true });
-  mkdirSync(outdir, { recursive: true });
-
+  const outdir = scratchOutdir(label);
   const started = Date.now();
   // Loaded only now: aws-cdk-lib fixes its cache folder from HOME when it
   // loads, and callers that never synthesize should not pay for it.
@@ -67,6 +55,30 @@ export async function synthesize(
     /** Wall-clock milliseconds the synth took. */
     synthMs: Date.now() - started,
   };
+}
+
+/**
+ * Points HOME, CDK_HOME and TMPDIR under `.scratch`, so neither aws-cdk-lib
+ * (its fingerprint cache), the SDK (`~/.aws`) nor esbuild writes outside the
+ * project, and returns an emptied cloud assembly folder for `label`.
+ *
+ * @example
+ * const app = new App({ outdir: scratchOutdir('nag') });
+ */
+export function scratchOutdir(label: string): string {
+  const home = join(SCRATCH, 'home');
+  for (const [name, dir] of [
+    ['HOME', home],
+    ['CDK_HOME', join(home, '.cdk')],
+    ['TMPDIR', join(SCRATCH, 'tmp')],
+  ] as const) {
+    mkdirSync(dir, { recursive: true });
+    process.env[name] = dir;
+  }
+  const outdir = join(SCRATCH, 'cdk.out', label);
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  return outdir;
 }
 
 /** What the table's definition is made from: the stack and the contract. */
