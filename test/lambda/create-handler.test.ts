@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   afterAll,
   afterEach,
@@ -20,17 +19,13 @@ import {
   lambdaContext,
   startHarness,
 } from '../../tools/local-aws/harness.js';
+import { eventFixture, FIXTURE_SECRET } from '../support/fixtures.js';
 
 // Integration: the real handler, the real SDK clients over HTTP, dynalite and
 // the wire-level CodeBuild emulator on 127.0.0.1. Nothing is mocked.
 
-const SECRET = 'npm_s3cr3t-value-that-must-never-be-logged';
-const sample = JSON.parse(
-  readFileSync(
-    new URL('../fixtures/events/build-state-failed.json', import.meta.url),
-    'utf8',
-  ),
-) as Record<string, unknown>;
+const SECRET = FIXTURE_SECRET;
+const sample = eventFixture('build-state-failed.json');
 
 let h: Harness;
 let cb: CodeBuildEmulator;

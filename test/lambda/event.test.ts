@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,16 +14,11 @@ import {
   lambdaContext,
   startHarness,
 } from '../../tools/local-aws/harness.js';
+import { eventFixture, FIXTURE_SECRET } from '../support/fixtures.js';
 
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(
-    readFileSync(
-      new URL(`../fixtures/events/${name}`, import.meta.url),
-      'utf8',
-    ),
-  );
+const fixture = eventFixture;
 const failed = fixture('build-state-failed.json');
-const SECRET = 'npm_s3cr3t-value-that-must-never-be-logged';
+const SECRET = FIXTURE_SECRET;
 
 function rejection(input: unknown): InvalidEventError {
   try {
