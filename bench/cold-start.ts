@@ -3,6 +3,7 @@
 // round (in a rotating order) so machine noise falls on all of them alike.
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
+import { functionEnvironment } from '../tools/local-aws/environment.js';
 import { percentile, round } from './stats.js';
 import type { Shipped } from './synth.js';
 
@@ -13,20 +14,17 @@ process.stdout.write(String(performance.now() - t0));
 `;
 
 /**
- * The function's environment as Lambda sets it: the template's variables
- * (parameters at their defaults, `NODE_OPTIONS` included) and the runtime's
- * own. Nothing is inherited but PATH; HOME is `home`, without ~/.aws files.
+ * The function's environment as Lambda sets it: the local function
+ * environment (region, dummy credentials, no ~/.aws), the runtime's own
+ * variables and the template's (parameters at their defaults,
+ * `NODE_OPTIONS` included).
  */
-export function lambdaEnv(shipped: Shipped, home: string) {
+export function lambdaEnv(shipped: Shipped) {
   return {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    AWS_REGION: 'eu-west-1',
+    ...functionEnvironment(),
     AWS_EXECUTION_ENV: `AWS_Lambda_${shipped.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: 'codebuild-batch-retry-bench',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(shipped.memoryMb),
-    // Node 20 here; the runtime is newer and does not print this warning.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...shipped.environment,
   };
 }

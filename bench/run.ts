@@ -53,7 +53,7 @@ for (const input of Object.keys(rebuild.metafile.inputs)) {
 progress(`cold start: ${settings.COLD_RUNS} processes per bundle, in turns`);
 const cold = measureColdStarts(
   { ours: ours.file, floor: floor.file, reference: reference.file },
-  lambdaEnv(shipped, process.env.HOME ?? SCRATCH),
+  lambdaEnv(shipped),
   settings.COLD_RUNS,
 );
 

@@ -88,14 +88,7 @@ const schema = z.object({
 });
 
 /** The variables {@link loadConfig} reads (the Powertools ones are not). */
-const READ = [
-  ENV.tableName,
-  ENV.maxRetries,
-  ENV.retryType,
-  ENV.projectNames,
-  ENV.dryRun,
-  ENV.lookbackHours,
-] as const;
+const READ = Object.keys(schema.shape);
 
 /** The function's validated configuration. */
 export interface Config {

@@ -19,7 +19,11 @@ import {
   lambdaContext,
   startHarness,
 } from '../../tools/local-aws/harness.js';
-import { eventFixture, FIXTURE_SECRET } from '../support/fixtures.js';
+import {
+  createSecretProject,
+  eventFixture,
+  FIXTURE_SECRET,
+} from '../support/fixtures.js';
 
 // Integration: the real handler, the real SDK clients over HTTP, dynalite and
 // the wire-level CodeBuild emulator on 127.0.0.1. Nothing is mocked.
@@ -30,7 +34,6 @@ const sample = eventFixture('build-state-failed.json');
 let h: Harness;
 let cb: CodeBuildEmulator;
 let logs: CapturedLogs;
-let projectCount = 0;
 
 beforeAll(async () => {
   h = await startHarness();
@@ -44,17 +47,7 @@ afterEach(() => {
 });
 
 /** A fresh project per test keeps request counts and budgets apart. */
-function newProject(): string {
-  projectCount += 1;
-  const name = `web-app-${projectCount}`;
-  cb.createProject(name, {
-    environmentVariables: [
-      { name: 'BUILD_ID', type: 'PLAINTEXT', value: 'integration-tests' },
-      { name: 'NPM_TOKEN', type: 'PLAINTEXT', value: SECRET },
-    ],
-  });
-  return name;
-}
+const newProject = () => createSecretProject(cb);
 
 type BuildEvent = Record<string, unknown>;
 

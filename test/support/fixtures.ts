@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
 
 /**
  * A sample event from `test/fixtures/events/`, in the documented shape of
@@ -35,3 +36,25 @@ export const FIXTURE_SECRET: string = (() => {
   if (!token) throw new Error('the sample failed event carries no NPM_TOKEN');
   return token.value;
 })();
+
+let projects = 0;
+
+/**
+ * Creates a fresh project (`web-app-<n>`, so each test keeps its own lists,
+ * counters and budgets) whose environment carries {@link FIXTURE_SECRET} in
+ * plaintext, as a real project's token would be.
+ *
+ * @example
+ * const project = createSecretProject(harness.codebuild);
+ */
+export function createSecretProject(codebuild: CodeBuildEmulator): string {
+  projects += 1;
+  const name = `web-app-${projects}`;
+  codebuild.createProject(name, {
+    environmentVariables: [
+      { name: 'STAGE', type: 'PLAINTEXT', value: 'test' },
+      { name: 'NPM_TOKEN', type: 'PLAINTEXT', value: FIXTURE_SECRET },
+    ],
+  });
+  return name;
+}

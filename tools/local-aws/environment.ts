@@ -7,6 +7,9 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The gitignored folder every local run writes into (never `~`). */
 export const SCRATCH = join(PROJECT_ROOT, '.scratch');
 
+/** HOME of every local run: aws-cdk-lib's cache, no `~/.aws` files. */
+export const SCRATCH_HOME = join(SCRATCH, 'home');
+
 /** The local account and region. */
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '111122223333';
@@ -47,7 +50,7 @@ export function functionEnvironment(
     AWS_EC2_METADATA_DISABLED: 'true',
     // Node 20 here; Lambda's runtime is newer and prints no such warning.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    HOME: join(SCRATCH, 'home'),
+    HOME: SCRATCH_HOME,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     ...(endpoints && {
       AWS_ENDPOINT_URL_CODEBUILD: endpoints.codebuild,

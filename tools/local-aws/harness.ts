@@ -1,5 +1,5 @@
-import type { Config } from '../../lambda/config.js';
-import { SETTINGS } from '../../lambda/contract.js';
+import { type Config, loadConfig } from '../../lambda/config.js';
+import { ENV } from '../../lambda/contract.js';
 import { createHandler, type Handler } from '../../lambda/create-handler.js';
 import { ACCOUNT, functionEnvironment, REGION } from './environment.js';
 import { startLocalAws } from './local-aws.js';
@@ -9,16 +9,12 @@ const FUNCTION_NAME = 'codebuild-batch-retry-test';
 /** The function wired to dynalite and the CodeBuild emulator on loopback. */
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
-/** Configuration the stack deploys by default, against the local table. */
+/**
+ * Configuration the stack deploys by default, against the local table: the
+ * function's own loader with nothing set but the table.
+ */
 export function defaultConfig(tableName: string): Config {
-  return {
-    tableName,
-    maxRetries: SETTINGS.maxRetries.default,
-    retryType: SETTINGS.retryType.default,
-    projectNames: [],
-    dryRun: String(SETTINGS.dryRun.default) === 'true',
-    lookbackHours: SETTINGS.lookbackHours.default,
-  };
+  return loadConfig({ [ENV.tableName]: tableName });
 }
 
 /**

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { STACK_ID } from '../../lambda/contract.js';
 import type { Template } from './cfn.js';
 import { resolveDeployment, type TableSpec } from './deployment.js';
-import { PROJECT_ROOT, SCRATCH } from './environment.js';
+import { PROJECT_ROOT, SCRATCH, SCRATCH_HOME } from './environment.js';
 
 /** A synthesized cloud assembly: its folder, stack and template. */
 export type Assembly = Awaited<ReturnType<typeof synthesize>>;
@@ -66,7 +66,7 @@ export async function synthesize(
  * const app = new App({ outdir: scratchOutdir('nag') });
  */
 export function scratchOutdir(label: string): string {
-  const home = join(SCRATCH, 'home');
+  const home = SCRATCH_HOME;
   for (const [name, dir] of [
     ['HOME', home],
     ['CDK_HOME', join(home, '.cdk')],

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   BatchGetBuildBatchesCommand,
   BatchGetBuildsCommand,
@@ -31,27 +30,24 @@ import {
   CREDENTIALS,
   REGION,
 } from '../../../../tools/local-aws/environment.js';
+import {
+  createSecretProject,
+  eventFixture,
+  FIXTURE_SECRET,
+} from '../../../support/fixtures.js';
 
 // Every API assertion goes through the real @aws-sdk/client-codebuild over
 // HTTP: the emulator is only useful if the SDK parses what it sends.
 
-const SECRET = 'npm_s3cr3t-value';
-const fixture = JSON.parse(
-  readFileSync(
-    new URL(
-      '../../../fixtures/events/build-state-failed.json',
-      import.meta.url,
-    ),
-    'utf8',
-  ),
-);
+const SECRET = FIXTURE_SECRET;
+// biome-ignore lint/suspicious/noExplicitAny: the fixture's JSON, walked by path
+const fixture: any = eventFixture('build-state-failed.json');
 
 /** A fixed emulator clock with milliseconds, so seconds go out fractional. */
 const T0 = Date.UTC(2026, 10, 20, 9, 32, 15, 250);
 let clock = T0;
 let cb: CodeBuildEmulator;
 let client: CodeBuildClient;
-let projectCount = 0;
 
 beforeAll(async () => {
   cb = await CodeBuildEmulator.start({ now: () => clock });
@@ -72,18 +68,7 @@ function newClient(maxAttempts = 3, endpoint = cb.endpoint) {
   });
 }
 
-/** A fresh project per test keeps lists and counters apart. */
-function newProject(): string {
-  projectCount += 1;
-  const name = `web-app-${projectCount}`;
-  cb.createProject(name, {
-    environmentVariables: [
-      { name: 'STAGE', type: 'PLAINTEXT', value: 'test' },
-      { name: 'NPM_TOKEN', type: 'PLAINTEXT', value: SECRET },
-    ],
-  });
-  return name;
-}
+const newProject = () => createSecretProject(cb);
 
 function childArns(batchArn: string): string[] {
   return cb
