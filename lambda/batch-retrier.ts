@@ -158,10 +158,11 @@ export class BatchRetrier {
       attempt,
     );
     const refused = response.kind === 'refused';
+    const reason = refused ? 'retry-refused' : 'batch-not-found';
     logger.warn('RetryBuildBatch refused; attempt released', {
       ...log,
       decision: 'skip',
-      reason: refused ? 'retry-refused' : 'batch-not-found',
+      reason,
       released,
       error: refused ? response.message : 'ResourceNotFoundException',
     });
@@ -169,7 +170,7 @@ export class BatchRetrier {
     return {
       batchArn: batch.arn,
       result: refused ? 'refused' : 'not-found',
-      reason: refused ? 'retry-refused' : 'batch-not-found',
+      reason,
       attempt,
     };
   }
