@@ -13,6 +13,50 @@ export interface BatchView {
   readonly endTime?: Date;
   /** How many phases the batch has recorded; grows with every retry. */
   readonly phaseCount: number;
+  /**
+   * Groups whose current build ended FAILED, FAULT or TIMED_OUT and that do
+   * not ignore failure. STOPPED groups are collateral and left out.
+   */
+  readonly failedGroups: readonly FailedGroup[];
+  /**
+   * The batch's own phases, for a batch that failed before any build (its
+   * batch buildspec failed in DOWNLOAD_BATCHSPEC).
+   */
+  readonly phases: readonly PhaseView[];
+}
+
+/** A build group whose failure fails the batch. */
+export interface FailedGroup {
+  readonly identifier: string;
+  /** The group's current build; absent if CodeBuild did not report one. */
+  readonly buildArn?: string;
+  /** FAILED, FAULT or TIMED_OUT. */
+  readonly buildStatus: string;
+}
+
+/** A build's or a batch's phase, parsed leniently: any status string. */
+export interface PhaseView {
+  /** `phaseType`, e.g. BUILD, DOWNLOAD_SOURCE, DOWNLOAD_BATCHSPEC. */
+  readonly type: string;
+  /** `phaseStatus`; may be absent or outside the documented enum. */
+  readonly status?: string;
+  readonly contexts: readonly PhaseContextView[];
+}
+
+/** One of a phase's `contexts`. */
+export interface PhaseContextView {
+  readonly statusCode?: string;
+  readonly message?: string;
+}
+
+/** The view of a build the classifier needs (BatchGetBuilds). */
+export interface BuildView {
+  readonly arn: string;
+  /** `buildStatus`. */
+  readonly status: string;
+  readonly phases: readonly PhaseView[];
+  /** Where the build's log lives in CloudWatch Logs, if it has one there. */
+  readonly logs?: { readonly groupName: string; readonly streamName: string };
 }
 
 /**
@@ -33,7 +77,12 @@ export function failureKey(batch: BatchView): string {
 
 /** What a build state event's build turned out to be (BatchGetBuilds). */
 export type BuildLookup =
-  | { readonly kind: 'batch-child'; readonly batchArn: string }
+  | {
+      readonly kind: 'batch-child';
+      readonly batchArn: string;
+      /** The build itself, reused when it is the batch's only failure. */
+      readonly build: BuildView;
+    }
   | { readonly kind: 'standalone' }
   | { readonly kind: 'not-found' };
 

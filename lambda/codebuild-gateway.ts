@@ -1,7 +1,10 @@
 import {
   BatchGetBuildBatchesCommand,
   BatchGetBuildsCommand,
+  type Build,
   type BuildBatch,
+  type BuildBatchPhase,
+  type BuildPhase,
   type CodeBuildClient,
   InvalidInputException,
   ListBuildBatchesCommand,
@@ -10,8 +13,14 @@ import {
   RetryBuildBatchCommand,
 } from '@aws-sdk/client-codebuild';
 import { parseBatchArn } from './arn.js';
-import type { BatchView, BuildLookup } from './batch.js';
-import type { RetryType } from './contract.js';
+import type {
+  BatchView,
+  BuildLookup,
+  BuildView,
+  FailedGroup,
+  PhaseView,
+} from './batch.js';
+import { FAILURE_BUILD_STATUSES, type RetryType } from './contract.js';
 
 /** BatchGetBuildBatches and the list calls take at most 100 ids. */
 const PAGE_SIZE = 100;
@@ -43,9 +52,22 @@ export class CodeBuildGateway {
     );
     const build = builds?.[0];
     if (!build) return { kind: 'not-found' };
-    return build.buildBatchArn
-      ? { kind: 'batch-child', batchArn: build.buildBatchArn }
+    const view = toBuildView(build);
+    return build.buildBatchArn && view
+      ? { kind: 'batch-child', batchArn: build.buildBatchArn, build: view }
       : { kind: 'standalone' };
+  }
+
+  /**
+   * Reads builds by ARN in one call (a batch has at most 100 groups);
+   * missing builds are left out.
+   */
+  async getBuilds(buildArns: readonly string[]): Promise<BuildView[]> {
+    if (buildArns.length === 0) return [];
+    const { builds } = await this.#client.send(
+      new BatchGetBuildsCommand({ ids: buildArns.slice(0, PAGE_SIZE) }),
+    );
+    return (builds ?? []).flatMap((build) => toBuildView(build) ?? []);
   }
 
   /** Reads batches by ARN, 100 per call; missing batches are left out. */
@@ -171,5 +193,48 @@ function toView(batch: BuildBatch): BatchView | undefined {
     status: batch.buildBatchStatus ?? 'UNKNOWN',
     endTime: batch.endTime,
     phaseCount: batch.phases?.length ?? 0,
+    failedGroups: (batch.buildGroups ?? []).flatMap((group): FailedGroup[] => {
+      const status = group.currentBuildSummary?.buildStatus;
+      if (!status || !FAILED.has(status) || group.ignoreFailure) return [];
+      return [
+        {
+          identifier: group.identifier ?? '',
+          buildArn: group.currentBuildSummary?.arn,
+          buildStatus: status,
+        },
+      ];
+    }),
+    phases: toPhases(batch.phases),
   };
+}
+
+const FAILED: ReadonlySet<string> = new Set(FAILURE_BUILD_STATUSES);
+
+function toBuildView(build: Build): BuildView | undefined {
+  if (!build.arn) return undefined;
+  const { groupName, streamName } = build.logs ?? {};
+  const inCloudWatch = build.logs?.cloudWatchLogs?.status !== 'DISABLED';
+  return {
+    arn: build.arn,
+    status: build.buildStatus ?? 'UNKNOWN',
+    phases: toPhases(build.phases),
+    ...(groupName && streamName && inCloudWatch
+      ? { logs: { groupName, streamName } }
+      : {}),
+  };
+}
+
+// Lenient: CodeBuild reports phase statuses outside its documented enum,
+// so anything is kept as a string and left to the classifier.
+function toPhases(
+  phases: readonly (BuildPhase | BuildBatchPhase)[] | undefined,
+): PhaseView[] {
+  return (phases ?? []).map((phase) => ({
+    type: String(phase.phaseType ?? ''),
+    ...(phase.phaseStatus ? { status: String(phase.phaseStatus) } : {}),
+    contexts: (phase.contexts ?? []).map((c) => ({
+      ...(c.statusCode ? { statusCode: c.statusCode } : {}),
+      ...(c.message ? { message: c.message } : {}),
+    })),
+  }));
 }

@@ -78,6 +78,41 @@ export const SDK_MAX_ATTEMPTS = 5;
 /** The constant input the sweep schedule passes to the function. */
 export const SWEEP_INPUT = { kind: 'sweep' } as const;
 
+/**
+ * Failure classes, in the order the classifier tries them: the first that
+ * applies to a failed build is its class. The names are part of the
+ * interface (parameters, tags, logs, metrics).
+ */
+export const FAILURE_CLASSES = [
+  'configuration',
+  'timeout',
+  'infrastructure',
+  'source',
+  'transient',
+  'script',
+  'unknown',
+] as const;
+
+/** A failure class. */
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/**
+ * Project tags that override the stack's policy for one project. A tag
+ * value cannot hold commas, so lists are space-separated.
+ */
+export const PROJECT_TAGS = {
+  enabled: 'codebuild-batch-retry:enabled',
+  maxRetries: 'codebuild-batch-retry:max-retries',
+  retryOn: 'codebuild-batch-retry:retry-on',
+  retryType: 'codebuild-batch-retry:retry-type',
+} as const;
+
+/** How long an execution environment trusts the project tags it read. */
+export const PROJECT_TAGS_TTL_MS = 5 * 60_000;
+
+/** CodeBuild's default log group of a project is this prefix + its name. */
+export const DEFAULT_LOG_GROUP_PREFIX = '/aws/codebuild/';
+
 /** A whole-number setting's range and default. */
 export interface NumberSetting {
   readonly parameter: string;
@@ -91,6 +126,28 @@ export interface ChoiceSetting<T extends string = string> {
   readonly parameter: string;
   readonly allowed: readonly T[];
   readonly default: T;
+}
+
+/** A list of whole numbers, each within a range. */
+export interface NumberListSetting {
+  readonly parameter: string;
+  readonly min: number;
+  readonly max: number;
+  readonly default: readonly number[];
+}
+
+/** A list whose items come from a fixed set of values. */
+export interface ChoiceListSetting<T extends string = string> {
+  readonly parameter: string;
+  readonly allowed: readonly T[];
+  readonly default: readonly T[];
+}
+
+/** A free-text setting with a length limit. */
+export interface TextSetting {
+  readonly parameter: string;
+  readonly maxLength: number;
+  readonly default: string;
 }
 
 /**
@@ -121,9 +178,27 @@ export const SETTINGS = {
     max: 1000,
     default: 0,
   },
+  retryOn: {
+    parameter: 'RetryOn',
+    allowed: FAILURE_CLASSES,
+    default: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
+  },
+  retryExitCodes: {
+    parameter: 'RetryExitCodes',
+    min: 1,
+    max: 255,
+    default: [137],
+  },
+  retryPatterns: { parameter: 'RetryPatterns', maxLength: 1024, default: '' },
+  logTailLines: { parameter: 'LogTailLines', min: 0, max: 1000, default: 100 },
 } as const satisfies Record<
   string,
-  NumberSetting | ChoiceSetting | { readonly parameter: string }
+  | NumberSetting
+  | ChoiceSetting
+  | NumberListSetting
+  | ChoiceListSetting
+  | TextSetting
+  | { readonly parameter: string }
 >;
 
 /**
@@ -138,6 +213,10 @@ export const ENV = {
   projectNames: 'PROJECT_NAMES',
   dryRun: 'DRY_RUN',
   lookbackHours: 'LOOKBACK_HOURS',
+  retryOn: 'RETRY_ON',
+  retryExitCodes: 'RETRY_EXIT_CODES',
+  retryPatterns: 'RETRY_PATTERNS',
+  logTailLines: 'LOG_TAIL_LINES',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -170,6 +249,9 @@ export const METRIC = {
   RetryRefused: 'RetryRefused',
   InvalidEvent: 'InvalidEvent',
   SweepCandidates: 'SweepCandidates',
+  NotRetryable: 'NotRetryable',
+  InvalidProjectTag: 'InvalidProjectTag',
+  BuildLogRead: 'BuildLogRead',
 } as const;
 
 /** A metric the function emits. */
@@ -177,3 +259,6 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The dimension that splits `Skipped` by its reason. */
 export const SKIP_REASON_DIMENSION = 'Reason';
+
+/** The dimension that splits `NotRetryable` by failure class. */
+export const FAILURE_CLASS_DIMENSION = 'Class';

@@ -32,6 +32,8 @@ const failed: BatchView = {
   status: 'FAILED',
   endTime: new Date('2026-11-20T11:00:00Z'),
   phaseCount: 5,
+  failedGroups: [],
+  phases: [],
 };
 
 describe('decideRetry', () => {

@@ -10,6 +10,8 @@ const batch = {
   status: 'FAILED',
   endTime: new Date('2026-11-20T09:41:09Z'),
   phaseCount: 5,
+  failedGroups: [],
+  phases: [],
 };
 
 describe('retryToken', () => {

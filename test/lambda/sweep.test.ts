@@ -15,6 +15,8 @@ const failedBatch = (name: string): BatchView => ({
   status: 'FAILED',
   endTime: new Date(),
   phaseCount: 6,
+  failedGroups: [],
+  phases: [],
 });
 
 /** A sweep over `batches`, each handled by `handle`. */
