@@ -1,4 +1,5 @@
-import type { BatchView, BudgetView } from './batch.js';
+import type { BatchView, BudgetView, BuildView } from './batch.js';
+import type { BatchClassifier } from './batch-classifier.js';
 import type { BudgetStore } from './budget-store.js';
 import type { Config } from './config.js';
 import { METRIC } from './contract.js';
@@ -6,12 +7,17 @@ import {
   type BatchResult,
   decideRetry,
   dryRunAttempt,
+  needsProjectPolicy,
   type Reason,
+  retryableByClass,
   retryReason,
   type Trigger,
 } from './decision.js';
+import type { Classification } from './failure-class.js';
 import { logger } from './logger.js';
-import { count } from './metrics.js';
+import { count, countClass } from './metrics.js';
+import type { ProjectPolicies } from './project-policies.js';
+import { type ProjectPolicy, stackPolicy } from './project-policy.js';
 import type { RetryStep } from './retry-step.js';
 import { retryToken } from './retry-token.js';
 import { recordSkip } from './skip-log.js';
@@ -22,6 +28,8 @@ export interface BatchOutcome {
   readonly result: BatchResult;
   readonly reason?: Reason;
   readonly attempt?: number;
+  /** The failed groups' classes, when the failure was classified. */
+  readonly classifications?: readonly Classification[];
 }
 
 /** Collaborators of {@link BatchRetrier}. */
@@ -29,12 +37,15 @@ export interface BatchRetrierDeps {
   readonly config: Config;
   readonly budgetStore: BudgetStore;
   readonly retry: RetryStep;
+  readonly policies: ProjectPolicies;
+  readonly classifier: BatchClassifier;
   readonly now: () => number;
 }
 
 /**
  * The decision path the event and the sweep share for one batch:
- * decide → reserve an attempt → RetryBuildBatch → log and count.
+ * policy → decide → classify → reserve an attempt → RetryBuildBatch → log
+ * and count.
  */
 export class BatchRetrier {
   readonly #deps: BatchRetrierDeps;
@@ -45,7 +56,8 @@ export class BatchRetrier {
 
   /**
    * Runs one batch through the decision path. `budget` is passed when the
-   * caller already read it (the sweep reads budgets in bulk).
+   * caller already read it (the sweep reads budgets in bulk), `known` when
+   * the caller read one of its builds (the event's).
    *
    * @example
    * const outcome = await retrier.handle(batch, 'build-failed');
@@ -54,14 +66,19 @@ export class BatchRetrier {
     batch: BatchView,
     trigger: Trigger,
     budget?: BudgetView,
+    known?: BuildView,
   ): Promise<BatchOutcome> {
-    const { config, budgetStore, now } = this.#deps;
+    const { config, budgetStore, policies, now } = this.#deps;
     const log = { batchArn: batch.arn, batchStatus: batch.status, trigger };
+    const policy = needsProjectPolicy(config, batch, trigger)
+      ? await policies.of(batch.projectName)
+      : stackPolicy(config);
     const decision = decideRetry(config, {
       batch,
       trigger,
       now: new Date(now()),
       budget,
+      policy,
     });
 
     switch (decision.action) {
@@ -87,38 +104,117 @@ export class BatchRetrier {
           reason: decision.reason,
         };
 
+      case 'declined':
+        logger.debug('Failure not retryable (already reported)', {
+          ...log,
+          decision: 'skip',
+          reason: 'not-retryable',
+        });
+        return {
+          batchArn: batch.arn,
+          result: 'not-retryable',
+          reason: 'not-retryable',
+        };
+
       case 'exhausted':
         return this.#exhausted(
           batch,
+          policy,
           decision.failure,
           decision.retries,
           decision.reported,
         );
 
-      case 'retry':
+      case 'retry': {
+        const { classifications, complete } =
+          await this.#deps.classifier.classify(batch, policy, known);
+        for (const c of classifications) {
+          countClass(METRIC.FailureClassified, c.class);
+        }
+        const { retryable, blocking } = retryableByClass(
+          policy,
+          classifications,
+        );
+        if (!retryable) {
+          return this.#notRetryable(
+            batch,
+            decision.failure,
+            classifications,
+            blocking,
+            complete,
+          );
+        }
         return decision.dryRun
-          ? this.#dryRun(batch, decision.failure, budget)
-          : this.#retry(batch, decision.failure);
+          ? this.#dryRun(
+              batch,
+              policy,
+              decision.failure,
+              classifications,
+              budget,
+            )
+          : this.#retry(batch, policy, decision.failure, classifications);
+      }
     }
   }
 
-  async #retry(batch: BatchView, failure: string): Promise<BatchOutcome> {
-    const { config, budgetStore, retry } = this.#deps;
+  async #notRetryable(
+    batch: BatchView,
+    failure: string,
+    classifications: readonly Classification[],
+    blocking: readonly Classification[],
+    complete: boolean,
+  ): Promise<BatchOutcome> {
+    const { config, budgetStore } = this.#deps;
+    recordSkip('Failure not retryable', 'not-retryable', {
+      batchArn: batch.arn,
+      failedGroups: classifications.map(evidence),
+      notRetryable: [...new Set(blocking.map((c) => c.class))],
+    });
+    for (const cls of new Set(blocking.map((c) => c.class))) {
+      countClass(METRIC.NotRetryable, cls);
+    }
+    // Remembered so the sweep does not classify this failure again every
+    // interval; not when a log the decision wanted could not be read, so
+    // the next sweep tries again with the log. A dry run writes nothing.
+    if (complete && !config.dryRun) {
+      await budgetStore.markDeclined(batch.arn, failure);
+    }
+    return {
+      batchArn: batch.arn,
+      result: 'not-retryable',
+      reason: 'not-retryable',
+      classifications,
+    };
+  }
+
+  async #retry(
+    batch: BatchView,
+    policy: ProjectPolicy,
+    failure: string,
+    classifications: readonly Classification[],
+  ): Promise<BatchOutcome> {
+    const { budgetStore, retry } = this.#deps;
     const reservation = await budgetStore.reserveAttempt(
       batch.arn,
       failure,
-      config.maxRetries,
+      policy.maxRetries,
     );
     if (reservation.kind === 'exhausted') {
-      return this.#exhausted(batch, failure, reservation.retries, false);
+      return this.#exhausted(
+        batch,
+        policy,
+        failure,
+        reservation.retries,
+        false,
+      );
     }
     const { attempt } = reservation;
     const token = retryToken(batch.arn, attempt, failure);
     const log = {
       batchArn: batch.arn,
       attempt,
-      maxRetries: config.maxRetries,
-      retryType: config.retryType,
+      maxRetries: policy.maxRetries,
+      retryType: policy.retryType,
       token,
     };
     const step = await retry({
@@ -126,7 +222,7 @@ export class BatchRetrier {
       batchId: batch.id,
       attempt,
       failure,
-      retryType: config.retryType,
+      retryType: policy.retryType,
       token,
     });
 
@@ -145,9 +241,15 @@ export class BatchRetrier {
         decision: 'retry',
         reason: retryReason(reservation.kind),
         batchStatusAfter: response.status,
+        failedGroups: classifications.map(evidence),
       });
       count(METRIC.RetryIssued);
-      return { batchArn: batch.arn, result: 'retried', attempt };
+      return {
+        batchArn: batch.arn,
+        result: 'retried',
+        attempt,
+        classifications,
+      };
     }
 
     // CodeBuild refused: the batch is no longer failed, or is gone. Neither
@@ -177,30 +279,45 @@ export class BatchRetrier {
 
   async #dryRun(
     batch: BatchView,
+    policy: ProjectPolicy,
     failure: string,
+    classifications: readonly Classification[],
     known?: BudgetView,
   ): Promise<BatchOutcome> {
-    const { config, budgetStore } = this.#deps;
+    const { budgetStore } = this.#deps;
     const budget = known ?? (await budgetStore.read(batch.arn));
-    const attempt = dryRunAttempt(config, failure, budget);
+    const attempt = dryRunAttempt(policy, failure, budget);
     if (attempt === undefined) {
-      return this.#exhausted(batch, failure, budget?.retries ?? 0, false);
+      return this.#exhausted(
+        batch,
+        policy,
+        failure,
+        budget?.retries ?? 0,
+        false,
+      );
     }
     logger.info('Would retry batch (dry run)', {
       batchArn: batch.arn,
       decision: 'would-retry',
       reason: 'dry-run',
       attempt,
-      maxRetries: config.maxRetries,
-      retryType: config.retryType,
+      maxRetries: policy.maxRetries,
+      retryType: policy.retryType,
       token: retryToken(batch.arn, attempt, failure),
+      failedGroups: classifications.map(evidence),
     });
     count(METRIC.RetryWouldIssue);
-    return { batchArn: batch.arn, result: 'would-retry', attempt };
+    return {
+      batchArn: batch.arn,
+      result: 'would-retry',
+      attempt,
+      classifications,
+    };
   }
 
   async #exhausted(
     batch: BatchView,
+    policy: ProjectPolicy,
     failure: string,
     retries: number,
     alreadyReported: boolean,
@@ -211,7 +328,7 @@ export class BatchRetrier {
       decision: 'skip',
       reason: 'budget-exhausted',
       retries,
-      maxRetries: config.maxRetries,
+      maxRetries: policy.maxRetries,
     };
     // Warn and count once per failure; the sweep sees a broken batch again
     // every interval until it leaves the lookback window. A dry run writes
@@ -221,7 +338,7 @@ export class BatchRetrier {
       (config.dryRun || (await budgetStore.markExhausted(batch.arn, failure)));
     if (firstReport) {
       logger.warn(
-        `Retry budget exhausted after ${retries} of ${config.maxRetries} retries`,
+        `Retry budget exhausted after ${retries} of ${policy.maxRetries} retries`,
         log,
       );
       count(METRIC.BudgetExhausted);
@@ -235,4 +352,10 @@ export class BatchRetrier {
       attempt: retries,
     };
   }
+}
+
+/** A classification as the decision log reports it: the evidence, no text. */
+function evidence(c: Classification) {
+  const { logTailWouldHelp: _, ...reported } = c;
+  return reported;
 }

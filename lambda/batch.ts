@@ -97,4 +97,6 @@ export interface BudgetView {
   readonly lastFailure?: string;
   /** The failure for which exhaustion was already reported. */
   readonly exhaustedFailure?: string;
+  /** The failure already found not retryable (by its classes). */
+  readonly declinedFailure?: string;
 }

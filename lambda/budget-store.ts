@@ -54,7 +54,7 @@ export interface BudgetStoreOptions {
  * the budget cannot be exceeded, without transactions.
  *
  * Item attributes: `retries` (attempts reserved), `lastFailure` (the failure
- * the latest attempt belongs to), `exhaustedFailure`, the watch index's keys
+ * the latest attempt belongs to), `exhaustedFailure`, `declinedFailure`, the watch index's keys
  * (present only while watched), and the TTL attribute (epoch seconds).
  */
 export class BudgetStore {
@@ -151,11 +151,27 @@ export class BudgetStore {
    * time, so a broken batch warns once per failure rather than every sweep.
    */
   async markExhausted(batchArn: string, failure: string): Promise<boolean> {
+    return this.#markFailure('exhaustedFailure', batchArn, failure);
+  }
+
+  /**
+   * Records that `failure` was found not retryable; true only the first
+   * time, so the sweep does not classify the same failure (and read its
+   * builds and logs) again every interval.
+   */
+  async markDeclined(batchArn: string, failure: string): Promise<boolean> {
+    return this.#markFailure('declinedFailure', batchArn, failure);
+  }
+
+  async #markFailure(
+    attribute: 'exhaustedFailure' | 'declinedFailure',
+    batchArn: string,
+    failure: string,
+  ): Promise<boolean> {
     return this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
-      UpdateExpression: `SET exhaustedFailure = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
-      ConditionExpression:
-        'attribute_not_exists(exhaustedFailure) OR exhaustedFailure <> :failure',
+      UpdateExpression: `SET ${attribute} = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
+      ConditionExpression: `attribute_not_exists(${attribute}) OR ${attribute} <> :failure`,
       ExpressionAttributeValues: {
         ':failure': failure,
         ':arn': batchArn,
@@ -282,5 +298,6 @@ function toBudget(item: Record<string, unknown>): BudgetView {
     retries: Number(item.retries ?? 0),
     lastFailure: item.lastFailure as string | undefined,
     exhaustedFailure: item.exhaustedFailure as string | undefined,
+    declinedFailure: item.declinedFailure as string | undefined,
   };
 }

@@ -1,6 +1,7 @@
 import {
   BatchGetBuildBatchesCommand,
   BatchGetBuildsCommand,
+  BatchGetProjectsCommand,
   type Build,
   type BuildBatch,
   type BuildBatchPhase,
@@ -68,6 +69,34 @@ export class CodeBuildGateway {
       new BatchGetBuildsCommand({ ids: buildArns.slice(0, PAGE_SIZE) }),
     );
     return (builds ?? []).flatMap((build) => toBuildView(build) ?? []);
+  }
+
+  /**
+   * Reads projects' tags (BatchGetProjects), key → value per project name.
+   * A project CodeBuild does not know gets no entry.
+   */
+  async getProjectTags(
+    projectNames: readonly string[],
+  ): Promise<Map<string, Record<string, string>>> {
+    const tags = new Map<string, Record<string, string>>();
+    for (let i = 0; i < projectNames.length; i += PAGE_SIZE) {
+      const names = projectNames.slice(i, i + PAGE_SIZE);
+      const { projects } = await this.#client.send(
+        new BatchGetProjectsCommand({ names }),
+      );
+      for (const project of projects ?? []) {
+        if (!project.name) continue;
+        tags.set(
+          project.name,
+          Object.fromEntries(
+            (project.tags ?? []).flatMap((t) =>
+              t.key ? [[t.key, t.value ?? '']] : [],
+            ),
+          ),
+        );
+      }
+    }
+    return tags;
   }
 
   /** Reads batches by ARN, 100 per call; missing batches are left out. */

@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import {
   BOOLEAN_VALUES,
   ENV,
+  FAILURE_CLASSES,
+  type FailureClass,
   MAX_PROJECT_NAMES,
   type NumberSetting,
   PROJECT_NAME_PATTERN,
@@ -44,6 +46,53 @@ const wholeNumber = ({ min, max, default: fallback }: NumberSetting) =>
     fallback,
   );
 
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z.transform((raw: string) =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
+const exitCode = ({ min, max } = SETTINGS.retryExitCodes) =>
+  z.pipe(
+    z
+      .string()
+      .check(z.regex(/^\d+$/, `must list whole numbers from ${min} to ${max}`)),
+    z.pipe(
+      z.transform(Number),
+      z
+        .number()
+        .check(
+          z.gte(min, `must list whole numbers from ${min} to ${max}`),
+          z.lte(max, `must list whole numbers from ${min} to ${max}`),
+        ),
+    ),
+  );
+
+const retryPattern = z.pipe(
+  z
+    .string()
+    .check(
+      z.maxLength(
+        SETTINGS.retryPatterns.maxLength,
+        `must be at most ${SETTINGS.retryPatterns.maxLength} characters`,
+      ),
+    ),
+  z.transform((source: string, ctx) => {
+    try {
+      return new RegExp(source);
+    } catch (error) {
+      ctx.issues.push({
+        code: 'custom',
+        input: source,
+        message: `is not a JavaScript regular expression (${(error as Error).message})`,
+      });
+      return z.NEVER;
+    }
+  }),
+);
+
 // zod/mini rather than zod's classic API: the same validation at a fraction
 // of the bundle size, which the function pays for on every cold start.
 const schema = z.object({
@@ -85,6 +134,26 @@ const schema = z.object({
     (SETTINGS.dryRun.default as string) === 'true',
   ),
   [ENV.lookbackHours]: wholeNumber(SETTINGS.lookbackHours),
+  [ENV.retryOn]: z._default(
+    z.pipe(
+      z.string(),
+      z.pipe(
+        commaList,
+        z.array(
+          z.enum(FAILURE_CLASSES, {
+            error: `must list classes from ${FAILURE_CLASSES.join(', ')}`,
+          }),
+        ),
+      ),
+    ),
+    [...SETTINGS.retryOn.default],
+  ),
+  [ENV.retryExitCodes]: z._default(
+    z.pipe(z.string(), z.pipe(commaList, z.array(exitCode()))),
+    [...SETTINGS.retryExitCodes.default],
+  ),
+  [ENV.retryPatterns]: z.optional(retryPattern),
+  [ENV.logTailLines]: wholeNumber(SETTINGS.logTailLines),
 });
 
 /** The variables {@link loadConfig} reads (the Powertools ones are not). */
@@ -104,6 +173,14 @@ export interface Config {
   readonly dryRun: boolean;
   /** The sweep ignores batches that ended longer ago than this. */
   readonly lookbackHours: number;
+  /** Failure classes that may be retried (a project tag may override). */
+  readonly retryOn: readonly FailureClass[];
+  /** Exit codes that make a failed command `transient`. */
+  readonly retryExitCodes: readonly number[];
+  /** An extra transient signature over context messages and log tails. */
+  readonly retryPattern?: RegExp;
+  /** Log lines to read when a failed command is not decided otherwise. */
+  readonly logTailLines: number;
 }
 
 /**
@@ -127,7 +204,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const problems = result.error.issues.map(
       (issue) => `${String(issue.path[0] ?? 'config')} ${issue.message}`,
     );
-    throw new InvalidConfigError(problems);
+    throw new InvalidConfigError([...new Set(problems)]);
   }
   const c = result.data;
   return Object.freeze({
@@ -137,5 +214,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     projectNames: Object.freeze([...new Set(c[ENV.projectNames])]),
     dryRun: c[ENV.dryRun],
     lookbackHours: c[ENV.lookbackHours],
+    retryOn: Object.freeze([...new Set(c[ENV.retryOn])]),
+    retryExitCodes: Object.freeze([...new Set(c[ENV.retryExitCodes])]),
+    ...(c[ENV.retryPatterns] ? { retryPattern: c[ENV.retryPatterns] } : {}),
+    logTailLines: c[ENV.logTailLines],
   });
 }

@@ -1,9 +1,12 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { BatchClassifier } from './batch-classifier.js';
 import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
 import { BudgetStore } from './budget-store.js';
+import { BuildLogs } from './build-logs.js';
 import { CodeBuildGateway } from './codebuild-gateway.js';
 import type { Config } from './config.js';
 import { METRIC, SDK_MAX_ATTEMPTS } from './contract.js';
@@ -17,6 +20,7 @@ import { InvalidEventError } from './errors.js';
 import { type BuildStateChange, parseInvocation } from './event.js';
 import { logger } from './logger.js';
 import { count, metrics } from './metrics.js';
+import { ProjectPolicies } from './project-policies.js';
 import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
 import { recordSkip } from './skip-log.js';
 import { runSweep, type SweepSummary } from './sweep.js';
@@ -36,6 +40,7 @@ export type InvocationResult =
 export interface HandlerOptions {
   readonly codebuild?: CodeBuildClient;
   readonly dynamodb?: DynamoDBClient;
+  readonly logs?: CloudWatchLogsClient;
   /** Clock in milliseconds. */
   readonly now?: () => number;
 }
@@ -80,6 +85,12 @@ export function createHandler(
     budgetStore,
     now,
     retry: createRetryStep(codebuild, persistenceStore, idempotencyConfig),
+    policies: new ProjectPolicies(codebuild, config, now),
+    classifier: new BatchClassifier(
+      codebuild,
+      new BuildLogs(options.logs),
+      config,
+    ),
   });
 
   const onBuildStateChange = async (
@@ -95,7 +106,12 @@ export function createHandler(
     if (build.kind !== 'batch-child') return ignore(buildSkipReason(build));
     const [batch] = await codebuild.getBatches([build.batchArn]);
     if (!batch) return ignore('batch-not-found');
-    const outcome = await retrier.handle(batch, triggerOf(event.buildStatus));
+    const outcome = await retrier.handle(
+      batch,
+      triggerOf(event.buildStatus),
+      undefined,
+      build.build,
+    );
     return { kind: 'batch', ...outcome };
   };
 

@@ -5,6 +5,8 @@ import {
   FAILURE_BUILD_STATUSES,
   type TerminalBuildStatus,
 } from './contract.js';
+import type { Classification } from './failure-class.js';
+import { type ProjectPolicy, stackPolicy } from './project-policy.js';
 
 // Every retry rule of the service, as pure functions of plain data. The
 // handler, the sweep and the retrier ask these; they do not decide.
@@ -32,6 +34,10 @@ export type SkipReason =
   | 'batch-status-unknown'
   | 'before-lookback'
   | 'retries-disabled'
+  /** The project opted out with its `enabled` tag. */
+  | 'project-disabled'
+  /** A failed group's class is not in the policy's RetryOn. */
+  | 'not-retryable'
   /** Another invocation is making this very RetryBuildBatch call. */
   | 'in-flight'
   /** An earlier delivery of this failure already retried it. */
@@ -75,6 +81,8 @@ export type RetryDecision =
       /** Exhaustion of this failure was already logged and counted. */
       readonly reported: boolean;
     }
+  /** This failure was already found not retryable and reported. */
+  | { readonly action: 'declined'; readonly failure: string }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
 /** What the service did with one batch. */
@@ -87,13 +95,16 @@ export type BatchResult =
   | 'skipped'
   | 'exhausted'
   | 'refused'
-  | 'not-found';
+  | 'not-found'
+  | 'not-retryable';
 
 /** Inputs of {@link decideRetry} besides the configuration. */
 export interface DecisionInput {
   readonly batch: BatchView;
   readonly trigger: Trigger;
   readonly now: Date;
+  /** The project's policy (see {@link needsProjectPolicy}); the stack's if absent. */
+  readonly policy?: ProjectPolicy;
   /** Known only where it was read cheaply (the sweep reads budgets in bulk). */
   readonly budget?: BudgetView;
 }
@@ -190,6 +201,26 @@ export function isInLookback(
 }
 
 /**
+ * True when the decision depends on the project's own policy (its tags), so
+ * reading them is worth a call: the batch failed, or a child failed while it
+ * runs. Routine events (successes, batches in progress) never read tags.
+ *
+ * @example
+ * needsProjectPolicy(config, batch, 'build-ended'); // false while IN_PROGRESS
+ */
+export function needsProjectPolicy(
+  config: Config,
+  batch: BatchView,
+  trigger: Trigger,
+): boolean {
+  if (!isInScope(config, batch.projectName)) return false;
+  return (
+    batch.status === 'FAILED' ||
+    (batch.status === 'IN_PROGRESS' && trigger === 'build-failed')
+  );
+}
+
+/**
  * Decides, from plain data, whether a batch should be retried now.
  *
  * Only FAILED batches are retried (RetryBuildBatch accepts nothing else), only
@@ -204,11 +235,12 @@ export function isInLookback(
  */
 export function decideRetry(
   config: Config,
-  { batch, trigger, now, budget }: DecisionInput,
+  { batch, trigger, now, budget, policy = stackPolicy(config) }: DecisionInput,
 ): RetryDecision {
   if (!isInScope(config, batch.projectName)) {
     return { action: 'skip', reason: 'out-of-scope' };
   }
+  if (!policy.enabled) return { action: 'skip', reason: 'project-disabled' };
   if (batch.status === 'IN_PROGRESS') {
     return trigger === 'build-failed'
       ? { action: 'watch', reason: 'batch-not-settled' }
@@ -223,11 +255,14 @@ export function decideRetry(
   if (!isInLookback(config, batch, now)) {
     return { action: 'skip', reason: 'before-lookback' };
   }
-  if (config.maxRetries === 0) {
+  if (policy.maxRetries === 0) {
     return { action: 'skip', reason: 'retries-disabled' };
   }
   const failure = failureKey(batch);
-  if (budget && !hasBudgetFor(config, failure, budget)) {
+  if (budget?.declinedFailure === failure) {
+    return { action: 'declined', failure };
+  }
+  if (budget && !hasBudgetFor(policy.maxRetries, failure, budget)) {
     return {
       action: 'exhausted',
       failure,
@@ -244,15 +279,59 @@ export function decideRetry(
  * budget is left.
  *
  * @example
- * dryRunAttempt(config, failure, { retries: 1 }); // 2 with MaxRetries 2
+ * dryRunAttempt(policy, failure, { retries: 1 }); // 2 with MaxRetries 2
  */
 export function dryRunAttempt(
-  config: Config,
+  policy: ProjectPolicy,
   failure: string,
   budget: BudgetView = { retries: 0 },
 ): number | undefined {
-  if (!hasBudgetFor(config, failure, budget)) return undefined;
+  if (!hasBudgetFor(policy.maxRetries, failure, budget)) return undefined;
   return budget.lastFailure === failure ? budget.retries : budget.retries + 1;
+}
+
+/**
+ * Whether a classified failure may be retried: only when **every** failed
+ * group's class is in the policy's RetryOn, since a batch with one genuine
+ * failure fails again whatever else went wrong. `blocking` lists the
+ * groups that are not retryable.
+ *
+ * @example
+ * retryableByClass(policy, [{ identifier: 'unit', class: 'script' }]);
+ * // { retryable: false, blocking: [...] }
+ */
+export function retryableByClass(
+  policy: ProjectPolicy,
+  classifications: readonly Classification[],
+): { readonly retryable: boolean; readonly blocking: Classification[] } {
+  const blocking = classifications.filter(
+    (c) => !policy.retryOn.includes(c.class),
+  );
+  return { retryable: blocking.length === 0, blocking };
+}
+
+/**
+ * The failed groups whose build log is worth reading: a failed command
+ * that only its log tail could make `transient`, when that would change
+ * the batch's decision (`script` is not retried, `transient` is, and every
+ * other group is already retryable). Reading logs is throttled hard, so a
+ * decision already made without them never reads one.
+ *
+ * @example
+ * logTailsWorthReading(config, policy, classifications); // ['e2e']
+ */
+export function logTailsWorthReading(
+  config: Config,
+  policy: ProjectPolicy,
+  classifications: readonly Classification[],
+): string[] {
+  const { retryOn } = policy;
+  if (config.logTailLines === 0) return [];
+  if (retryOn.includes('script') || !retryOn.includes('transient')) return [];
+  const undecided = classifications.filter((c) => c.logTailWouldHelp);
+  const others = classifications.filter((c) => !c.logTailWouldHelp);
+  if (!retryableByClass(policy, others).retryable) return [];
+  return undecided.map((c) => c.identifier);
 }
 
 /**
@@ -306,9 +385,9 @@ export function watchDone(batch: BatchView, result: BatchResult): boolean {
 // The same failure with a reserved attempt goes on, so that a crash between
 // reserving and RetryBuildBatch is finished with the same token.
 function hasBudgetFor(
-  config: Config,
+  maxRetries: number,
   failure: string,
   budget: BudgetView,
 ): boolean {
-  return budget.lastFailure === failure || budget.retries < config.maxRetries;
+  return budget.lastFailure === failure || budget.retries < maxRetries;
 }

@@ -1,5 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
+  FAILURE_CLASS_DIMENSION,
+  type FailureClass,
   METRIC,
   METRIC_NAMESPACE,
   type MetricName,
@@ -18,6 +20,7 @@ export const metrics = new Metrics({
 // then clears its dimensions, so reusing it is safe and spares a Metrics
 // construction (config and environment lookups) on the most common path.
 const skips = metrics.singleMetric();
+const classes = metrics.singleMetric();
 
 /**
  * Counts occurrences of a metric.
@@ -39,4 +42,19 @@ export function count(name: MetricName, value = 1): void {
 export function countSkip(reason: SkipReason): void {
   skips.addDimension(SKIP_REASON_DIMENSION, reason);
   skips.addMetric(METRIC.Skipped, MetricUnit.Count, 1);
+}
+
+/**
+ * Counts `name` under a failure class's `Class` dimension, in its own EMF
+ * blob like {@link countSkip}.
+ *
+ * @example
+ * countClass(METRIC.NotRetryable, 'script');
+ */
+export function countClass(
+  name: typeof METRIC.NotRetryable | typeof METRIC.FailureClassified,
+  failureClass: FailureClass,
+): void {
+  classes.addDimension(FAILURE_CLASS_DIMENSION, failureClass);
+  classes.addMetric(name, MetricUnit.Count, 1);
 }

@@ -15,6 +15,7 @@ import {
   watchDone,
   watchLapsed,
 } from '../../lambda/decision.js';
+import { stackPolicy } from '../../lambda/project-policy.js';
 
 const now = new Date('2026-11-20T12:00:00Z');
 const config: Config = {
@@ -24,6 +25,9 @@ const config: Config = {
   projectNames: [],
   dryRun: false,
   lookbackHours: 24,
+  retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
+  retryExitCodes: [137],
+  logTailLines: 100,
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -241,14 +245,15 @@ describe('the lookback window', () => {
 
 describe('dryRunAttempt and retryReason', () => {
   const failure = failureKey(failed);
+  const policy = stackPolicy(config);
 
   it('reports the attempt a real run would reserve, or the one held', () => {
-    expect(dryRunAttempt(config, failure)).toBe(1);
-    expect(dryRunAttempt(config, failure, { retries: 1 })).toBe(2);
+    expect(dryRunAttempt(policy, failure)).toBe(1);
+    expect(dryRunAttempt(policy, failure, { retries: 1 })).toBe(2);
     expect(
-      dryRunAttempt(config, failure, { retries: 2, lastFailure: failure }),
+      dryRunAttempt(policy, failure, { retries: 2, lastFailure: failure }),
     ).toBe(2);
-    expect(dryRunAttempt(config, failure, { retries: 2 })).toBeUndefined();
+    expect(dryRunAttempt(policy, failure, { retries: 2 })).toBeUndefined();
   });
 
   it('says a duplicate reservation resumes an attempt', () => {
