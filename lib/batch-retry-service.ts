@@ -21,6 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   BUILD_STATE_CHANGE,
+  DEFAULT_LOG_GROUP_PREFIX,
   ENV,
   MAX_PROJECT_NAMES,
   METRIC,
@@ -37,7 +38,10 @@ import type { SkipReason } from '../lambda/decision.js';
 import { FUNCTION_BUNDLING } from './private/bundling.js';
 import {
   acknowledgeAllProjects,
+  acknowledgeLogStreams,
   allProjectsStatements,
+  buildLogsStatement,
+  logStreamsArn,
   projectArn,
   scopedProjectsStatement,
   TABLE_ACTIONS,
@@ -110,6 +114,41 @@ export interface BatchRetryServiceProps {
    * @default 0
    */
   readonly reservedConcurrency?: number;
+
+  /**
+   * Failure classes that may be retried (see docs/FAILURE-CLASSES.md); all
+   * seven retry every failure.
+   * @default ['infrastructure', 'source', 'timeout', 'transient', 'unknown']
+   */
+  readonly retryOn?: string[];
+
+  /**
+   * Exit codes (1-255) that make a failed command `transient`.
+   * @default [137]
+   */
+  readonly retryExitCodes?: (number | string)[];
+
+  /**
+   * An extra transient signature: a JavaScript regular expression (at most
+   * 1,024 characters) tested against failure messages and log-tail lines.
+   * @default '' (none)
+   */
+  readonly retryPatterns?: string;
+
+  /**
+   * Log lines read when a failed command is not decided by its exit code or
+   * message, 0-1000; 0 never reads build logs.
+   * @default 100
+   */
+  readonly logTailLines?: number;
+
+  /**
+   * Prefix of the projects' CloudWatch log groups; the function may read
+   * log streams only in `<prefix><project>`. Builds logging elsewhere are
+   * classified from their messages alone.
+   * @default '/aws/codebuild/'
+   */
+  readonly logGroupPrefix?: string;
 
   /**
    * Retention of the function's log group.
@@ -263,6 +302,17 @@ export class BatchRetryService extends Construct {
         [ENV.lookbackHours]: Tokenization.stringifyNumber(
           props.lookbackHours ?? SETTINGS.lookbackHours.default,
         ),
+        [ENV.retryOn]: joinList(props.retryOn ?? [...SETTINGS.retryOn.default]),
+        [ENV.retryExitCodes]: joinList(
+          (props.retryExitCodes ?? [...SETTINGS.retryExitCodes.default]).map(
+            String,
+          ),
+        ),
+        [ENV.retryPatterns]:
+          props.retryPatterns ?? SETTINGS.retryPatterns.default,
+        [ENV.logTailLines]: Tokenization.stringifyNumber(
+          props.logTailLines ?? SETTINGS.logTailLines.default,
+        ),
         [ENV.serviceName]: SERVICE_NAME,
         [ENV.metricsNamespace]: METRIC_NAMESPACE,
         [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,
@@ -302,7 +352,11 @@ export class BatchRetryService extends Construct {
       props.reservedConcurrency ?? SETTINGS.reservedConcurrency.default,
     );
 
-    const projectScope = this.grantCodeBuild(role, projectNames);
+    const projectScope = this.grantCodeBuild(
+      role,
+      projectNames,
+      props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX,
+    );
 
     // Delivery failures (EventBridge cannot invoke the function) go to the
     // same queue via each target's dead-letter config; processing failures
@@ -483,8 +537,9 @@ export class BatchRetryService extends Construct {
   }
 
   /**
-   * Grants the CodeBuild actions on the projects in scope and returns the
-   * rule's `detail` pattern for that scope.
+   * Grants the CodeBuild actions on the projects in scope, and reading
+   * their log groups' streams, and returns the rule's `detail` pattern for
+   * that scope.
    *
    * Literal names are resolved now. A token list (a CommaDelimitedList
    * parameter) is resolved by CloudFormation: two conditions, two
@@ -494,20 +549,31 @@ export class BatchRetryService extends Construct {
   private grantCodeBuild(
     role: iam.Role,
     projectNames: string[],
+    logGroupPrefix: string,
   ): { detail: Record<string, unknown>; detailOverride?: unknown } {
     const statusOnly = { 'build-status': [...TERMINAL_BUILD_STATUSES] };
+    const everyGroup = `${logGroupPrefix}*`;
 
     if (!Token.isUnresolved(projectNames)) {
       if (projectNames.length > 0) {
+        const groups = projectNames.map((name) => `${logGroupPrefix}${name}`);
         role.addToPrincipalPolicy(
           scopedProjectsStatement(projectNames.map(projectArn)),
         );
+        role.addToPrincipalPolicy(
+          buildLogsStatement(groups.map(logStreamsArn)),
+        );
+        acknowledgeLogStreams(role, groups);
         return { detail: { ...statusOnly, 'project-name': projectNames } };
       }
       for (const statement of allProjectsStatements()) {
         role.addToPrincipalPolicy(statement);
       }
+      role.addToPrincipalPolicy(
+        buildLogsStatement([logStreamsArn(everyGroup)]),
+      );
       acknowledgeAllProjects(role);
+      acknowledgeLogStreams(role, [everyGroup]);
       return { detail: statusOnly };
     }
 
@@ -530,6 +596,9 @@ export class BatchRetryService extends Construct {
     const slots = Array.from({ length: MAX_PROJECT_NAMES }, (_, i) =>
       projectArn(Fn.select(i, padded)),
     );
+    const logSlots = Array.from({ length: MAX_PROJECT_NAMES }, (_, i) =>
+      logStreamsArn(Fn.join('', [logGroupPrefix, Fn.select(i, padded)])),
+    );
 
     // Conditional policies are created outside the role's scope: the
     // function depends on the role, and a DependsOn on a resource whose
@@ -537,17 +606,24 @@ export class BatchRetryService extends Construct {
     // fails with AccessDenied and Lambda retries it.
     const scoped = new iam.Policy(this, 'ScopedProjectsPolicy', {
       roles: [role],
-      statements: [scopedProjectsStatement(slots)],
+      statements: [
+        scopedProjectsStatement(slots),
+        buildLogsStatement(logSlots),
+      ],
     });
     (scoped.node.defaultChild as iam.CfnPolicy).cfnOptions.condition =
       someProjects;
 
     const all = new iam.Policy(this, 'AllProjectsPolicy', {
       roles: [role],
-      statements: allProjectsStatements(),
+      statements: [
+        ...allProjectsStatements(),
+        buildLogsStatement([logStreamsArn(everyGroup)]),
+      ],
     });
     (all.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = allProjects;
     acknowledgeAllProjects(all);
+    acknowledgeLogStreams(all, [everyGroup]);
 
     return {
       detail: statusOnly,
@@ -558,4 +634,9 @@ export class BatchRetryService extends Construct {
       ),
     };
   }
+}
+
+/** A list prop as one comma-separated variable, token or not. */
+function joinList(items: string[]): string {
+  return Token.isUnresolved(items) ? Fn.join(',', items) : items.join(',');
 }

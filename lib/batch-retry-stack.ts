@@ -2,6 +2,7 @@ import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   type ChoiceSetting,
+  FAILURE_CLASSES,
   MAX_PROJECT_NAMES,
   type NumberSetting,
   PROJECT_NAME_PATTERN,
@@ -69,6 +70,45 @@ export class BatchRetryStack extends Stack {
       'Caps parallel invocations so a burst of failures cannot hammer the CodeBuild API. 0 leaves the function unreserved (new accounts cannot reserve concurrency).',
     );
 
+    const retryOn = new CfnParameter(this, SETTINGS.retryOn.parameter, {
+      type: 'CommaDelimitedList',
+      default: SETTINGS.retryOn.default.join(','),
+      // Checked per item.
+      allowedPattern: `^(${FAILURE_CLASSES.join('|')})$`,
+      constraintDescription: `must be failure classes separated by commas, without spaces: ${FAILURE_CLASSES.join(', ')}`,
+      description:
+        'Failure classes that may be retried; a batch is retried only when every failed build group is in one. All seven classes retry every failure.',
+    });
+    const { min, max } = SETTINGS.retryExitCodes;
+    const retryExitCodes = new CfnParameter(
+      this,
+      SETTINGS.retryExitCodes.parameter,
+      {
+        type: 'CommaDelimitedList',
+        default: SETTINGS.retryExitCodes.default.join(','),
+        // 1-255, checked per item.
+        allowedPattern: '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]?)$',
+        constraintDescription: `must be exit codes from ${min} to ${max} separated by commas, without spaces`,
+        description:
+          'Exit codes that make a failed build command transient, so retryable (137: killed, usually out of memory).',
+      },
+    );
+    const retryPatterns = new CfnParameter(
+      this,
+      SETTINGS.retryPatterns.parameter,
+      {
+        type: 'String',
+        default: SETTINGS.retryPatterns.default,
+        maxLength: SETTINGS.retryPatterns.maxLength,
+        description:
+          'An extra transient signature: a JavaScript regular expression tested against failure messages and build log tail lines. Empty: built-in signatures only.',
+      },
+    );
+    const logTailLines = this.numberParameter(
+      SETTINGS.logTailLines,
+      'Build log lines read when a failed command is not decided by its exit code or message. 0 never reads build logs.',
+    );
+
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
       retryType: retryType.valueAsString,
@@ -78,6 +118,10 @@ export class BatchRetryStack extends Stack {
       lookbackHours: lookbackHours.valueAsNumber,
       logLevel: logLevel.valueAsString,
       reservedConcurrency: reservedConcurrency.valueAsNumber,
+      retryOn: retryOn.valueAsList,
+      retryExitCodes: retryExitCodes.valueAsList,
+      retryPatterns: retryPatterns.valueAsString,
+      logTailLines: logTailLines.valueAsNumber,
     });
 
     new CfnOutput(this, 'TableName', {

@@ -8,6 +8,7 @@ const PROJECT_ACTIONS = [
   'codebuild:BatchGetBuildBatches',
   'codebuild:RetryBuildBatch',
   'codebuild:ListBuildBatchesForProject',
+  'codebuild:BatchGetProjects',
 ];
 
 /** Budget, watch and idempotency records: single items, plus a batch read. */
@@ -34,6 +35,44 @@ export function projectArn(name: string): string {
     'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${Name}',
     { Name: name },
   );
+}
+
+const LOG_STREAMS_ARN =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+  'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}:*';
+
+/** The log streams of one log group (the `:*` suffix), as {@link projectArn}. */
+export function logStreamsArn(group: string): string {
+  return Fn.sub(LOG_STREAMS_ARN, { Group: group });
+}
+
+/** Reading the tail of build logs, in the projects' log groups only. */
+export function buildLogsStatement(resources: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ReadBuildLogTails',
+    actions: ['logs:GetLogEvents'],
+    resources,
+  });
+}
+
+/**
+ * Acknowledges the `:*` of {@link logStreamsArn} for each group: a build's
+ * log stream is named after the build, unknown until it runs. cdk-nag
+ * finding ids use `<...>` for `${...}` in the flattened ARN.
+ */
+export function acknowledgeLogStreams(
+  scope: Construct,
+  groups: readonly string[],
+): void {
+  for (const group of groups) {
+    const flattened = LOG_STREAMS_ARN.replace('${Group}', group)
+      .replaceAll('${', '<')
+      .replaceAll('}', '>');
+    Validations.of(scope).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${flattened}]`,
+      reason: `logs:GetLogEvents on the log streams of ${group}: a build's stream is named after the build, so the streams cannot be named in advance; the function reads a failed build's log tail only to classify its failure.`,
+    });
+  }
 }
 
 /** The CodeBuild actions on the named projects' ARNs. */

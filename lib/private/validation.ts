@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import {
   type ChoiceSetting,
+  FAILURE_CLASSES,
   type NumberSetting,
   PROJECT_NAME_PATTERN,
   SETTINGS,
@@ -13,6 +14,7 @@ const RANGES: readonly [keyof BatchRetryServiceProps, NumberSetting][] = [
   ['sweepIntervalMinutes', SETTINGS.sweepIntervalMinutes],
   ['lookbackHours', SETTINGS.lookbackHours],
   ['reservedConcurrency', SETTINGS.reservedConcurrency],
+  ['logTailLines', SETTINGS.logTailLines],
 ];
 
 const CHOICES: readonly [keyof BatchRetryServiceProps, ChoiceSetting][] = [
@@ -48,6 +50,7 @@ export function validateProps(
       throw new InvalidPropsError(name, `must be one of ${allowed.join(', ')}`);
     }
   }
+  validateLists(props);
   if (!Token.isUnresolved(projectNames)) {
     const pattern = new RegExp(PROJECT_NAME_PATTERN);
     const bad = projectNames.filter(
@@ -59,5 +62,48 @@ export function validateProps(
         `has invalid CodeBuild project names: ${bad.join(', ')}`,
       );
     }
+  }
+}
+
+function validateLists(props: BatchRetryServiceProps): void {
+  const literal = <T>(items: T[] | undefined): T[] =>
+    items === undefined || Token.isUnresolved(items)
+      ? []
+      : items.filter((item) => !Token.isUnresolved(item));
+  const classes: readonly string[] = FAILURE_CLASSES;
+  const unknown = literal(props.retryOn).filter((c) => !classes.includes(c));
+  if (unknown.length > 0) {
+    throw new InvalidPropsError(
+      'retryOn',
+      `has unknown failure classes: ${unknown.join(', ')} (allowed: ${classes.join(', ')})`,
+    );
+  }
+  const { min, max } = SETTINGS.retryExitCodes;
+  const badCodes = literal(props.retryExitCodes).filter((code) => {
+    const n = Number(code);
+    return !Number.isInteger(n) || n < min || n > max;
+  });
+  if (badCodes.length > 0) {
+    throw new InvalidPropsError(
+      'retryExitCodes',
+      `must be whole numbers from ${min} to ${max} (got ${badCodes.join(', ')})`,
+    );
+  }
+  const pattern = props.retryPatterns;
+  if (pattern === undefined || Token.isUnresolved(pattern)) return;
+  const { maxLength } = SETTINGS.retryPatterns;
+  if (pattern.length > maxLength) {
+    throw new InvalidPropsError(
+      'retryPatterns',
+      `must be at most ${maxLength} characters`,
+    );
+  }
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    throw new InvalidPropsError(
+      'retryPatterns',
+      `is not a JavaScript regular expression (${(error as Error).message})`,
+    );
   }
 }
