@@ -552,7 +552,7 @@ export class BatchRetryService extends Construct {
     logGroupPrefix: string,
   ): { detail: Record<string, unknown>; detailOverride?: unknown } {
     const statusOnly = { 'build-status': [...TERMINAL_BUILD_STATUSES] };
-    const everyGroup = `${logGroupPrefix}*`;
+    const everyStream = logStreamsArn(`${logGroupPrefix}*`);
 
     if (!Token.isUnresolved(projectNames)) {
       if (projectNames.length > 0) {
@@ -560,20 +560,17 @@ export class BatchRetryService extends Construct {
         role.addToPrincipalPolicy(
           scopedProjectsStatement(projectNames.map(projectArn)),
         );
-        role.addToPrincipalPolicy(
-          buildLogsStatement(groups.map(logStreamsArn)),
-        );
-        acknowledgeLogStreams(role, groups);
+        const streams = groups.map(logStreamsArn);
+        role.addToPrincipalPolicy(buildLogsStatement(streams));
+        acknowledgeLogStreams(role, streams);
         return { detail: { ...statusOnly, 'project-name': projectNames } };
       }
       for (const statement of allProjectsStatements()) {
         role.addToPrincipalPolicy(statement);
       }
-      role.addToPrincipalPolicy(
-        buildLogsStatement([logStreamsArn(everyGroup)]),
-      );
+      role.addToPrincipalPolicy(buildLogsStatement([everyStream]));
       acknowledgeAllProjects(role);
-      acknowledgeLogStreams(role, [everyGroup]);
+      acknowledgeLogStreams(role, [everyStream]);
       return { detail: statusOnly };
     }
 
@@ -613,17 +610,18 @@ export class BatchRetryService extends Construct {
     });
     (scoped.node.defaultChild as iam.CfnPolicy).cfnOptions.condition =
       someProjects;
+    acknowledgeLogStreams(scoped, logSlots);
 
     const all = new iam.Policy(this, 'AllProjectsPolicy', {
       roles: [role],
       statements: [
         ...allProjectsStatements(),
-        buildLogsStatement([logStreamsArn(everyGroup)]),
+        buildLogsStatement([everyStream]),
       ],
     });
     (all.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = allProjects;
     acknowledgeAllProjects(all);
-    acknowledgeLogStreams(all, [everyGroup]);
+    acknowledgeLogStreams(all, [everyStream]);
 
     return {
       detail: statusOnly,

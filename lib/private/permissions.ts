@@ -1,4 +1,4 @@
-import { Fn, Validations } from 'aws-cdk-lib';
+import { Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 
@@ -56,21 +56,20 @@ export function buildLogsStatement(resources: string[]): iam.PolicyStatement {
 }
 
 /**
- * Acknowledges the `:*` of {@link logStreamsArn} for each group: a build's
- * log stream is named after the build, unknown until it runs. cdk-nag
- * finding ids use `<...>` for `${...}` in the flattened ARN.
+ * Acknowledges the `:*` of each {@link logStreamsArn}: a build's log stream
+ * is named after the build, unknown until it runs. cdk-nag names the
+ * finding after the resolved `Fn::Sub` arguments, as JSON.
  */
 export function acknowledgeLogStreams(
   scope: Construct,
-  groups: readonly string[],
+  arns: readonly string[],
 ): void {
-  for (const group of groups) {
-    const flattened = LOG_STREAMS_ARN.replace('${Group}', group)
-      .replaceAll('${', '<')
-      .replaceAll('}', '>');
+  for (const arn of arns) {
+    const resource = JSON.stringify(Stack.of(scope).resolve(arn)['Fn::Sub']);
     Validations.of(scope).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${flattened}]`,
-      reason: `logs:GetLogEvents on the log streams of ${group}: a build's stream is named after the build, so the streams cannot be named in advance; the function reads a failed build's log tail only to classify its failure.`,
+      id: `AwsSolutions-IAM5[Resource::${resource}]`,
+      reason:
+        "logs:GetLogEvents on the streams of a project's log group only: a build's stream is named after the build, so streams cannot be named in advance. The function reads a failed build's log tail only to classify its failure, and never logs or stores a line.",
     });
   }
 }

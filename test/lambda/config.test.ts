@@ -13,6 +13,9 @@ describe('loadConfig', () => {
       projectNames: [],
       dryRun: false,
       lookbackHours: 24,
+      retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
+      retryExitCodes: [137],
+      logTailLines: 100,
     });
   });
 
@@ -24,6 +27,10 @@ describe('loadConfig', () => {
       PROJECT_NAMES: ' web-app , api,web-app,',
       DRY_RUN: 'true',
       LOOKBACK_HOURS: '168',
+      RETRY_ON: 'script, transient,script',
+      RETRY_EXIT_CODES: '137,1, 255',
+      RETRY_PATTERNS: 'flaky (test|network)',
+      LOG_TAIL_LINES: '0',
     });
     expect(config).toMatchObject({
       maxRetries: 0,
@@ -31,7 +38,11 @@ describe('loadConfig', () => {
       projectNames: ['web-app', 'api'],
       dryRun: true,
       lookbackHours: 168,
+      retryOn: ['script', 'transient'],
+      retryExitCodes: [137, 1, 255],
+      logTailLines: 0,
     });
+    expect(config.retryPattern?.test('a flaky network call')).toBe(true);
   });
 
   it.each([
@@ -49,6 +60,17 @@ describe('loadConfig', () => {
     ],
     ['LOOKBACK_HOURS', '0', 'at least 1'],
     ['LOOKBACK_HOURS', '169', 'at most 168'],
+    ['RETRY_ON', 'transient,flaky', 'must list classes from configuration'],
+    ['RETRY_EXIT_CODES', '137,0', 'from 1 to 255'],
+    ['RETRY_EXIT_CODES', '256', 'from 1 to 255'],
+    ['RETRY_EXIT_CODES', 'oom', 'from 1 to 255'],
+    [
+      'RETRY_PATTERNS',
+      'unclosed (group',
+      'not a JavaScript regular expression',
+    ],
+    ['RETRY_PATTERNS', 'x'.repeat(1025), 'at most 1024 characters'],
+    ['LOG_TAIL_LINES', '1001', 'at most 1000'],
   ])('rejects %s=%s naming the setting', (name, value, hint) => {
     const attempt = () => loadConfig({ ...base, [name]: value });
     expect(attempt).toThrow(InvalidConfigError);
