@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchView, failureKey } from '../../lambda/batch.js';
 import type { Config } from '../../lambda/config.js';
+import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
 import {
   buildSkipReason,
   decideRetry,
@@ -8,13 +9,17 @@ import {
   isInLookback,
   isInScope,
   isRoutineSkip,
+  logTailsWorthReading,
   MAX_WATCH_MS,
+  needsProjectPolicy,
+  retryableByClass,
   retryReason,
   scanPage,
   triggerOf,
   watchDone,
   watchLapsed,
 } from '../../lambda/decision.js';
+import type { Classification } from '../../lambda/failure-class.js';
 import { stackPolicy } from '../../lambda/project-policy.js';
 
 const now = new Date('2026-11-20T12:00:00Z');
@@ -278,5 +283,135 @@ describe('when to stop watching', () => {
     expect(watchDone(failed, 'exhausted')).toBe(true);
     expect(watchDone(failed, 'retried')).toBe(false);
     expect(watchDone(failed, 'in-flight')).toBe(false);
+  });
+});
+
+describe('project policy in the decision', () => {
+  const policy = stackPolicy(config);
+
+  it('reads project tags only when the decision depends on them', () => {
+    const running = { ...failed, status: 'IN_PROGRESS', endTime: undefined };
+    expect(needsProjectPolicy(config, failed, 'sweep')).toBe(true);
+    expect(needsProjectPolicy(config, running, 'build-failed')).toBe(true);
+    expect(needsProjectPolicy(config, running, 'build-ended')).toBe(false);
+    const succeeded = { ...failed, status: 'SUCCEEDED' };
+    expect(needsProjectPolicy(config, succeeded, 'build-ended')).toBe(false);
+    const scoped = { ...config, projectNames: ['api'] };
+    expect(needsProjectPolicy(scoped, failed, 'sweep')).toBe(false);
+  });
+
+  it('skips a project that opted out, even while its batch runs', () => {
+    const disabled = { ...policy, enabled: false };
+    const running = { ...failed, status: 'IN_PROGRESS', endTime: undefined };
+    for (const batch of [failed, running]) {
+      expect(
+        decideRetry(config, {
+          batch,
+          trigger: 'build-failed',
+          now,
+          policy: disabled,
+        }),
+      ).toEqual({ action: 'skip', reason: 'project-disabled' });
+    }
+  });
+
+  it("uses the project's MaxRetries for the budget", () => {
+    const budget = { retries: 2, lastFailure: 'older' };
+    const input = { batch: failed, trigger: 'sweep' as const, now, budget };
+    expect(decideRetry(config, input).action).toBe('exhausted');
+    expect(
+      decideRetry(config, { ...input, policy: { ...policy, maxRetries: 5 } })
+        .action,
+    ).toBe('retry');
+    expect(
+      decideRetry(config, { ...input, policy: { ...policy, maxRetries: 0 } }),
+    ).toEqual({ action: 'skip', reason: 'retries-disabled' });
+  });
+
+  it('does not classify a failure already found not retryable', () => {
+    const failure = failureKey(failed);
+    expect(
+      decideRetry(config, {
+        batch: failed,
+        trigger: 'sweep',
+        now,
+        budget: { retries: 0, declinedFailure: failure },
+      }),
+    ).toEqual({ action: 'declined', failure });
+    // A new failure of the same batch is classified afresh.
+    expect(
+      decideRetry(config, {
+        batch: failed,
+        trigger: 'sweep',
+        now,
+        budget: { retries: 0, declinedFailure: 'older' },
+      }).action,
+    ).toBe('retry');
+  });
+});
+
+describe('retryableByClass', () => {
+  const policy = stackPolicy(config);
+  const group = (identifier: string, cls: FailureClass): Classification => ({
+    identifier,
+    class: cls,
+  });
+
+  it('retries only when every failed group is retryable', () => {
+    expect(
+      retryableByClass(policy, [
+        group('unit', 'transient'),
+        group('lint', 'infrastructure'),
+      ]),
+    ).toEqual({ retryable: true, blocking: [] });
+    const verdict = retryableByClass(policy, [
+      group('unit', 'transient'),
+      group('e2e', 'script'),
+    ]);
+    expect(verdict.retryable).toBe(false);
+    expect(verdict.blocking.map((c) => c.identifier)).toEqual(['e2e']);
+  });
+
+  it('retries every failure with all seven classes', () => {
+    const all = { ...policy, retryOn: [...FAILURE_CLASSES] };
+    for (const cls of FAILURE_CLASSES) {
+      expect(retryableByClass(all, [group('g', cls)]).retryable).toBe(true);
+    }
+  });
+});
+
+describe('logTailsWorthReading', () => {
+  const policy = stackPolicy(config);
+  const undecided: Classification = {
+    identifier: 'unit',
+    class: 'script',
+    logTailWouldHelp: true,
+  };
+
+  it('reads a log only when it can change the decision', () => {
+    expect(logTailsWorthReading(config, policy, [undecided])).toEqual(['unit']);
+    // Another group already fails the batch for good.
+    const broken: Classification = {
+      identifier: 'cfg',
+      class: 'configuration',
+    };
+    expect(logTailsWorthReading(config, policy, [undecided, broken])).toEqual(
+      [],
+    );
+    // script is retried anyway, or transient is not.
+    const retryAll = { ...policy, retryOn: [...FAILURE_CLASSES] };
+    expect(logTailsWorthReading(config, retryAll, [undecided])).toEqual([]);
+    const noTransient = { ...policy, retryOn: ['infrastructure' as const] };
+    expect(logTailsWorthReading(config, noTransient, [undecided])).toEqual([]);
+    // LogTailLines=0 never reads.
+    expect(
+      logTailsWorthReading({ ...config, logTailLines: 0 }, policy, [undecided]),
+    ).toEqual([]);
+    // A failure decided without the log is not read.
+    expect(
+      logTailsWorthReading(config, policy, [
+        { identifier: 'u', class: 'script' },
+      ]),
+    ).toEqual([]);
   });
 });
