@@ -47,7 +47,7 @@ export const TRANSIENT_SIGNATURES: readonly Signature[] = [
   {
     name: 'upstream-5xx',
     pattern:
-      /Bad Gateway|Service (?:Temporarily )?Unavailable|Gateway Time-?out|status code:? 50[234]\b/i,
+      /Bad Gateway|Service (?:Temporarily )?Unavailable|Gateway Time-?out|(?:status code:?|error:|HTTP) 50[234]\b/i,
   },
   {
     name: 'package-manager-network',
