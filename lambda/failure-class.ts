@@ -80,11 +80,8 @@ export function isFailedPhase(phase: PhaseView): boolean {
  * among the messages: no API field carries it.
  */
 export function exitCodeOf(messages: readonly string[]): number | undefined {
-  for (const message of [...messages].reverse()) {
-    const m = /^[\s\S]*Reason: exit status (\d+)/.exec(message);
-    if (m) return Number(m[1]);
-  }
-  return undefined;
+  const m = /^[\s\S]*Reason: exit status (\d+)/.exec(messages.join('\n'));
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -184,15 +181,11 @@ function messagesOf(phase: PhaseView | undefined): string[] {
   return (phase?.contexts ?? []).flatMap((c) => (c.message ? [c.message] : []));
 }
 
-function firstSignature(
-  texts: readonly string[],
-  extra: RegExp | undefined,
-): string | undefined {
+function firstSignature(texts: readonly string[], extra?: RegExp) {
   for (const text of texts) {
     const name = transientSignature(text, extra);
     if (name) return name;
   }
-  return undefined;
 }
 
 function withoutUndefined<T extends object>(value: T): T {
