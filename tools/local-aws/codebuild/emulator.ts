@@ -11,8 +11,8 @@ import {
   type TerminalBuildStatus as TerminalStatus,
 } from '../../../lambda/contract.js';
 import { ACCOUNT, REGION } from '../environment.js';
+import { type FaultConfig, FaultInjector, type FaultKind } from '../faults.js';
 import { type BuildStateChangeEvent, buildStateChangeEvent } from './events.js';
-import { type FaultConfig, FaultInjector, type FaultKind } from './faults.js';
 import {
   arnOf,
   type BatchSnapshot,
@@ -35,8 +35,8 @@ import {
   serve,
 } from './wire.js';
 
+export type { FaultConfig, FaultKind } from '../faults.js';
 export type { BuildStateChangeEvent } from './events.js';
-export type { FaultConfig, FaultKind } from './faults.js';
 export type { BatchSnapshot, BuildSnapshot } from './shapes.js';
 export type { ArrivalRecord, RequestRecord } from './wire.js';
 export type { TerminalStatus };
