@@ -41,6 +41,7 @@ export interface ListParams {
 export interface CodeBuildApi extends RequestLog {
   batchGetBuilds(ids: readonly string[]): unknown;
   batchGetBuildBatches(ids: readonly string[]): unknown;
+  batchGetProjects(names: readonly string[]): unknown;
   retryBuildBatch(id: string, type?: RetryType, token?: string): unknown;
   listBuildBatches(params: ListParams): unknown;
 }
@@ -70,12 +71,13 @@ function oneOf<T extends string>(
   return (value ?? undefined) as T | undefined;
 }
 
-function ids(input: Input): string[] {
-  const value = input.ids as string[];
+/** A list of 1 to 100 names or ids, such as the batch reads take. */
+function ids(input: Input, field = 'ids'): string[] {
+  const value = input[field] as string[];
   const ok = Array.isArray(value) && value.length > 0 && value.every(nonEmpty);
-  check(ok, 'ids', value, NOT_EMPTY);
+  check(ok, field, value, NOT_EMPTY);
   const rule = `Member must have length less than or equal to ${MAX_IDS}`;
-  check(value.length <= MAX_IDS, 'ids', `[${value.length} ids]`, rule);
+  check(value.length <= MAX_IDS, field, `[${value.length} ${field}]`, rule);
   return value;
 }
 
@@ -105,6 +107,7 @@ function operations(api: CodeBuildApi): Record<string, (i: Input) => unknown> {
   return {
     BatchGetBuilds: (input) => api.batchGetBuilds(ids(input)),
     BatchGetBuildBatches: (input) => api.batchGetBuildBatches(ids(input)),
+    BatchGetProjects: (input) => api.batchGetProjects(ids(input, 'names')),
     RetryBuildBatch: (input) => ({
       buildBatch: api.retryBuildBatch(
         text(input, 'id', true) as string,
