@@ -36,13 +36,7 @@ export function buildLog(
   say(start, 'Waiting for agent ping');
   say(start, 'Waiting for DOWNLOAD_SOURCE');
   const ran = phases.filter((p) => p.phaseType && !AGENTLESS.has(p.phaseType));
-  for (const {
-    phaseType: type,
-    phaseStatus,
-    startTime,
-    endTime,
-    contexts,
-  } of ran) {
+  for (const { phaseType: type, startTime, endTime, ...phase } of ran) {
     const failed = failure !== undefined && type === failure.phase;
     if (type === 'DOWNLOAD_SOURCE') {
       say(startTime, 'Phase is DOWNLOAD_SOURCE');
@@ -65,8 +59,8 @@ export function buildLog(
         endTime,
         `Command did not exit successfully ${match[1]} exit status ${match[2]}`,
       );
-    const [context] = contexts ?? [];
-    say(endTime, `Phase complete: ${type} State: ${phaseStatus}`);
+    const [context] = phase.contexts ?? [];
+    say(endTime, `Phase complete: ${type} State: ${phase.phaseStatus}`);
     say(
       endTime,
       `Phase context status code: ${context?.statusCode ?? ''} Message: ${context?.message ?? ''}`,
@@ -76,10 +70,6 @@ export function buildLog(
 }
 
 /** Phases the build's agent does not log. */
-const AGENTLESS: ReadonlySet<string> = new Set([
-  'SUBMITTED',
-  'QUEUED',
-  'PROVISIONING',
-  'FINALIZING',
-  'COMPLETED',
-]);
+const AGENTLESS = new Set(
+  'SUBMITTED QUEUED PROVISIONING FINALIZING COMPLETED'.split(' '),
+);

@@ -73,11 +73,7 @@ interface EmulatorOptions {
 }
 
 /** Phases a build can fail in before CodeBuild created its log stream. */
-const BEFORE_STREAM: readonly string[] = [
-  'SUBMITTED',
-  'QUEUED',
-  'PROVISIONING',
-];
+const BEFORE_STREAM = 'SUBMITTED QUEUED PROVISIONING'.split(' ');
 // What a tag value may hold (a key too, and it may not be empty).
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 

@@ -27,10 +27,8 @@ export const FAILURES = deepFreeze({
     log: [
       '> web-app@1.0.0 test',
       '> jest --ci',
-      'PASS src/cart.test.ts',
       'FAIL src/checkout.test.ts',
       '  ● checkout › applies the discount code',
-      '    expect(received).toBe(expected) // Object.is equality',
       '    Expected: 90',
       '    Received: 100',
       'Tests:       1 failed, 41 passed, 42 total',
@@ -53,9 +51,6 @@ export const FAILURES = deepFreeze({
     message: command('npm ci', 1),
     log: [
       'npm ERR! code EAI_AGAIN',
-      'npm ERR! syscall getaddrinfo',
-      'npm ERR! errno EAI_AGAIN',
-      'npm ERR! request to https://registry.npmjs.org/jest failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org',
       'npm ERR! network request to https://registry.npmjs.org/jest failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org',
       'npm ERR! A complete log of this run can be found in: /root/.npm/_logs/2026-11-20T09_40_58_123Z-debug-0.log',
     ],
@@ -92,12 +87,6 @@ export const FAILURES = deepFreeze({
     statusCode: 'YAML_FILE_ERROR',
     message: 'YAML file does not exist',
   },
-  invalidBuildspec: {
-    phase: 'DOWNLOAD_SOURCE',
-    statusCode: 'YAML_FILE_ERROR',
-    message:
-      'Expected Commands[1] to be of string type: found subkeys instead at line 14, value of the key tag on line 13 might be empty',
-  },
   sourceUnavailable: {
     phase: 'DOWNLOAD_SOURCE',
     statusCode: 'CLIENT_ERROR',
@@ -119,16 +108,6 @@ export const FAILURES = deepFreeze({
       'Assembling file list',
       'Expanding dist',
       'Skipping invalid file path dist',
-    ],
-  },
-  timedOut: {
-    phase: 'BUILD',
-    statusCode: 'BUILD_TIMED_OUT',
-    message: 'Build has timed out.',
-    log: [
-      '> web-app@1.0.0 test:e2e',
-      '> playwright test',
-      'Running 120 tests using 2 workers',
     ],
   },
 } satisfies Record<string, BuildFailure>);

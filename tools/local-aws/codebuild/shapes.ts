@@ -206,17 +206,8 @@ export function logsOf(
   };
 }
 
-const PHASES: readonly BuildPhaseType[] = [
-  'SUBMITTED',
-  'QUEUED',
-  'PROVISIONING',
-  'DOWNLOAD_SOURCE',
-  'INSTALL',
-  'PRE_BUILD',
-  'BUILD',
-  'POST_BUILD',
-  'UPLOAD_ARTIFACTS',
-];
+const PHASES = `SUBMITTED QUEUED PROVISIONING DOWNLOAD_SOURCE INSTALL PRE_BUILD
+  BUILD POST_BUILD UPLOAD_ARTIFACTS`.split(/\s+/) as readonly BuildPhaseType[];
 const at = (type: BuildPhaseType) => PHASES.indexOf(type);
 
 /**
@@ -233,14 +224,12 @@ export function endedPhases(
   failure?: Pick<BuildFailure, 'phase' | 'statusCode' | 'message'>,
 ): BuildPhase[] {
   const stop = at(failure?.phase ?? 'BUILD');
+  const { statusCode, message } = failure ?? FAILURE_CONTEXT.SUCCEEDED;
+  const contexts = [{ statusCode, message }];
   const failed: BuildPhase = {
     phaseType: PHASES[stop],
     startTime: start,
-    contexts: [
-      failure
-        ? { statusCode: failure.statusCode, message: failure.message }
-        : FAILURE_CONTEXT.SUCCEEDED,
-    ],
+    contexts,
   };
   closePhase(failed, end, failure ? status : 'SUCCEEDED');
   const commandFailed =

@@ -1,4 +1,4 @@
-import { type FaultConfig, FaultInjector, type FaultKind } from '../faults.js';
+import { FaultInjector, type FaultKind } from '../faults.js';
 import {
   ApiError,
   type ArrivalRecord,
@@ -104,11 +104,6 @@ export class LogsEmulator {
     this.#faults.failNext(operation, count, kind);
   }
 
-  /** Replaces the random faults (`{}`: none); queued `failNext` faults stay. */
-  setFaults(config: FaultConfig): void {
-    this.#faults.set(config);
-  }
-
   /** Empties the request logs. */
   resetLog(): void {
     this.requests.length = 0;
@@ -127,26 +122,19 @@ export class LogsEmulator {
     if (!group) throw notFound('group');
     const stream = group.get(streamName);
     if (!stream) throw notFound('stream');
-    const { startTime = 0, endTime = Infinity } = input as {
-      startTime?: number;
-      endTime?: number;
-    };
-    const events = stream.filter(
-      (e) => e.timestamp >= startTime && e.timestamp < endTime,
-    );
     const token =
       input.nextToken === undefined
         ? undefined
-        : parseToken(input.nextToken, events.length);
-    const latest = Math.max(0, events.length - limit);
+        : parseToken(input.nextToken, stream.length);
+    const latest = Math.max(0, stream.length - limit);
     let from = input.startFromHead === true ? 0 : latest;
     if (token) from = token.forward ? token.at : Math.max(0, token.at - limit);
     const to =
       token && !token.forward
         ? token.at
-        : Math.min(events.length, from + limit);
+        : Math.min(stream.length, from + limit);
     return {
-      events: events.slice(from, to),
+      events: stream.slice(from, to),
       nextForwardToken: tokenOf('f', to),
       nextBackwardToken: tokenOf('b', from),
     };
