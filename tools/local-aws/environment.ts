@@ -24,6 +24,7 @@ export const CREDENTIALS = {
 /** Where the SDK finds the local services. */
 export interface Endpoints {
   readonly codebuild: string;
+  readonly logs: string;
   readonly dynamodb: string;
 }
 
@@ -54,6 +55,8 @@ export function functionEnvironment(
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     ...(endpoints && {
       AWS_ENDPOINT_URL_CODEBUILD: endpoints.codebuild,
+      // From the client's serviceId, "CloudWatch Logs".
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     }),
   };

@@ -6,7 +6,10 @@ import { startLocalAws } from './local-aws.js';
 
 const FUNCTION_NAME = 'codebuild-batch-retry-test';
 
-/** The function wired to dynalite and the CodeBuild emulator on loopback. */
+/**
+ * The function wired to dynalite and the CodeBuild and CloudWatch Logs
+ * emulators on loopback.
+ */
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
 /**
@@ -18,7 +21,7 @@ export function defaultConfig(tableName: string): Config {
 }
 
 /**
- * Starts both servers on free ports, the table as the template defines it,
+ * Starts the servers on free ports, the table as the template defines it,
  * and points the SDK at them through its standard `AWS_ENDPOINT_URL_*`
  * variables only, as a local run would.
  *
@@ -34,6 +37,7 @@ export async function startHarness() {
   });
   return {
     codebuild: aws.codebuild,
+    logs: aws.logs,
     dynamo: aws.dynamo,
     /** Builds a handler the way Lambda would load it, with this config. */
     handler: (overrides: Partial<Config> = {}): Handler =>

@@ -1,13 +1,18 @@
 import { CodeBuildEmulator } from './codebuild/emulator.js';
 import type { TableSpec } from './deployment.js';
 import { startDynamo } from './dynamo.js';
+import { LogsEmulator } from './logs/emulator.js';
 
-/** CodeBuild and DynamoDB on 127.0.0.1, started and stopped together. */
+/**
+ * CodeBuild, CloudWatch Logs and DynamoDB on 127.0.0.1, started and
+ * stopped together.
+ */
 export type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 /**
- * Starts the CodeBuild emulator (on clock `now`, default `Date.now`) and
- * dynalite (with `tables`, default the template's) on free loopback ports.
+ * Starts the CodeBuild and CloudWatch Logs emulators (on clock `now`,
+ * default `Date.now`; builds' logs land in the latter) and dynalite (with
+ * `tables`, default the template's) on free loopback ports.
  *
  * @example
  * const aws = await startLocalAws();
@@ -17,17 +22,28 @@ export type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 export async function startLocalAws(
   options: { now?: () => number; tables?: readonly TableSpec[] } = {},
 ) {
+  const { now } = options;
+  const logs = await LogsEmulator.start({ now });
   const [codebuild, dynamo] = await Promise.all([
-    CodeBuildEmulator.start({ now: options.now }),
+    CodeBuildEmulator.start({
+      now,
+      logSink: (group, stream, lines, at) =>
+        logs.putLines(group, stream, lines, at),
+    }),
     startDynamo({ tables: options.tables }),
   ]);
   return {
     codebuild,
+    logs,
     dynamo,
     /** For {@link functionEnvironment}. */
-    endpoints: { codebuild: codebuild.endpoint, dynamodb: dynamo.endpoint },
+    endpoints: {
+      codebuild: codebuild.endpoint,
+      logs: logs.endpoint,
+      dynamodb: dynamo.endpoint,
+    },
     async stop(): Promise<void> {
-      await Promise.all([codebuild.stop(), dynamo.stop()]);
+      await Promise.all([codebuild.stop(), logs.stop(), dynamo.stop()]);
     },
   };
 }

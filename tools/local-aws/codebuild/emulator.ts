@@ -1,7 +1,6 @@
 import type {
   BuildBatchPhase,
   BuildBatchPhaseType,
-  BuildPhase,
   EnvironmentVariable,
 } from '@aws-sdk/client-codebuild';
 import {
@@ -11,8 +10,10 @@ import {
   type TerminalBuildStatus as TerminalStatus,
 } from '../../../lambda/contract.js';
 import { ACCOUNT, REGION } from '../environment.js';
+import { type FaultConfig, FaultInjector, type FaultKind } from '../faults.js';
+import { buildLog } from './build-log.js';
 import { type BuildStateChangeEvent, buildStateChangeEvent } from './events.js';
-import { type FaultConfig, FaultInjector, type FaultKind } from './faults.js';
+import type { BuildFailure } from './failures.js';
 import {
   arnOf,
   type BatchSnapshot,
@@ -21,9 +22,13 @@ import {
   buildShape,
   closePhase,
   donePhase,
+  endedPhases,
   FAILURE_CONTEXT,
+  type LogsSetting,
+  logsOf,
   type ProjectRecord,
   projectRecord,
+  projectShape,
   summaryOf,
 } from './shapes.js';
 import {
@@ -35,8 +40,9 @@ import {
   serve,
 } from './wire.js';
 
+export type { FaultConfig, FaultKind } from '../faults.js';
 export type { BuildStateChangeEvent } from './events.js';
-export type { FaultConfig, FaultKind } from './faults.js';
+export { type BuildFailure, FAILURES, type FailureName } from './failures.js';
 export type { BatchSnapshot, BuildSnapshot } from './shapes.js';
 export type { ArrivalRecord, RequestRecord } from './wire.js';
 export type { TerminalStatus };
@@ -47,12 +53,29 @@ export const TOKEN_WINDOW_MS = 5 * 60_000;
 const TERMINAL: readonly string[] = TERMINAL_BUILD_STATUSES;
 const PROJECT_NAME = new RegExp(PROJECT_NAME_PATTERN);
 
-/** Where the emulator lives, and its clock (ms since the epoch). */
+/** Receives a build's log lines, written when it ends, at `at` (ms). */
+export type LogSink = (
+  groupName: string,
+  streamName: string,
+  lines: readonly string[],
+  at: number,
+) => void;
+
+/**
+ * Where the emulator lives, its clock (ms since the epoch), and where the
+ * logs of builds that end go.
+ */
 interface EmulatorOptions {
   region?: string;
   account?: string;
   now?: () => number;
+  logSink?: LogSink;
 }
+
+/** Phases a build can fail in before CodeBuild created its log stream. */
+const BEFORE_STREAM = 'SUBMITTED QUEUED PROVISIONING'.split(' ');
+// What a tag value may hold (a key too, and it may not be empty).
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 interface BatchRecord {
   readonly batch: BatchSnapshot;
@@ -65,10 +88,11 @@ interface BatchRecord {
 /**
  * A wire-level AWS CodeBuild on 127.0.0.1 for the real
  * `@aws-sdk/client-codebuild` (JSON 1.1; signatures are not checked). It
- * serves BatchGetBuilds, BatchGetBuildBatches, RetryBuildBatch, ListBuildBatches
- * and ListBuildBatchesForProject, with injectable faults. Callers drive the
- * state machine with the methods below, which throw `Error` on misuse; every
- * build that ends emits a `CodeBuild Build State Change` event.
+ * serves BatchGetBuilds, BatchGetBuildBatches, BatchGetProjects,
+ * RetryBuildBatch, ListBuildBatches and ListBuildBatchesForProject, with
+ * injectable faults. Callers drive the state machine with the methods
+ * below, which throw `Error` on misuse; every build that ends emits a
+ * `CodeBuild Build State Change` event and writes its log to `logSink`.
  *
  * @example
  * const cb = await CodeBuildEmulator.start();
@@ -76,7 +100,7 @@ interface BatchRecord {
  * const batch = cb.startBatch('web-app', { groups: ['unit', 'e2e'] });
  * const [unit, e2e] = cb.currentBuilds(batch.arn);
  * cb.completeBuild(unit.arn, 'SUCCEEDED');
- * cb.completeBuild(e2e.arn, 'FAILED');
+ * cb.completeBuild(e2e.arn, 'FAILED', FAILURES.testFailure);
  * cb.settleBatch(batch.arn); // FAILED, ready for RetryBuildBatch
  * await cb.stop();
  */
@@ -90,6 +114,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
   /** Every request as it arrived, before latency and faults. */
   readonly arrivals: ArrivalRecord[] = [];
   readonly #now: () => number;
+  readonly #logSink?: LogSink;
   readonly #faults = new FaultInjector();
   readonly #listeners = new Set<(event: BuildStateChangeEvent) => void>();
   readonly #projects = new Map<string, ProjectRecord>();
@@ -103,6 +128,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
     this.region = options.region ?? REGION;
     this.account = options.account ?? ACCOUNT;
     this.#now = options.now ?? Date.now;
+    this.#logSink = options.logSink;
   }
 
   /** Starts an emulator on a free loopback port; `now` is its clock (ms). */
@@ -124,17 +150,32 @@ export class CodeBuildEmulator implements CodeBuildApi {
     await this.#server?.stop();
   }
 
-  /** Creates a project; its environment variables go into builds and events. */
+  /**
+   * Creates a project; its environment variables go into builds and events,
+   * its tags into `BatchGetProjects`; `logs: 'disabled'` leaves its builds
+   * without a CloudWatch log.
+   */
   createProject(
     name: string,
     options: {
       readonly environmentVariables?: readonly EnvironmentVariable[];
+      readonly logs?: LogsSetting;
+      readonly tags?: Readonly<Record<string, string>>;
     } = {},
   ): void {
     must(PROJECT_NAME.test(name), `Invalid project name: ${name}`);
     must(!this.#projects.has(name), `Project ${name} already exists`);
-    const variables = options.environmentVariables ?? [];
-    this.#projects.set(name, projectRecord(name, variables, this.account));
+    checkTags(options.tags ?? {});
+    const project = projectRecord(name, this, this.#date(), options);
+    this.#projects.set(name, project);
+  }
+
+  /** Replaces a project's tags. */
+  setProjectTags(name: string, tags: Readonly<Record<string, string>>): void {
+    const project = this.#project(name);
+    checkTags(tags);
+    project.tags = { ...tags };
+    project.lastModified = this.#date();
   }
 
   /** Starts a standalone build (no `buildBatchArn`), `IN_PROGRESS`. */
@@ -142,67 +183,89 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return structuredClone(this.#newBuild(this.#project(projectName)));
   }
 
-  /** Starts an `IN_PROGRESS` batch with one running build per group. */
+  /**
+   * Starts an `IN_PROGRESS` batch with one running build per group; the
+   * `ignoreFailure` groups cannot fail it.
+   */
   startBatch(
     projectName: string,
-    options: { readonly groups: readonly string[] },
+    options: {
+      readonly groups: readonly string[];
+      readonly ignoreFailure?: readonly string[];
+    },
   ): BatchSnapshot {
     const project = this.#project(projectName);
     const why = 'A batch needs at least one group (see failBatchBeforeBuilds)';
     must(options.groups.length > 0, why);
-    checkGroups([], options.groups);
+    checkGroups([], options.groups, options.ignoreFailure);
     const record = this.#newBatch(project, ['SUBMITTED', 'DOWNLOAD_BATCHSPEC']);
-    this.#addGroups(record, options.groups);
+    this.#addGroups(record, options.groups, options.ignoreFailure);
     return structuredClone(record.batch);
   }
 
   /**
    * A batch whose batch buildspec is broken: `FAILED` at
-   * `DOWNLOAD_BATCHSPEC`, complete, without any child build or event.
+   * `DOWNLOAD_BATCHSPEC` (with `failure`'s context, by default an invalid
+   * batch configuration), complete, without any child build or event.
    */
-  failBatchBeforeBuilds(projectName: string): BatchSnapshot {
+  failBatchBeforeBuilds(
+    projectName: string,
+    failure: Pick<BuildFailure, 'statusCode' | 'message'> = {
+      statusCode: 'YAML_FILE_ERROR',
+      message: 'Invalid batch build configuration in buildspec.yml',
+    },
+  ): BatchSnapshot {
     const record = this.#newBatch(this.#project(projectName), ['SUBMITTED']);
     const batch = record.batch;
     const at = this.#date();
+    const { statusCode, message } = failure;
     batch.phases.push(
       donePhase<BuildBatchPhase>('DOWNLOAD_BATCHSPEC', at, 'FAILED', [
-        {
-          statusCode: 'YAML_FILE_ERROR',
-          message: 'Invalid batch build configuration in buildspec.yml',
-        },
+        { statusCode, message },
       ]),
     );
     return this.#end(batch, 'FAILED', at);
   }
 
   /** Adds groups, each with a running build, to an `IN_PROGRESS` batch. */
-  startGroups(batchIdOrArn: string, groups: readonly string[]): BatchSnapshot {
+  startGroups(
+    batchIdOrArn: string,
+    groups: readonly string[],
+    options: { readonly ignoreFailure?: readonly string[] } = {},
+  ): BatchSnapshot {
     const record = this.#batchOrThrow(batchIdOrArn);
     const { id, buildBatchStatus } = record.batch;
     must(buildBatchStatus === 'IN_PROGRESS', `Batch ${id} is not IN_PROGRESS`);
-    this.#addGroups(record, groups);
+    checkGroups(record.batch.buildGroups, groups, options.ignoreFailure);
+    this.#addGroups(record, groups, options.ignoreFailure);
     return structuredClone(record.batch);
   }
 
   /**
-   * Ends a running build with `status` and emits (and returns) its event.
+   * Ends a running build with `status` and emits (and returns) its event;
+   * a build that did not succeed failed as `failure` says (by default in
+   * `BUILD`, with {@link FAILURE_CONTEXT}). Its log goes to the log sink.
    * Its batch stays `IN_PROGRESS` until {@link settleBatch}.
    */
   completeBuild(
     buildIdOrArn: string,
     status: TerminalStatus,
+    failure?: BuildFailure,
   ): BuildStateChangeEvent {
     must(TERMINAL.includes(status), `Not a terminal status: ${status}`);
     const build = this.#buildOrThrow(buildIdOrArn);
     const { id, buildStatus } = build;
     const ended = `Build ${id} already ended (${buildStatus})`;
     must(buildStatus === 'IN_PROGRESS', ended);
-    return this.#finishBuild(build, status);
+    const why = 'A build that SUCCEEDED has no failure';
+    must(status !== 'SUCCEEDED' || !failure, why);
+    return this.#finishBuild(build, status, failure);
   }
 
   /**
    * Settles an `IN_PROGRESS` batch: `FAILED` if a group's current build did
-   * not succeed, otherwise `SUCCEEDED`, or `options.status`. Throws while
+   * not succeed (stopped ones included) unless the group ignores failures,
+   * otherwise `SUCCEEDED`, or `options.status`. Throws while
    * children run, unless `options.force` (which stops them first, as
    * fast-fail does).
    */
@@ -226,7 +289,8 @@ export class CodeBuildEmulator implements CodeBuildApi {
     must(running.length === 0 || force === true, why);
     for (const build of running) this.#finishBuild(build, 'STOPPED');
     const failed = batch.buildGroups.some(
-      (g) => g.currentBuildSummary?.buildStatus !== 'SUCCEEDED',
+      (g) =>
+        !g.ignoreFailure && g.currentBuildSummary?.buildStatus !== 'SUCCEEDED',
     );
     const status = wanted ?? (failed ? 'FAILED' : 'SUCCEEDED');
     const at = this.#date();
@@ -294,6 +358,21 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return {
       builds: structuredClone(ids.flatMap((id) => this.#findBuild(id) ?? [])),
       buildsNotFound: ids.filter((id) => !this.#findBuild(id)),
+    };
+  }
+
+  /** BatchGetProjects: each name may be a project's name or ARN. */
+  batchGetProjects(names: readonly string[]) {
+    const find = (name: string) =>
+      [...this.#projects.values()].find(
+        (p) => p.name === name || p.arn === name,
+      );
+    return {
+      projects: names.flatMap((name) => {
+        const project = find(name);
+        return project ? [projectShape(project)] : [];
+      }),
+      projectsNotFound: names.filter((name) => !find(name)),
     };
   }
 
@@ -456,14 +535,17 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return record;
   }
 
-  #addGroups(record: BatchRecord, identifiers: readonly string[]): void {
-    checkGroups(record.batch.buildGroups, identifiers);
+  #addGroups(
+    record: BatchRecord,
+    identifiers: readonly string[],
+    ignoreFailure: readonly string[] = [],
+  ): void {
     for (const identifier of identifiers) {
       const build = this.#newBuild(record.project, record.batch);
       record.batch.buildGroups.push({
         identifier,
         dependsOn: [],
-        ignoreFailure: false,
+        ignoreFailure: ignoreFailure.includes(identifier),
         currentBuildSummary: summaryOf(build),
         priorBuildSummaryList: [],
       });
@@ -490,19 +572,32 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return structuredClone(batch);
   }
 
-  /** Ends a running build, updates its group and emits its event. */
+  /**
+   * Ends a running build, its phases rebuilt to fail where `failure` says;
+   * writes its log, updates its group and emits its event.
+   */
   #finishBuild(
     build: BuildSnapshot,
     status: TerminalStatus,
+    given?: BuildFailure,
   ): BuildStateChangeEvent {
     const at = this.#date();
-    const running = build.phases.at(-1);
-    closePhase(running, at, status);
-    if (running) running.contexts = [FAILURE_CONTEXT[status]];
-    build.phases.push(donePhase<BuildPhase>('FINALIZING', at), {
-      phaseType: 'COMPLETED',
-      startTime: at,
-    });
+    const failure: BuildFailure | undefined =
+      given ??
+      (status === 'SUCCEEDED'
+        ? undefined
+        : { phase: 'BUILD', ...FAILURE_CONTEXT[status] });
+    const start = build.startTime ?? at;
+    build.phases = endedPhases(start, at, status, failure);
+    const project = this.#project(build.projectName);
+    if (BEFORE_STREAM.includes(failure?.phase ?? '')) {
+      build.logs = logsOf(project, this);
+    }
+    const { groupName, streamName } = build.logs ?? {};
+    if (groupName && streamName && this.#logSink) {
+      const lines = buildLog(project.name, build.phases, failure);
+      this.#logSink(groupName, streamName, lines, at.getTime());
+    }
     Object.assign(build, {
       buildStatus: status,
       currentPhase: 'COMPLETED',
@@ -553,10 +648,24 @@ function must(ok: unknown, message: string): asserts ok {
 function checkGroups(
   existing: readonly { identifier?: string }[],
   identifiers: readonly string[],
+  ignoreFailure: readonly string[] = [],
 ): void {
   const known = new Set(existing.map((g) => g.identifier));
   for (const identifier of identifiers) {
     must(!known.has(identifier), `Duplicate build group ${identifier}`);
     known.add(identifier);
+  }
+  for (const identifier of ignoreFailure) {
+    const why = `ignoreFailure names no new group: ${identifier}`;
+    must(identifiers.includes(identifier), why);
+  }
+}
+
+/** Tags as CodeBuild accepts them (a value holds no commas, for one). */
+function checkTags(tags: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(tags)) {
+    const ok = key.length <= 128 && value.length <= 256;
+    const valid = ok && TAG_TEXT.test(key) && TAG_TEXT.test(value);
+    must(valid && key !== '', `Invalid tag ${key}=${value}`);
   }
 }

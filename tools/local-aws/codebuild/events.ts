@@ -40,6 +40,19 @@ function eventPhase(phase: BuildPhase) {
 }
 
 /**
+ * `[CODE: message]` of the phase a build failed in, the first that did:
+ * later phases (POST_BUILD after BUILD) can fail too but are not the cause.
+ * `[: ]` when none failed (a stopped or successful build).
+ */
+function failedContext(phases: readonly BuildPhase[]): string {
+  const failed = phases.find((p) => FAILED.includes(p.phaseStatus ?? ''));
+  const context = failed?.contexts?.[0];
+  return `[${context?.statusCode ?? ''}: ${context?.message ?? ''}]`;
+}
+
+const FAILED: readonly string[] = ['FAILED', 'FAULT', 'TIMED_OUT'];
+
+/**
  * The `CodeBuild Build State Change` event of a build that just reached a
  * terminal status (see `test/fixtures/events/build-state-failed.json`).
  */
@@ -95,7 +108,7 @@ export function buildStateChangeEvent(
         'queued-timeout-in-minutes': build.queuedTimeoutInMinutes ?? 480,
       },
       'current-phase': 'COMPLETED' as const,
-      'current-phase-context': '[: ]',
+      'current-phase-context': failedContext(build.phases ?? []),
       version: '1' as const,
     },
   };

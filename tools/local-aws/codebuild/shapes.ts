@@ -5,12 +5,20 @@ import type {
   BuildBatchPhase,
   BuildBatchPhaseType,
   BuildPhase,
+  BuildPhaseType,
   BuildSummary,
   EnvironmentVariable,
+  LogsConfig,
+  LogsLocation,
   PhaseContext,
+  Project,
   StatusType,
 } from '@aws-sdk/client-codebuild';
-import type { TerminalBuildStatus } from '../../../lambda/contract.js';
+import {
+  DEFAULT_LOG_GROUP_PREFIX,
+  type TerminalBuildStatus,
+} from '../../../lambda/contract.js';
+import type { BuildFailure } from './failures.js';
 
 // The resources' shapes: what responses carry that a caller or an event
 // reads, in the SDK's types.
@@ -46,11 +54,18 @@ export type Location = { readonly region: string; readonly account: string };
 export type ProjectRecord = ReturnType<typeof projectRecord>;
 
 /** Phase context of a build that ended with each status. */
-export const FAILURE_CONTEXT: Record<TerminalBuildStatus, PhaseContext> = {
+export const FAILURE_CONTEXT: Record<
+  TerminalBuildStatus,
+  Required<PhaseContext>
+> = {
   SUCCEEDED: { statusCode: '', message: '' },
+  // An out-of-memory kill, which a retry may well fix (and the stack's
+  // default policy retries): a build told to fail without saying how fails
+  // in a way that gets it retried. Failures a retry cannot fix are chosen
+  // explicitly (see ./failures.ts).
   FAILED: {
     statusCode: 'COMMAND_EXECUTION_ERROR',
-    message: 'Error while executing command: npm test. Reason: exit status 1',
+    message: 'Error while executing command: npm test. Reason: exit status 137',
   },
   FAULT: { statusCode: 'CLIENT_ERROR', message: 'Internal service error' },
   TIMED_OUT: { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out.' },
@@ -81,12 +96,22 @@ export function closePhase(
   phase.durationInSeconds = Math.max(0, Math.round(ms / 1000));
 }
 
+/** Whether a project's builds log to CloudWatch Logs. */
+export type LogsSetting = 'cloudwatch' | 'disabled';
+
 /** A new project, its builds' settings fixed as a typical project's. */
 export function projectRecord(
   name: string,
-  variables: readonly EnvironmentVariable[],
-  account: string,
+  location: Location,
+  at: Date,
+  options: {
+    readonly environmentVariables?: readonly EnvironmentVariable[];
+    readonly logs?: LogsSetting;
+    readonly tags?: Readonly<Record<string, string>>;
+  },
 ) {
+  const { account, region } = location;
+  const variables = options.environmentVariables ?? [];
   const sourceVersion = 'refs/heads/main';
   const carried: Partial<Build> = {
     projectName: name,
@@ -112,7 +137,115 @@ export function projectRecord(
     serviceRole: `arn:aws:iam::${account}:role/${name}-service-role`,
     queuedTimeoutInMinutes: 480,
   };
-  return { name, carried, builds: 0, batches: 0 };
+  return {
+    name,
+    arn: `arn:aws:codebuild:${region}:${account}:project/${name}`,
+    carried,
+    logs: options.logs ?? 'cloudwatch',
+    tags: { ...options.tags },
+    created: at,
+    lastModified: at,
+    builds: 0,
+    batches: 0,
+  };
+}
+
+/** A project as `BatchGetProjects` returns it. */
+export function projectShape(project: ProjectRecord): Project {
+  const { name, arn, carried, created, lastModified } = project;
+  const { source, sourceVersion, environment, serviceRole } = carried;
+  return structuredClone({
+    name,
+    arn,
+    source,
+    sourceVersion,
+    artifacts: { type: 'NO_ARTIFACTS' },
+    environment,
+    serviceRole,
+    timeoutInMinutes: 60,
+    queuedTimeoutInMinutes: 480,
+    tags: Object.entries(project.tags).map(([key, value]) => ({ key, value })),
+    created,
+    lastModified,
+    badge: { badgeEnabled: false },
+    logsConfig: logsConfig(project),
+    projectVisibility: 'PRIVATE',
+  });
+}
+
+function logsConfig(project: ProjectRecord) {
+  const status = project.logs === 'disabled' ? 'DISABLED' : 'ENABLED';
+  return {
+    cloudWatchLogs: { status },
+    s3Logs: { status: 'DISABLED' },
+  } satisfies LogsConfig;
+}
+
+/**
+ * Where a build of `project` logs: its stream is named after the build's
+ * `uuid`, once it exists (CodeBuild creates it in `PROVISIONING`). Without
+ * a stream, the console link points nowhere, as CodeBuild's does.
+ */
+export function logsOf(
+  project: ProjectRecord,
+  { region, account }: Location,
+  uuid?: string,
+): LogsLocation {
+  const link = `https://console.aws.amazon.com/cloudwatch/home?region=${region}#logEvent`;
+  const off = logsConfig(project);
+  if (project.logs === 'disabled' || !uuid) {
+    return { deepLink: `${link}:group=null;stream=null`, ...off };
+  }
+  const groupName = `${DEFAULT_LOG_GROUP_PREFIX}${project.name}`;
+  return {
+    groupName,
+    streamName: uuid,
+    deepLink: `${link}:group=${groupName};stream=${uuid}`,
+    cloudWatchLogsArn: `arn:aws:logs:${region}:${account}:log-group:${groupName}:log-stream:${uuid}`,
+    ...off,
+  };
+}
+
+const PHASES = `SUBMITTED QUEUED PROVISIONING DOWNLOAD_SOURCE INSTALL PRE_BUILD
+  BUILD POST_BUILD UPLOAD_ARTIFACTS`.split(/\s+/) as readonly BuildPhaseType[];
+const at = (type: BuildPhaseType) => PHASES.indexOf(type);
+
+/**
+ * The phases of a build that ran from `start` to `end` and ended with
+ * `status`, failing in `failure.phase` (`BUILD` when it succeeded), which
+ * takes all the time. As CodeBuild does, `POST_BUILD` and
+ * `UPLOAD_ARTIFACTS` still run after a command phase failed; phases between
+ * the failed one and those are skipped.
+ */
+export function endedPhases(
+  start: Date,
+  end: Date,
+  status: TerminalBuildStatus,
+  failure?: Pick<BuildFailure, 'phase' | 'statusCode' | 'message'>,
+): BuildPhase[] {
+  const stop = at(failure?.phase ?? 'BUILD');
+  const { statusCode, message } = failure ?? FAILURE_CONTEXT.SUCCEEDED;
+  const contexts = [{ statusCode, message }];
+  const failed: BuildPhase = {
+    phaseType: PHASES[stop],
+    startTime: start,
+    contexts,
+  };
+  closePhase(failed, end, failure ? status : 'SUCCEEDED');
+  const commandFailed =
+    status === 'FAILED' && stop >= at('INSTALL') && stop <= at('POST_BUILD');
+  const after =
+    !failure || commandFailed
+      ? PHASES.slice(Math.max(stop + 1, at('POST_BUILD')))
+      : [];
+  return [
+    ...PHASES.slice(0, stop).map((t) => donePhase<BuildPhase>(t, start)),
+    failed,
+    ...[...after, 'FINALIZING' as const].map((t) =>
+      donePhase<BuildPhase>(t, end),
+    ),
+    { phaseType: 'COMPLETED', startTime: end },
+  ];
 }
 
 /** A build's or batch's ARN. */
@@ -134,7 +267,6 @@ export function buildShape(
 ): BuildSnapshot {
   const uuid = randomUUID();
   const id = `${project.name}:${uuid}`;
-  const logGroup = `/aws/codebuild/${project.name}`;
   const batchUuid = batch?.id.split(':').at(-1) ?? '';
   return {
     ...structuredClone(project.carried),
@@ -151,11 +283,7 @@ export function buildShape(
       ).map((type) => donePhase<BuildPhase>(type, at)),
       { phaseType: 'BUILD', startTime: at },
     ],
-    logs: {
-      groupName: logGroup,
-      streamName: uuid,
-      deepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${location.region}#logEvent:group=${logGroup};stream=${uuid}`,
-    },
+    logs: logsOf(project, location, uuid),
     timeoutInMinutes: 60,
     buildComplete: false,
     initiator: batch

@@ -952,7 +952,9 @@ describe('Build State Change events', () => {
         'project-name': project,
         'build-id': child,
         'current-phase': 'COMPLETED',
-        'current-phase-context': '[: ]',
+        // The default failure: an out-of-memory kill in BUILD.
+        'current-phase-context':
+          '[COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 137]',
         version: '1',
         'additional-information': {
           'build-complete': true,

@@ -1,4 +1,4 @@
-import { ApiError } from './wire.js';
+import { ApiError } from './wire-server.js';
 
 /**
  * An injected error: `throttle` is HTTP 400 `ThrottlingException` "Rate
