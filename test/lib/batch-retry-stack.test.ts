@@ -120,7 +120,38 @@ describe('parameters', () => {
     const names = Object.keys(json.Parameters).filter(
       (n) => n !== 'BootstrapVersion',
     );
-    expect(names).toHaveLength(8);
+    expect(names).toHaveLength(12);
+  });
+
+  it('RetryOn and RetryExitCodes are checked per element', () => {
+    const classes = new RegExp(json.Parameters.RetryOn.AllowedPattern);
+    for (const ok of ['transient', 'script', 'unknown']) {
+      expect(classes.test(ok), ok).toBe(true);
+    }
+    for (const bad of ['', 'flaky', 'transient,script', 'Script']) {
+      expect(classes.test(bad), bad).toBe(false);
+    }
+    expect(json.Parameters.RetryOn.Default).toBe(
+      'infrastructure,source,timeout,transient,unknown',
+    );
+    const codes = new RegExp(json.Parameters.RetryExitCodes.AllowedPattern);
+    for (const ok of ['1', '9', '137', '199', '249', '255']) {
+      expect(codes.test(ok), ok).toBe(true);
+    }
+    for (const bad of ['0', '256', '300', '01', '-1', '1.5', 'oom', '']) {
+      expect(codes.test(bad), bad).toBe(false);
+    }
+    expect(json.Parameters.RetryPatterns).toMatchObject({
+      Type: 'String',
+      Default: '',
+      MaxLength: 1024,
+    });
+    expect(json.Parameters.LogTailLines).toMatchObject({
+      Type: 'Number',
+      MinValue: 0,
+      MaxValue: 1000,
+      Default: 100,
+    });
   });
 
   it('ProjectNames accepts only project names, per element, or empty', () => {
@@ -265,6 +296,10 @@ describe('function', () => {
       PROJECT_NAMES: { 'Fn::Join': [',', { Ref: 'ProjectNames' }] },
       DRY_RUN: { Ref: 'DryRun' },
       LOOKBACK_HOURS: { Ref: 'LookbackHours' },
+      RETRY_ON: { 'Fn::Join': [',', { Ref: 'RetryOn' }] },
+      RETRY_EXIT_CODES: { 'Fn::Join': [',', { Ref: 'RetryExitCodes' }] },
+      RETRY_PATTERNS: { Ref: 'RetryPatterns' },
+      LOG_TAIL_LINES: { Ref: 'LogTailLines' },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
@@ -477,6 +512,7 @@ describe('IAM', () => {
   const projectActions = [
     'codebuild:BatchGetBuildBatches',
     'codebuild:BatchGetBuilds',
+    'codebuild:BatchGetProjects',
     'codebuild:ListBuildBatchesForProject',
     'codebuild:RetryBuildBatch',
   ];
@@ -487,10 +523,13 @@ describe('IAM', () => {
       PolicyName: Match.stringLikeRegexp('ScopedProjectsPolicy'),
     });
     expect(policy.Properties.Roles).toEqual([{ Ref: role }]);
-    const [statement, ...rest] = policy.Properties.PolicyDocument.Statement;
+    const [statement, logStatement, ...rest] =
+      policy.Properties.PolicyDocument.Statement;
     expect(rest).toEqual([]);
     expect(statement.Action).toEqual(projectActions);
     expect(statement.Resource).toHaveLength(MAX_PROJECT_NAMES);
+    expect(logStatement.Action).toBe('logs:GetLogEvents');
+    expect(logStatement.Resource).toHaveLength(MAX_PROJECT_NAMES);
 
     const none = new CfnResolver(json);
     expect(none.condition(policy.Condition)).toBe(false);
@@ -504,6 +543,13 @@ describe('IAM', () => {
       new Set([arn('web-app'), arn('api'), arn('')]),
     );
     expect(resolved.slice(0, 2)).toEqual([arn('web-app'), arn('api')]);
+    // Log tails: the streams of the named projects' log groups, no others.
+    const streams = (name: string) =>
+      `arn:aws:logs:eu-west-1:111122223333:log-group:/aws/codebuild/${name}:*`;
+    const logResources = two.resolve(logStatement.Resource) as string[];
+    expect(new Set(logResources)).toEqual(
+      new Set([streams('web-app'), streams('api'), streams('')]),
+    );
 
     const names = Array.from({ length: MAX_PROJECT_NAMES }, (_, i) => `p${i}`);
     const full = new CfnResolver(json, { ProjectNames: names.join(',') });
@@ -534,6 +580,18 @@ describe('IAM', () => {
         Effect: 'Allow',
         Action: 'codebuild:ListBuildBatches',
         Resource: '*',
+      },
+      {
+        Sid: 'ReadBuildLogTails',
+        Effect: 'Allow',
+        Action: 'logs:GetLogEvents',
+        Resource: {
+          'Fn::Sub': [
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Group}:*',
+            { Group: '/aws/codebuild/*' },
+          ],
+        },
       },
     ]);
     expect(new CfnResolver(json).condition(policy.Condition)).toBe(true);
@@ -619,6 +677,19 @@ describe('cdk-nag', () => {
           ];
         }
       }
+    }
+    // One per log group the function may read: each slot of ProjectNames,
+    // and every project's group when none is named.
+    const logStreams = Object.keys(acknowledged).filter((id) =>
+      id.startsWith(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+        'AwsSolutions-IAM5[Resource::["arn:${AWS::Partition}:logs:',
+      ),
+    );
+    expect(logStreams).toHaveLength(MAX_PROJECT_NAMES + 1);
+    for (const id of logStreams) {
+      expect(id).toMatch(/log-group:\$\{Group\}:\*",\{"Group":/);
+      delete acknowledged[id];
     }
     expect(acknowledged).toEqual({
       'AwsSolutions-SQS3': ['CodeBuildBatchRetry/Service/DeadLetterQueue'],
