@@ -13,7 +13,7 @@ import { count } from './metrics.js';
  * so it backs off a little and then gives up rather than holding the
  * invocation.
  */
-const LOG_READ_MAX_ATTEMPTS = 3;
+export const LOG_READ_MAX_ATTEMPTS = 3;
 
 /**
  * Reads the tail of a build's CloudWatch log (GetLogEvents, latest events

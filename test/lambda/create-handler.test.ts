@@ -14,6 +14,7 @@ import {
   captureLogs,
 } from '../../tools/local-aws/capture-logs.js';
 import type { CodeBuildEmulator } from '../../tools/local-aws/codebuild/emulator.js';
+import { FAILURES } from '../../tools/local-aws/codebuild/failures.js';
 import {
   type Harness,
   lambdaContext,
@@ -250,7 +251,12 @@ describe('retrying failed batches', () => {
     const project = newProject();
     const handler = h.handler();
     const { batch } = failingBatch(project);
-    const beforeChildren = cb.failBatchBeforeBuilds(project);
+    // A batch buildspec the source provider could not serve: not broken.
+    const { statusCode, message } = FAILURES.sourceUnavailable;
+    const beforeChildren = cb.failBatchBeforeBuilds(project, {
+      statusCode,
+      message,
+    });
 
     await sweep(handler);
 
