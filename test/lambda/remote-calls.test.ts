@@ -5,6 +5,10 @@ import {
 } from '../../tools/local-aws/capture-logs.js';
 import type { BuildStateChangeEvent } from '../../tools/local-aws/codebuild/emulator.js';
 import {
+  type BuildFailure,
+  FAILURES,
+} from '../../tools/local-aws/codebuild/failures.js';
+import {
   type Harness,
   lambdaContext,
   startHarness,
@@ -12,8 +16,9 @@ import {
 
 // Integration: what one event costs in remote calls, per kind of event. The
 // real handler and SDK clients over HTTP; the calls are counted from the
-// request logs of the CodeBuild emulator and dynalite, so every request the
-// function sent counts, retries and Idempotency's own records included.
+// request logs of the CodeBuild, CloudWatch Logs and DynamoDB servers, so
+// every request the function sent counts, retries and Idempotency's own
+// records included.
 
 const PROJECT = 'remote-calls';
 
@@ -36,24 +41,25 @@ afterAll(async () => {
 
 /** Invokes `fn` with `event`; the operations both servers received meanwhile, sorted. */
 async function callsOf(event: unknown, fn: Handler = handler) {
-  const codebuildMark = h.codebuild.requests.length;
-  const dynamoMark = h.dynamo.requests.length;
+  const servers = [h.codebuild, h.logs, h.dynamo];
+  const marks = servers.map((s) => s.requests.length);
   const result = await fn(event, lambdaContext());
-  const operations = [
-    ...h.codebuild.requests.slice(codebuildMark),
-    ...h.dynamo.requests.slice(dynamoMark),
-  ]
+  const operations = servers
+    .flatMap((s, i) => s.requests.slice(marks[i]))
     .map((r) => r.operation)
     .sort();
   return { result, operations };
 }
 
 /** The failure event of a two-group batch that has settled FAILED. */
-function failedBatch(): { arn: string; event: BuildStateChangeEvent } {
+function failedBatch(failure?: BuildFailure): {
+  arn: string;
+  event: BuildStateChangeEvent;
+} {
   const batch = h.codebuild.startBatch(PROJECT, { groups: ['unit', 'e2e'] });
   const [unit, e2e] = h.codebuild.currentBuilds(batch.arn);
   h.codebuild.completeBuild(unit.arn, 'SUCCEEDED');
-  const event = h.codebuild.completeBuild(e2e.arn, 'FAILED');
+  const event = h.codebuild.completeBuild(e2e.arn, 'FAILED', failure);
   h.codebuild.settleBatch(batch.arn);
   return { arn: batch.arn, event };
 }
@@ -90,22 +96,25 @@ describe('remote calls per event', () => {
     expect(operations).toEqual([]);
   });
 
-  it('costs at most 6 for a retried batch, and at most 3 for its duplicate', async () => {
+  it('costs at most 7 for a retried batch, and at most 3 for its duplicate', async () => {
     const { arn, event } = failedBatch();
 
     const retried = await callsOf(event);
 
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
-    expect(retried.operations.length).toBeLessThanOrEqual(6);
+    // The project's tags are read once per five minutes: this is the first.
+    expect(retried.operations.length).toBeLessThanOrEqual(7);
     expect(retried.operations).toEqual(
       expect.arrayContaining([
         'BatchGetBuildBatches',
         'BatchGetBuilds',
+        'BatchGetProjects',
         'RetryBuildBatch',
         'UpdateItem',
       ]),
     );
+    expect(retried.operations).not.toContain('GetLogEvents');
     expect(retried.operations.filter((op) => op === 'RetryBuildBatch')).toEqual(
       ['RetryBuildBatch'],
     );
@@ -118,5 +127,36 @@ describe('remote calls per event', () => {
       expect.arrayContaining(['BatchGetBuildBatches', 'BatchGetBuilds']),
     );
     expect(duplicate.operations).not.toContain('RetryBuildBatch');
+  });
+
+  it('costs at most 8 for a batch retried on its log tail, tags already read', async () => {
+    const { arn, event } = failedBatch(FAILURES.networkInLog);
+
+    const retried = await callsOf(event);
+
+    expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
+    expect(h.codebuild.retryCount(arn)).toBe(1);
+    expect(retried.operations.length).toBeLessThanOrEqual(8);
+    expect(retried.operations.filter((op) => op === 'GetLogEvents')).toEqual([
+      'GetLogEvents',
+    ]);
+    expect(retried.operations).not.toContain('BatchGetProjects');
+  });
+
+  it('costs at most 5 for a genuine test failure, log read included', async () => {
+    const { arn, event } = failedBatch(FAILURES.testFailure);
+
+    const declined = await callsOf(event);
+
+    expect(declined.result).toMatchObject({ result: 'not-retryable' });
+    expect(h.codebuild.retryCount(arn)).toBe(0);
+    // BatchGetBuilds, BatchGetBuildBatches, GetLogEvents, UpdateItem (the
+    // failure remembered as declined), and no retry.
+    expect(declined.operations).toEqual([
+      'BatchGetBuildBatches',
+      'BatchGetBuilds',
+      'GetLogEvents',
+      'UpdateItem',
+    ]);
   });
 });
