@@ -1,6 +1,7 @@
 // The floor: only the SDK clients the function uses, created at module
 // scope, with one command per IAM action the stack grants, and a handler
 // that sends the call it is given. Bundled like the function, never deployed.
+import * as logs from '@aws-sdk/client-cloudwatch-logs';
 import * as codebuild from '@aws-sdk/client-codebuild';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 
@@ -10,6 +11,7 @@ type Command = new (input: never) => never;
 export const clients = {
   codebuild: new codebuild.CodeBuildClient({}),
   dynamodb: new dynamodb.DynamoDBClient({}),
+  logs: new logs.CloudWatchLogsClient({}),
 };
 
 /** Every command the function may send, by service and IAM action. */
@@ -20,6 +22,7 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
     RetryBuildBatch: codebuild.RetryBuildBatchCommand,
     ListBuildBatchesForProject: codebuild.ListBuildBatchesForProjectCommand,
     ListBuildBatches: codebuild.ListBuildBatchesCommand,
+    BatchGetProjects: codebuild.BatchGetProjectsCommand,
   } as never,
   dynamodb: {
     GetItem: dynamodb.GetItemCommand,
@@ -29,6 +32,7 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
     DeleteItem: dynamodb.DeleteItemCommand,
     Query: dynamodb.QueryCommand,
   } as never,
+  logs: { GetLogEvents: logs.GetLogEventsCommand } as never,
 };
 
 /** A remote call: service, IAM action and the SDK input. */
