@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_READ_MAX_ATTEMPTS } from '../../lambda/build-logs.js';
 import type { Handler } from '../../lambda/create-handler.js';
-import { captureLogs } from '../../tools/local-aws/capture-logs.js';
+import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import type { TerminalStatus } from '../../tools/local-aws/codebuild/emulator.js';
 import {
   type BuildFailure,
@@ -108,12 +108,7 @@ describe('each class, end to end', () => {
     const { event } = settledBatch(project, {
       oom: ['FAILED', FAILURES.outOfMemory],
     });
-    const logs = captureLogs();
-    try {
-      await run(event);
-    } finally {
-      logs.restore();
-    }
+    const { logs } = await whileCapturing(() => run(event));
     const line = logs.records().find((r) => r.message === 'Retried batch');
     expect(line?.failedGroups).toEqual([
       {
@@ -132,13 +127,7 @@ describe('each class, end to end', () => {
       lint: ['FAILED', FAILURES.outOfMemory],
       unit: ['FAILED', FAILURES.testFailure],
     });
-    const logs = captureLogs();
-    let outcome: Awaited<ReturnType<typeof run>>;
-    try {
-      outcome = await run(event);
-    } finally {
-      logs.restore();
-    }
+    const { value: outcome, logs } = await whileCapturing(() => run(event));
 
     expect(outcome.result).toMatchObject({ result: 'not-retryable' });
     expect(h.codebuild.retryCount(batch.arn)).toBe(0);
@@ -229,13 +218,7 @@ describe('remote calls and log reads', () => {
     const { batch, event } = settledBatch(project, {
       unit: ['FAILED', secretLog],
     });
-    const logs = captureLogs();
-    let outcome: Awaited<ReturnType<typeof run>>;
-    try {
-      outcome = await run(event);
-    } finally {
-      logs.restore();
-    }
+    const { value: outcome, logs } = await whileCapturing(() => run(event));
 
     expect(outcome.logs).toEqual(['GetLogEvents']);
     expect(outcome.result).toMatchObject({

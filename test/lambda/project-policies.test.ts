@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_TAGS, PROJECT_TAGS_TTL_MS } from '../../lambda/contract.js';
 import { createHandler } from '../../lambda/create-handler.js';
-import { captureLogs } from '../../tools/local-aws/capture-logs.js';
+import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { FAILURES } from '../../tools/local-aws/codebuild/failures.js';
 import {
   defaultConfig,
@@ -58,13 +58,9 @@ describe('project tags', () => {
     const project = newProject({ [PROJECT_TAGS.enabled]: 'false' });
     const { batch, event } = failedBatch(project);
     const handler = h.handler();
-    const logs = captureLogs();
-    let result: unknown;
-    try {
-      result = await handler(event, lambdaContext());
-    } finally {
-      logs.restore();
-    }
+    const { value: result, logs } = await whileCapturing(() =>
+      handler(event, lambdaContext()),
+    );
 
     expect(result).toMatchObject({
       result: 'skipped',
@@ -127,13 +123,9 @@ describe('project tags', () => {
       [PROJECT_TAGS.enabled]: 'yes',
     });
     const { batch, event } = failedBatch(project);
-    const logs = captureLogs();
-    let result: unknown;
-    try {
-      result = await h.handler()(event, lambdaContext());
-    } finally {
-      logs.restore();
-    }
+    const { value: result, logs } = await whileCapturing(() =>
+      h.handler()(event, lambdaContext()),
+    );
 
     expect(result).toMatchObject({ result: 'retried' });
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);

@@ -39,14 +39,17 @@ afterAll(async () => {
   await h.stop();
 });
 
-/** Invokes `fn` with `event`; the operations both servers received meanwhile, sorted. */
+/** Invokes `fn` with `event`; the operations the servers received meanwhile, sorted. */
 async function callsOf(event: unknown, fn: Handler = handler) {
-  const servers = [h.codebuild, h.logs, h.dynamo];
-  const marks = servers.map((s) => s.requests.length);
+  const logs: { readonly requests: readonly { operation: string }[] }[] = [
+    h.codebuild,
+    h.logs,
+    h.dynamo,
+  ];
+  const marks = logs.map((s) => s.requests.length);
   const result = await fn(event, lambdaContext());
-  const operations = servers
-    .flatMap((s, i) => s.requests.slice(marks[i]))
-    .map((r) => r.operation)
+  const operations = logs
+    .flatMap((s, i) => s.requests.slice(marks[i]).map((r) => r.operation))
     .sort();
   return { result, operations };
 }

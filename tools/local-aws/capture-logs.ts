@@ -49,3 +49,21 @@ export function captureLogs() {
     },
   };
 }
+
+/**
+ * Runs `fn` with the function's output captured, and restores the streams
+ * whatever happens.
+ *
+ * @example
+ * const { value, logs } = await whileCapturing(() => handler(event, context));
+ */
+export async function whileCapturing<T>(
+  fn: () => Promise<T>,
+): Promise<{ readonly value: T; readonly logs: CapturedLogs }> {
+  const logs = captureLogs();
+  try {
+    return { value: await fn(), logs };
+  } finally {
+    logs.restore();
+  }
+}
