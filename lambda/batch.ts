@@ -9,6 +9,8 @@ export interface BatchView {
   readonly projectName: string;
   /** `buildBatchStatus`: IN_PROGRESS, SUCCEEDED, FAILED, FAULT, STOPPED, TIMED_OUT. */
   readonly status: string;
+  /** When the batch first started (a retry keeps it). */
+  readonly startTime?: Date;
   /** When the batch last settled; absent while it runs. */
   readonly endTime?: Date;
   /** How many phases the batch has recorded; grows with every retry. */

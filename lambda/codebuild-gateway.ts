@@ -148,21 +148,22 @@ export class CodeBuildGateway {
   }
 
   /**
-   * Pages through FAILED batches, newest first, in the account
-   * (ListBuildBatches) or in the given projects (ListBuildBatchesForProject),
-   * reading each page with BatchGetBuildBatches. `keepGoing` sees each page's
-   * batches and returns false to stop, so the sweep reads only as far back
-   * as its window.
+   * Pages through FAILED batches (`sortOrder: DESCENDING`) in the account
+   * (ListBuildBatches) or in each of the given projects
+   * (ListBuildBatchesForProject), reading each page with
+   * BatchGetBuildBatches, in the listed order. `newScan` is called once per
+   * scope and returns the judge of that scope's pages: it sees each page's
+   * batches and returns false to stop.
    */
   async scanFailedBatches(
     projectNames: readonly string[],
-    keepGoing: (page: readonly BatchView[]) => boolean,
+    newScan: (projectName?: string) => (page: readonly BatchView[]) => boolean,
     onMissingProject?: (projectName: string) => void,
   ): Promise<void> {
     const scopes = projectNames.length > 0 ? projectNames : [undefined];
     for (const projectName of scopes) {
       try {
-        await this.#scanScope(projectName, keepGoing);
+        await this.#scanScope(projectName, newScan(projectName));
       } catch (error) {
         // A configured project that does not exist (yet) must not stop the
         // sweep of the others.
@@ -202,7 +203,14 @@ export class CodeBuildGateway {
       const { buildBatches } = await this.#client.send(
         new BatchGetBuildBatchesCommand({ ids }),
       );
-      const views = (buildBatches ?? []).flatMap((b) => toView(b) ?? []);
+      // In the listed order: the scan judges the listing's order.
+      const byId = new Map(
+        (buildBatches ?? []).flatMap((b) => {
+          const view = toView(b);
+          return view ? [[view.id, view] as const] : [];
+        }),
+      );
+      const views = ids.flatMap((id) => byId.get(id) ?? []);
       if (!keepGoing(views)) break;
       nextToken = page.nextToken;
     } while (nextToken);
@@ -220,6 +228,7 @@ function toView(batch: BuildBatch): BatchView | undefined {
     id: batch.id,
     projectName: batch.projectName,
     status: batch.buildBatchStatus ?? 'UNKNOWN',
+    startTime: batch.startTime,
     endTime: batch.endTime,
     phaseCount: batch.phases?.length ?? 0,
     failedGroups: (batch.buildGroups ?? []).flatMap((group): FailedGroup[] => {

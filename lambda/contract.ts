@@ -249,6 +249,7 @@ export const METRIC = {
   RetryRefused: 'RetryRefused',
   InvalidEvent: 'InvalidEvent',
   SweepCandidates: 'SweepCandidates',
+  SweepScanTruncated: 'SweepScanTruncated',
   FailureClassified: 'FailureClassified',
   NotRetryable: 'NotRetryable',
   InvalidProjectTag: 'InvalidProjectTag',

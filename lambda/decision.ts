@@ -345,19 +345,68 @@ export function retryReason(
 }
 
 /**
- * The sweep's scan of FAILED batches, newest first: the batches of a page
- * inside the window are candidates, and a page with none ends the scan.
+ * Pages of FAILED batches one sweep reads per scope (the account, or one
+ * project) when the listing is not newest first and so cannot be cut short
+ * by time: 50 pages of 100 is 5,000 failed batches.
+ */
+export const MAX_SCAN_PAGES = 50;
+
+/** What a sweep's scan of one scope has seen so far. */
+export interface ScanState {
+  /** Pages read. */
+  readonly pages: number;
+  /** Every batch so far started no later than the one before it. */
+  readonly newestFirst: boolean;
+  /** Start of the last batch seen, epoch ms. */
+  readonly lastStart?: number;
+}
+
+/** The state of a scan before its first page. */
+export const NEW_SCAN: ScanState = { pages: 0, newestFirst: true };
+
+/**
+ * The sweep's scan of FAILED batches: the batches of a page inside the
+ * window are candidates. ListBuildBatches documents its order as "by
+ * identifier" (`<project>:<uuid>`), not by time, so the scan checks the
+ * order it gets: while every batch started no later than the one before,
+ * a page with nothing inside the window ends the scan; once the order is
+ * broken, the scan reads on to the end of the list or
+ * {@link MAX_SCAN_PAGES}, and says when that cap `truncated` it.
  *
  * @example
- * const { candidates, keepGoing } = scanPage(config, page, new Date());
+ * let state = NEW_SCAN;
+ * const scan = scanPage(config, page, new Date(), state);
+ * state = scan.state;
  */
 export function scanPage(
   config: Config,
   page: readonly BatchView[],
   now: Date,
-): { readonly candidates: BatchView[]; readonly keepGoing: boolean } {
+  previous: ScanState = NEW_SCAN,
+): {
+  readonly candidates: BatchView[];
+  readonly keepGoing: boolean;
+  readonly truncated: boolean;
+  readonly state: ScanState;
+} {
   const candidates = page.filter((b) => isInLookback(config, b, now));
-  return { candidates, keepGoing: candidates.length > 0 };
+  let { newestFirst, lastStart } = previous;
+  for (const batch of page) {
+    const start = batch.startTime?.getTime();
+    if (start === undefined || (lastStart !== undefined && start > lastStart)) {
+      newestFirst = false;
+    }
+    lastStart = start ?? lastStart;
+  }
+  const state = { pages: previous.pages + 1, newestFirst, lastStart };
+  const wantMore = candidates.length > 0 || !newestFirst;
+  const capped = state.pages >= MAX_SCAN_PAGES;
+  return {
+    candidates,
+    keepGoing: wantMore && !capped,
+    truncated: wantMore && capped,
+    state,
+  };
 }
 
 /**

@@ -7,6 +7,8 @@ import { METRIC } from './contract.js';
 import {
   type BatchResult,
   isInScope,
+  NEW_SCAN,
+  type ScanState,
   scanPage,
   watchDone,
   watchLapsed,
@@ -66,10 +68,27 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   const candidates = new Map(watchedBatches);
   await codebuild.scanFailedBatches(
     config.projectNames,
-    (page) => {
-      const scan = scanPage(config, page, new Date(startedAt));
-      for (const batch of scan.candidates) candidates.set(batch.arn, batch);
-      return scan.keepGoing;
+    (projectName) => {
+      let state: ScanState = NEW_SCAN;
+      return (page) => {
+        const scan = scanPage(config, page, new Date(startedAt), state);
+        state = scan.state;
+        for (const batch of scan.candidates) candidates.set(batch.arn, batch);
+        const outOfTime = deps.remainingMs() <= SWEEP_TIME_RESERVE_MS;
+        if (scan.truncated || (scan.keepGoing && outOfTime)) {
+          // Older failures are left for the next sweep; say so, since an
+          // account listing failures out of time order could miss some.
+          logger.warn('Sweep scan cut short; the next sweep reads again', {
+            projectName,
+            pages: state.pages,
+            newestFirst: state.newestFirst,
+            cause: scan.truncated ? 'page-cap' : 'time',
+          });
+          count(METRIC.SweepScanTruncated);
+          return false;
+        }
+        return scan.keepGoing;
+      };
     },
     (projectName) => {
       logger.warn('Project in ProjectNames does not exist', {

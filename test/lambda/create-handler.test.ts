@@ -629,3 +629,34 @@ async function waitFor<T>(
   }
   throw new Error('condition not met in time');
 }
+
+describe('the sweep, whatever order CodeBuild lists batches in', () => {
+  // ListBuildBatches is documented as sorted by identifier (`<project>:
+  // <uuid>`), not by time. Old failures in a project whose name sorts
+  // first fill the first pages; a recent failure sorts after them.
+  it.each(['start-time', 'identifier'] as const)(
+    'finds a recent failure behind pages of old ones, listed by %s',
+    async (order) => {
+      const handler = h.handler();
+      const old = `zz-old-${order}`;
+      const recent = `aa-recent-${order}`;
+      cb.createProject(old);
+      cb.createProject(recent);
+      h.clock.shift(-30 * 3_600_000);
+      for (let i = 0; i < 120; i++) {
+        h.clock.shift(1_000);
+        failingBatch(old);
+      }
+      h.clock.shift(30 * 3_600_000 - 120_000);
+      const { batch } = failingBatch(recent);
+      cb.listBatchesBy(order);
+      try {
+        await sweep(handler);
+      } finally {
+        cb.listBatchesBy('start-time');
+      }
+
+      expect(cb.retryCount(batch.arn)).toBe(1);
+    },
+  );
+});

@@ -10,6 +10,7 @@ import {
   isInScope,
   isRoutineSkip,
   logTailsWorthReading,
+  MAX_SCAN_PAGES,
   MAX_WATCH_MS,
   needsProjectPolicy,
   retryableByClass,
@@ -235,15 +236,64 @@ describe('the lookback window', () => {
     );
   });
 
-  it('ends the scan at the first page with nothing inside the window', () => {
-    const old = { ...failed, endTime: new Date('2026-11-01T00:00:00Z') };
-    expect(scanPage(config, [failed, old], now)).toEqual({
-      candidates: [failed],
+  const at = (iso: string, endTime = failed.endTime) => ({
+    ...failed,
+    startTime: new Date(iso),
+    endTime,
+  });
+  const stale = new Date('2026-11-01T00:00:00Z');
+
+  it('ends a newest-first scan at the first page with nothing inside the window', () => {
+    const recent = at('2026-11-20T10:00:00Z');
+    const old = at('2026-10-31T23:00:00Z', stale);
+    const first = scanPage(config, [recent, old], now);
+    expect(first).toMatchObject({
+      candidates: [recent],
       keepGoing: true,
+      truncated: false,
+      state: { pages: 1, newestFirst: true },
     });
-    expect(scanPage(config, [old], now)).toEqual({
+    const second = scanPage(config, [old], now, first.state);
+    expect(second).toMatchObject({ candidates: [], keepGoing: false });
+  });
+
+  it('reads on past empty pages once the listing is not newest first', () => {
+    // Sorted by identifier, say: an old batch before a newer one.
+    const old = at('2026-10-31T23:00:00Z', stale);
+    const newer = at('2026-11-01T01:00:00Z', stale);
+    const scan = scanPage(config, [old, newer], now);
+    expect(scan).toMatchObject({
       candidates: [],
+      keepGoing: true,
+      state: { newestFirst: false },
+    });
+    // The order across pages counts too.
+    const page1 = scanPage(config, [old], now);
+    expect(page1.keepGoing).toBe(false);
+    const later = scanPage(config, [newer], now, {
+      pages: 1,
+      newestFirst: true,
+      lastStart: old.startTime.getTime(),
+    });
+    expect(later).toMatchObject({
+      keepGoing: true,
+      state: { newestFirst: false },
+    });
+  });
+
+  it('stops at the page cap and says it was truncated', () => {
+    const old = at('2026-10-31T23:00:00Z', stale);
+    const unordered = { pages: MAX_SCAN_PAGES - 1, newestFirst: false };
+    expect(scanPage(config, [old], now, unordered)).toMatchObject({
       keepGoing: false,
+      truncated: true,
+      state: { pages: MAX_SCAN_PAGES },
+    });
+    // A scan that would stop anyway is not truncated.
+    const ordered = { pages: MAX_SCAN_PAGES - 1, newestFirst: true };
+    expect(scanPage(config, [old], now, ordered)).toMatchObject({
+      keepGoing: false,
+      truncated: false,
     });
   });
 });

@@ -3,10 +3,15 @@ import type { BatchView } from '../../lambda/batch.js';
 import type { BatchOutcome, BatchRetrier } from '../../lambda/batch-retrier.js';
 import type { BudgetStore } from '../../lambda/budget-store.js';
 import type { CodeBuildGateway } from '../../lambda/codebuild-gateway.js';
+import { MAX_SCAN_PAGES } from '../../lambda/decision.js';
 import { runSweep, type SweepDeps } from '../../lambda/sweep.js';
+import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { defaultConfig } from '../../tools/local-aws/harness.js';
 
 // Pure concurrency: the collaborators are in-process fakes, no servers.
+
+/** Pages the fake listing served to the last sweep. */
+let scanned = 0;
 
 const failedBatch = (name: string): BatchView => ({
   arn: `arn:aws:codebuild:eu-west-1:111122223333:build-batch/web-app:${name}`,
@@ -23,7 +28,9 @@ const failedBatch = (name: string): BatchView => ({
 function sweepDeps(
   batches: readonly BatchView[],
   handle: (batch: BatchView) => Promise<BatchOutcome>,
+  pages?: readonly (readonly BatchView[])[],
 ): SweepDeps {
+  scanned = 0;
   const budgetStore = {
     listWatched: async () => [],
     unwatch: async () => undefined,
@@ -33,9 +40,13 @@ function sweepDeps(
     getBatches: async () => [],
     scanFailedBatches: async (
       _projects: readonly string[],
-      keepGoing: (page: readonly BatchView[]) => boolean,
+      newScan: () => (page: readonly BatchView[]) => boolean,
     ) => {
-      keepGoing(batches);
+      const judge = newScan();
+      for (const page of pages ?? [batches]) {
+        scanned += 1;
+        if (!judge(page)) break;
+      }
     },
   };
   return {
@@ -89,5 +100,37 @@ describe('runSweep', () => {
     finishSlowCall();
     expect(await sweep).toBe(throttled);
     expect(events).toEqual(['slow call finished', 'sweep threw']);
+  });
+
+  it('stops a scan out of time order at the page cap, with a WARN and a metric', async () => {
+    // Failures that ended two days ago, listed out of start-time order.
+    const old = (name: string, startHour: number): BatchView => ({
+      ...failedBatch(name),
+      startTime: new Date(Date.now() - (72 - startHour) * 3_600_000),
+      endTime: new Date(Date.now() - 48 * 3_600_000),
+    });
+    const page = [old('a', 1), old('b', 2)];
+    const pages = Array.from({ length: MAX_SCAN_PAGES + 10 }, () => page);
+    const deps = sweepDeps(
+      [],
+      async () => {
+        throw new Error('nothing is a candidate');
+      },
+      pages,
+    );
+    const { value: summary, logs } = await whileCapturing(() => runSweep(deps));
+
+    expect(scanned).toBe(MAX_SCAN_PAGES);
+    expect(summary).toMatchObject({ candidates: 0 });
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Sweep scan cut short; the next sweep reads again',
+        pages: MAX_SCAN_PAGES,
+        newestFirst: false,
+        cause: 'page-cap',
+      }),
+    );
+    expect(logs.text()).toContain('"SweepScanTruncated"');
   });
 });

@@ -122,6 +122,7 @@ export class CodeBuildEmulator implements CodeBuildApi {
   readonly #batches = new Map<string, BatchRecord>();
   readonly #tokens = new Map<string, { key: string; at: number }>();
   #seq = 0;
+  #listOrder: 'start-time' | 'identifier' = 'start-time';
   #server?: Awaited<ReturnType<typeof serve>>;
 
   private constructor(options: EmulatorOptions) {
@@ -443,7 +444,16 @@ export class CodeBuildEmulator implements CodeBuildApi {
     return structuredClone(batch);
   }
 
-  /** ListBuildBatches / ListBuildBatchesForProject: batch ids by start time. */
+  /**
+   * Orders ListBuildBatches and ListBuildBatchesForProject by start time
+   * (what the sweep would like) or by identifier (`<project>:<uuid>`, what
+   * the API reference documents). Start time unless changed.
+   */
+  listBatchesBy(order: 'start-time' | 'identifier'): void {
+    this.#listOrder = order;
+  }
+
+  /** ListBuildBatches / ListBuildBatchesForProject: see {@link listBatchesBy}. */
   listBuildBatches(params: ListParams): { ids: string[]; nextToken?: string } {
     const { projectName, status, sortOrder } = params;
     if (projectName !== undefined && !this.#projects.has(projectName)) {
@@ -453,12 +463,15 @@ export class CodeBuildEmulator implements CodeBuildApi {
       );
     }
     const sign = sortOrder === 'ASCENDING' ? 1 : -1;
+    const byId = this.#listOrder === 'identifier';
     const key = (r: BatchRecord): Cursor => [
-      r.batch.startTime?.getTime() ?? 0,
+      byId ? r.batch.id : (r.batch.startTime?.getTime() ?? 0),
       r.seq,
     ];
+    const order = (x: number | string, y: number | string) =>
+      x < y ? -1 : x > y ? 1 : 0;
     const compare = (a: Cursor, b: Cursor) =>
-      sign * (a[0] - b[0] || a[1] - b[1]);
+      sign * (order(a[0], b[0]) || a[1] - b[1]);
     const cursor =
       params.nextToken === undefined
         ? undefined
@@ -618,7 +631,8 @@ export class CodeBuildEmulator implements CodeBuildApi {
   }
 }
 
-type Cursor = [time: number, seq: number];
+/** A list position: start time (or identifier) and creation order. */
+type Cursor = [primary: number | string, seq: number];
 
 function encodeCursor(key: Cursor, sortOrder: ListParams['sortOrder']) {
   const json = JSON.stringify({ k: key, o: sortOrder });
@@ -631,9 +645,11 @@ function decodeCursor(
 ): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    const [time, seq] = parsed.k;
-    const ok = Number.isFinite(time) && Number.isInteger(seq);
-    if (parsed.o === sortOrder && ok) return [time, seq];
+    const [primary, seq] = parsed.k;
+    const ok =
+      (Number.isFinite(primary) || typeof primary === 'string') &&
+      Number.isInteger(seq);
+    if (parsed.o === sortOrder && ok) return [primary, seq];
   } catch {
     // reported below
   }
