@@ -4,6 +4,7 @@ import type { BatchOutcome, BatchRetrier } from '../../lambda/batch-retrier.js';
 import type { BudgetStore } from '../../lambda/budget-store.js';
 import type { CodeBuildGateway } from '../../lambda/codebuild-gateway.js';
 import { MAX_SCAN_PAGES } from '../../lambda/decision.js';
+import { metrics } from '../../lambda/metrics.js';
 import { runSweep, type SweepDeps } from '../../lambda/sweep.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { defaultConfig } from '../../tools/local-aws/harness.js';
@@ -118,7 +119,11 @@ describe('runSweep', () => {
       },
       pages,
     );
-    const { value: summary, logs } = await whileCapturing(() => runSweep(deps));
+    const { value: summary, logs } = await whileCapturing(async () => {
+      const result = await runSweep(deps);
+      metrics.publishStoredMetrics(); // as the handler does after each invocation
+      return result;
+    });
 
     expect(scanned).toBe(MAX_SCAN_PAGES);
     expect(summary).toMatchObject({ candidates: 0 });
