@@ -13,6 +13,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BudgetView } from './batch.js';
 import { TABLE } from './contract.js';
+import { UnprocessedKeysError } from './errors.js';
 
 // Attribute names come from the contract, which the table's definition also
 // reads; the expressions below splice them in.
@@ -22,6 +23,15 @@ const { watchPartitionKey: SHARD, watchSortKey: WATCHED_AT } = TABLE;
 const WATCH_SHARD = 'watched';
 /** BatchGetItem reads at most 100 keys per call. */
 const BATCH_GET_LIMIT = 100;
+
+/**
+ * BatchGetItem rounds for one set of keys, and the backoff between them:
+ * full jitter over 50 ms doubling, capped at 1 s (AWS's advice for
+ * unprocessed keys), about 1.5 s at most in all.
+ */
+export const UNPROCESSED_KEYS_ROUNDS = 5;
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_CAP_MS = 1_000;
 
 /** Result of {@link BudgetStore.reserveAttempt}. */
 export type Reservation =
@@ -253,7 +263,11 @@ export class BudgetStore {
       let keys: Record<string, unknown>[] | undefined = batchArns
         .slice(i, i + BATCH_GET_LIMIT)
         .map((arn) => ({ [ID]: keyOf(arn) }));
-      while (keys && keys.length > 0) {
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round === UNPROCESSED_KEYS_ROUNDS) {
+          throw new UnprocessedKeysError(keys.length);
+        }
+        if (round > 0) await sleep(backoffMs(round));
         const result: BatchGetCommandOutput = await this.#doc.send(
           new BatchGetCommand({
             RequestItems: {
@@ -287,6 +301,14 @@ export class BudgetStore {
   #expiration(): number {
     return Math.floor(this.#now() / 1000) + this.#retentionSeconds;
   }
+}
+
+function backoffMs(round: number): number {
+  return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** round);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function keyOf(batchArn: string): string {

@@ -32,3 +32,15 @@ export class InvalidEventError extends BatchRetryError {
     this.problem = problem;
   }
 }
+
+/**
+ * DynamoDB kept answering a batch read with unprocessed keys (sustained
+ * throttling) after every backed-off attempt. The invocation fails and the
+ * next one starts over, rather than spinning.
+ */
+export class UnprocessedKeysError extends BatchRetryError {
+  constructor(readonly unprocessed: number) {
+    super(`DynamoDB left ${unprocessed} keys unprocessed after every attempt`);
+    this.name = 'UnprocessedKeysError';
+  }
+}

@@ -1,6 +1,16 @@
+import {
+  type BatchGetItemCommandInput,
+  type BatchGetItemCommandOutput,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BudgetStore } from '../../lambda/budget-store.js';
+import {
+  BudgetStore,
+  UNPROCESSED_KEYS_ROUNDS,
+} from '../../lambda/budget-store.js';
+import { UnprocessedKeysError } from '../../lambda/errors.js';
 import { type LocalDynamo, startDynamo } from '../../tools/local-aws/dynamo.js';
+import { CREDENTIALS, REGION } from '../../tools/local-aws/environment.js';
 
 // Integration: the real DynamoDB client over HTTP against dynalite.
 let dynamo: LocalDynamo;
@@ -105,5 +115,60 @@ describe('BudgetStore', () => {
     const items = await dynamo.scan();
     const item = items.find((i) => i.id === `batch#${arns[0]}`);
     expect(item?.expiration).toBe(Math.floor(clock / 1000) + 3600);
+  });
+
+  describe('under sustained throttling of batch reads', () => {
+    /**
+     * The real client to dynalite, with DynamoDB's answer to a throttled
+     * BatchGetItem: the first `throttled` calls come back with every key
+     * unprocessed.
+     */
+    function throttledStore(throttled: number) {
+      const client = new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region: REGION,
+        credentials: CREDENTIALS,
+      });
+      let calls = 0;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName !== 'BatchGetItemCommand') return result;
+          calls += 1;
+          if (calls > throttled) return result;
+          const input = args.input as BatchGetItemCommandInput;
+          const output = result.output as BatchGetItemCommandOutput;
+          output.Responses = {};
+          output.UnprocessedKeys = input.RequestItems;
+          return result;
+        },
+        { step: 'initialize', name: 'unprocessedKeys' },
+      );
+      const throttledStore = new BudgetStore(client, {
+        tableName: dynamo.tableName,
+        retentionSeconds: 3600,
+        now: () => clock,
+      });
+      return { store: throttledStore, calls: () => calls };
+    }
+
+    it('backs off and reads the keys DynamoDB left unprocessed', async () => {
+      await store.reserveAttempt(arn, 'f1', 2);
+      const { store: slow, calls } = throttledStore(2);
+
+      const budgets = await slow.readMany([arn]);
+
+      expect(budgets.get(arn)).toMatchObject({ retries: 1 });
+      expect(calls()).toBe(3);
+    });
+
+    it('gives up after a bounded number of rounds instead of spinning', async () => {
+      const { store: stuck, calls } = throttledStore(Number.POSITIVE_INFINITY);
+
+      await expect(stuck.readMany([arn])).rejects.toBeInstanceOf(
+        UnprocessedKeysError,
+      );
+      expect(calls()).toBe(UNPROCESSED_KEYS_ROUNDS);
+    });
   });
 });
