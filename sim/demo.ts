@@ -69,16 +69,28 @@ export function outcomeText(b: BatchResult, wouldRetry = 0): string {
       return `${b.status}, ended before the lookback window`;
     case 'out-of-scope':
       return `${b.status}, out of scope`;
+    case 'opted-out':
+      return `${b.status}, project opted out by tag`;
     case 'dry-run':
       return `${b.status}, dry run: "would retry" ×${wouldRetry}`;
     case 'retry':
       if (b.status === 'SUCCEEDED') {
         return b.retries === 0 ? 'SUCCEEDED' : `SUCCEEDED after ${retries}`;
       }
-      return b.retries >= b.maxRetries && b.failures > b.retries
-        ? `FAILED, budget exhausted (${b.retries}/${b.maxRetries})`
-        : `${b.status} after ${retries}`;
+      if (b.retries >= b.maxRetries && b.failures > b.retries) {
+        return `FAILED, budget exhausted (${b.retries}/${b.maxRetries})`;
+      }
+      if (b.failures <= b.retries) return `${b.status} after ${retries}`;
+      return b.retries === 0
+        ? 'FAILED, not retryable'
+        : `FAILED after ${retries}, then not retryable`;
   }
+}
+
+/** The classes of a batch's failures, e.g. `infrastructure, source`. */
+export function classText(b: BatchResult): string {
+  const classes = new Set(b.failedRuns.flatMap((r) => r.classes));
+  return [...classes].join(', ') || '-';
 }
 
 /** True when the batch went exactly as the workload says it should. */
@@ -86,7 +98,7 @@ export function asExpected(b: BatchResult): boolean {
   return b.retries === b.expectedRetries && b.status === b.expectedStatus;
 }
 const HEADERS =
-  'batch,scenario,project,failures,retries/expected,retried by,outcome,budget left,ok'.split(
+  'batch,scenario,project,class,failures,retries/expected,retried by,outcome,budget left,ok'.split(
     ',',
   );
 
@@ -102,6 +114,7 @@ export function demoTable(result: SimulationResult): string {
       b.key,
       b.label,
       b.project,
+      classText(b),
       b.failures,
       `${b.retries}/${b.expectedRetries}`,
       by.join(', ') || '-',
@@ -120,7 +133,7 @@ export function demoSummary(result: SimulationResult): string {
   const f = result.figures;
   return [
     `${f.batches} batches, ${f.events} CodeBuild events, ${f.invocations} invocations (${f.invocationOutcomes.sweeps} sweeps), ${f.dlqMessages} dead-letter messages.`,
-    `Retries issued ${f.retriesIssued}, expected ${f.expectedRetries}: over-retries ${f.overRetries}, missed ${f.missedRetries}, budget exceeded ${f.budgetExceeded}; secrets in logs ${f.secretLeaks}.`,
+    `Retries issued ${f.retriesIssued}, expected ${f.expectedRetries}: over-retries ${f.overRetries}, missed ${f.missedRetries}, budget exceeded ${f.budgetExceeded}; non-retryable retried ${f.nonRetryableRetried}, retryable missed ${f.retryableMissed}; build logs read ${f.logReads}; secrets in logs ${f.secretLeaks}.`,
     `Failure → retry: p50 ${f.failureToRetrySeconds.p50} s, max ${f.failureToRetrySeconds.max} s of simulated time; ${elapsed(f.simulatedSeconds * 1000)} simulated in ${f.wallSeconds} s.`,
   ].join('\n');
 }

@@ -369,8 +369,9 @@ export class LambdaRuntime {
           _HANDLER: fn.handler,
           TZ: ':UTC',
           // The SDK's standard variables: the only way the function learns
-          // where CodeBuild and DynamoDB are.
+          // where CodeBuild, CloudWatch Logs and DynamoDB are.
           AWS_ENDPOINT_URL_CODEBUILD: url,
+          AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: url,
           AWS_ENDPOINT_URL_DYNAMODB: url,
         },
         stdout: true,

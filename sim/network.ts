@@ -1,10 +1,11 @@
 /**
- * The network between the function and the two local services.
+ * The network between the function and the local services.
  *
  * Every Lambda execution environment gets its own endpoint on 127.0.0.1; its
- * `AWS_ENDPOINT_URL_CODEBUILD` and `AWS_ENDPOINT_URL_DYNAMODB` both point
- * there, and the endpoint forwards each request, by its `X-Amz-Target`, to
- * the CodeBuild emulator or to dynalite. Knowing which environment talks
+ * `AWS_ENDPOINT_URL_CODEBUILD`, `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` and
+ * `AWS_ENDPOINT_URL_DYNAMODB` all point there, and the endpoint forwards each
+ * request, by its `X-Amz-Target`, to the CodeBuild or CloudWatch Logs
+ * emulator or to dynalite. Knowing which environment talks
  * lets it count calls, throttle DynamoDB, pass a DynamoDB outage through as
  * a reset connection, and kill the environment at a precise point of the
  * conversation (after CodeBuild accepted RetryBuildBatch and before the
@@ -39,18 +40,21 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** One API call seen on the wire. */
 export interface CallRecord {
-  readonly service: 'codebuild' | 'dynamodb';
+  readonly service: 'codebuild' | 'logs' | 'dynamodb';
   readonly operation: string;
   readonly status: number;
   /** The error type of a failed call (e.g. ThrottlingException). */
   readonly errorType?: string;
   /** Set when the network itself produced the outcome. */
   readonly injected?: 'throttle' | 'outage' | 'crash';
+  /** CloudWatch Logs only: the answer (build logs can hold secrets). */
+  readonly answer?: string;
 }
 
 /** Options of {@link Network}. */
 export interface NetworkOptions {
   readonly codebuildEndpoint: string;
+  readonly logsEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly random: Random;
   /** Probability that a DynamoDB call is answered with a throttling error. */
@@ -67,6 +71,7 @@ export type Endpoint = Awaited<ReturnType<Network['open']>>;
 
 const SERVICES: Readonly<Record<string, CallRecord['service']>> = {
   CodeBuild_20161006: 'codebuild',
+  Logs_20140328: 'logs',
   DynamoDB_20120810: 'dynamodb',
 };
 
@@ -82,7 +87,7 @@ const THROTTLED = {
  * The per-environment endpoints and their faults.
  *
  * @example
- * const network = new Network({ codebuildEndpoint, dynamodbEndpoint, random });
+ * const network = new Network({ codebuildEndpoint, logsEndpoint, dynamodbEndpoint, random });
  * const endpoint = await network.open();
  */
 export class Network {
@@ -153,10 +158,7 @@ export class Network {
 
       let answer: Answer;
       try {
-        const base =
-          service === 'codebuild'
-            ? options.codebuildEndpoint
-            : options.dynamodbEndpoint;
+        const base = options[`${service}Endpoint`];
         answer = await this.#forward(new URL(req.url ?? '/', base), req, body);
       } catch {
         // The service is down: the client sees its connection reset.
@@ -182,6 +184,7 @@ export class Network {
 
       record(answer.status, {
         errorType: answer.status >= 300 ? errorTypeOf(answer.body) : undefined,
+        ...(service === 'logs' && { answer: answer.body.toString('utf8') }),
       });
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);

@@ -39,13 +39,17 @@ export function table(
  * console.log(figuresTable(result.figures));
  */
 export function figuresTable(figures: Figures): string {
-  const rows = Object.entries(figures).map(([name, value]) => {
-    if (typeof value === 'object') {
-      const parts = Object.entries(value).map(([k, v]) => `${k} ${v}`);
-      return [name, parts.join(', ') || 'none'];
+  const text = (value: object): string =>
+    Object.entries(value)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  const rows = Object.entries(figures).flatMap(([name, value]) => {
+    if (name === 'byClass') {
+      return Object.entries(value).map(([k, v]) => [`${name}.${k}`, text(v)]);
     }
-    if (!INVARIANTS.some((n) => n === name)) return [name, String(value)];
-    return [name, value === 0 ? '0  ✓' : `${value}  ✗ INVARIANT BROKEN`];
+    if (typeof value === 'object') return [[name, text(value)]];
+    if (!INVARIANTS.some((n) => n === name)) return [[name, String(value)]];
+    return [[name, value === 0 ? '0  ✓' : `${value}  ✗ INVARIANT BROKEN`]];
   });
   return table(['figure', 'value'], rows);
 }

@@ -2,7 +2,7 @@
  * The scenarios the CLIs and the tests run: the random workload of
  * `npm run simulate` and the scripted one of `npm run demo`.
  */
-import { SETTINGS, STACK_ID } from '../lambda/contract.js';
+import { PROJECT_TAGS, SETTINGS, STACK_ID } from '../lambda/contract.js';
 import type { DeploymentOptions } from '../tools/local-aws/deployment.js';
 import { Random } from './random.js';
 import {
@@ -14,6 +14,7 @@ import {
 import {
   type BatchKind,
   type BatchPlan,
+  type CauseName,
   generateWorkload,
   type RunPlan,
 } from './workload.js';
@@ -23,6 +24,14 @@ const MIN = 60_000;
 /** Projects the main stack looks after, and one it does not. */
 const IN_SCOPE_PROJECTS = ['web-app', 'api', 'mobile', 'infra'];
 const OUT_OF_SCOPE_PROJECT = 'legacy';
+/** In ProjectNames, but opted out by its `enabled` tag. */
+const OPTED_OUT_PROJECT = 'docs';
+
+/** Project tags of the random workload: a bigger budget, an opt-out. */
+const PROJECT_TAGS_OF_RANDOM = {
+  mobile: { [PROJECT_TAGS.maxRetries]: '3' },
+  [OPTED_OUT_PROJECT]: { [PROJECT_TAGS.enabled]: 'false' },
+};
 
 /**
  * The fault profile of the reliability figures: duplicated, lost and
@@ -49,8 +58,9 @@ export type RandomScenarioOptions = Pick<
 
 /**
  * The random workload: healthy, flaky and broken batches over four projects
- * in scope, 5% in a fifth project out of scope, 2% that failed before the
- * lookback window; starts spread over four simulated hours.
+ * in scope (`mobile` tagged with MaxRetries 3), 5% in a project out of scope
+ * or in one opted out by tag, 2% that failed before the lookback window;
+ * starts spread over four simulated hours.
  *
  * @example
  * await runSimulation({ ...randomScenario({ batches: 100, seed: 1 }), assembly });
@@ -59,7 +69,10 @@ export function randomScenario(
   options: RandomScenarioOptions,
 ): Omit<SimulationOptions, 'assembly'> {
   const parameters: Record<string, string> = {
-    [SETTINGS.projectNames.parameter]: IN_SCOPE_PROJECTS.join(','),
+    [SETTINGS.projectNames.parameter]: [
+      ...IN_SCOPE_PROJECTS,
+      OPTED_OUT_PROJECT,
+    ].join(','),
     ...options.parameters,
   };
   const lookbackHours = Number(
@@ -70,8 +83,8 @@ export function randomScenario(
     batches: options.batches,
     random: new Random(options.seed).fork('plans'),
     projects: IN_SCOPE_PROJECTS,
-    outOfScopeProjects: [OUT_OF_SCOPE_PROJECT],
-    outOfScopeShare: 0.05,
+    rareProjects: [OUT_OF_SCOPE_PROJECT, OPTED_OUT_PROJECT],
+    rareShare: 0.05,
     staleShare: 0.02,
     staleOffsetMs: -(lookbackHours + 6) * 3_600_000,
     tickMs: TICK_MS,
@@ -82,33 +95,42 @@ export function randomScenario(
     stacks: [{ stackName: STACK_ID, parameters }],
     faults: { ...DEFAULT_FAULTS, ...options.faults },
     accountConcurrency: options.accountConcurrency,
+    projectTags: PROJECT_TAGS_OF_RANDOM,
   };
 }
 
 /** Build durations where e2e ends last, so its event ends the batch. */
 const DURATIONS = { build: 4 * MIN, unit: 8 * MIN, e2e: 12 * MIN };
 
-/** A run in which `group` fails (build durations drawn from the seed). */
-const failing = (group: string): Partial<RunPlan> => ({
+/** A run in which `group` fails of `cause` (build durations drawn from the seed). */
+const failing = (
+  group: string,
+  cause: CauseName = 'containerDead',
+): Partial<RunPlan> => ({
   fails: true,
   failingGroups: [group],
+  causes: { [group]: cause },
   settleLagMs: 0,
 });
 
-/** Runs of a batch whose e2e build fails `failures` times, then passes. */
-const failThenPass = (failures: number, durationMs = DURATIONS) => [
-  ...Array.from({ length: failures }, () => ({
-    ...failing('e2e'),
-    durationMs,
-  })),
+/** Runs of a batch whose e2e build fails of each cause in turn, then passes. */
+const failThenPass = (
+  causes: readonly CauseName[] = ['containerDead'],
+  durationMs = DURATIONS,
+) => [
+  ...causes.map((cause) => ({ ...failing('e2e', cause), durationMs })),
   { fails: false, durationMs, settleLagMs: 0 },
 ];
+
+/** Runs of a batch whose e2e build fails of `cause` every time. */
+const failAlways = (cause: CauseName) =>
+  Array.from({ length: 8 }, () => failing('e2e', cause));
 
 /** The runs of a demo batch unless it says otherwise. */
 const RUNS: Record<BatchKind, readonly Partial<RunPlan>[]> = {
   healthy: [{ fails: false, settleLagMs: 0 }],
-  flaky: failThenPass(1),
-  broken: [failing('e2e')],
+  flaky: failThenPass(),
+  broken: failAlways('outOfMemory'),
 };
 
 /** Demo batch number `n`: three groups, starting every two minutes. */
@@ -132,13 +154,17 @@ const demo = (
 
 const DEMO: readonly BatchPlan[] = [
   demo(1, 'healthy', 'web-app', 'healthy'),
-  demo(2, 'flaky: fails once', 'api', 'flaky'),
-  demo(3, 'flaky: fails twice', 'web-app', 'flaky', { runs: failThenPass(2) }),
-  demo(4, 'broken: a build fails every run', 'mobile', 'broken', {
-    runs: [0, 1, 2, 3].map(() => failing('unit')),
+  demo(2, 'out of memory (exit 137) once', 'api', 'flaky', {
+    runs: failThenPass(['outOfMemory']),
   }),
-  demo(5, 'broken batchspec: fails before any build', 'infra', 'broken', {
-    preBuild: 'always',
+  demo(3, 'image pull rate limit, then source 503', 'web-app', 'flaky', {
+    runs: failThenPass(['pullRateLimit', 'sourceUnavailable']),
+  }),
+  demo(4, 'a test fails every run', 'mobile', 'broken', {
+    runs: [0, 1, 2].map(() => failing('unit', 'testFailure')),
+  }),
+  demo(5, 'batchspec download failed, no event', 'infra', 'flaky', {
+    preBuild: 'first',
     runs: undefined,
   }),
   demo(6, 'every event delivered 3 times', 'api', 'flaky', {
@@ -170,20 +196,41 @@ const DEMO: readonly BatchPlan[] = [
     script: { throttleRetry: 2 },
   }),
   demo(14, 'fails during a DynamoDB outage', 'api', 'flaky', {
-    runs: failThenPass(1, { build: 5 * MIN, unit: 10 * MIN, e2e: 17 * MIN }),
+    runs: failThenPass(undefined, {
+      build: 5 * MIN,
+      unit: 10 * MIN,
+      e2e: 17 * MIN,
+    }),
     startOffsetMs: 40 * MIN,
   }),
   demo(15, 'failed 30 h ago (outside lookback)', 'web-app', 'broken', {
     startOffsetMs: -30 * 3_600_000,
   }),
+  demo(16, 'network error only in the build log', 'web-app', 'flaky', {
+    runs: failThenPass(['networkInLog']),
+  }),
+  demo(17, 'broken buildspec', 'api', 'broken', {
+    runs: failAlways('brokenBuildspec'),
+  }),
+  demo(18, 'project opted out by tag', 'docs', 'broken'),
+  demo(19, 'out of memory every run, max-retries 5 by tag', 'ml', 'broken'),
 ];
+
+/** The demo's project tags: `docs` opts out, `ml` gets five retries. */
+const DEMO_TAGS = {
+  docs: { [PROJECT_TAGS.enabled]: 'false' },
+  ml: { [PROJECT_TAGS.maxRetries]: '5' },
+};
 
 /** The stacks of the demo: the service, and a DryRun copy for `sandbox`. */
 const DEMO_STACKS: readonly DeploymentOptions[] = [
   {
     stackName: STACK_ID,
     parameters: {
-      [SETTINGS.projectNames.parameter]: IN_SCOPE_PROJECTS.join(','),
+      [SETTINGS.projectNames.parameter]: [
+        ...IN_SCOPE_PROJECTS,
+        ...Object.keys(DEMO_TAGS),
+      ].join(','),
       [SETTINGS.maxRetries.parameter]: '2',
     },
   },
@@ -197,8 +244,8 @@ const DEMO_STACKS: readonly DeploymentOptions[] = [
 ];
 
 /**
- * The demo: fifteen scripted batches, one per behaviour worth seeing, and no
- * random faults; the DynamoDB outage hits batch d14's failure.
+ * The demo: nineteen scripted batches, one per behaviour worth seeing, and
+ * no random faults; the DynamoDB outage hits batch d14's failure.
  *
  * @example
  * await runSimulation({ ...demoScenario(), assembly });
@@ -208,6 +255,7 @@ export function demoScenario(): Omit<SimulationOptions, 'assembly'> {
     seed: 7,
     plans: DEMO,
     stacks: DEMO_STACKS,
+    projectTags: DEMO_TAGS,
     // The e2e build of d14 fails 57 min in; DynamoDB is down from 55 to 70.
     faults: { outage: { atMs: 55 * MIN, durationMs: 15 * MIN } },
   };

@@ -9,9 +9,16 @@
  *               per-environment endpoint ◀── bundled function (worker threads,
  *                     │                      Lambda async semantics)
  *                     ▼                                       ▲
- *                  dynalite (template's table)     schedule (simulated clock)
+ *          dynalite (template's table),            schedule (simulated clock)
+ *          CloudWatch Logs (builds' logs)
  */
-import { SETTINGS, SWEEP_INPUT } from '../lambda/contract.js';
+import {
+  FAILURE_CLASSES,
+  type FailureClass,
+  PROJECT_TAGS,
+  SETTINGS,
+  SWEEP_INPUT,
+} from '../lambda/contract.js';
 import {
   type Deployment,
   type DeploymentOptions,
@@ -36,7 +43,12 @@ import {
 } from './network.js';
 import { Random } from './random.js';
 import { Scheduler } from './scheduler.js';
-import { type BatchPlan, expectedCourse, WorkloadDriver } from './workload.js';
+import {
+  type BatchPlan,
+  expectedCourse,
+  type RetryPolicy,
+  WorkloadDriver,
+} from './workload.js';
 
 /** Fault knobs of a run: shares are probabilities per event or per call. */
 export interface FaultKnobs extends DeliveryFaults {
@@ -57,6 +69,8 @@ export const INVARIANTS = [
   'overRetries',
   'missedRetries',
   'budgetExceeded',
+  'nonRetryableRetried',
+  'retryableMissed',
   'secretLeaks',
   'unfinished',
 ] as const;
@@ -91,18 +105,25 @@ export interface SimulationOptions {
   readonly faults?: Partial<FaultKnobs>;
   /** Concurrency of an unreserved function. Default 6. */
   readonly accountConcurrency?: number;
+  /** CodeBuild project tags by project (the function's per-project policy). */
+  readonly projectTags?: Readonly<Record<string, Record<string, string>>>;
 }
 
-/** How a batch relates to the deployments: `stale` failed before the lookback window. */
-export type BatchScope = 'retry' | 'dry-run' | 'out-of-scope' | 'stale';
+/**
+ * How a batch relates to the deployments: `stale` failed before the lookback
+ * window, `opted-out` is in a project tagged `enabled` = false.
+ */
+export type BatchScope =
+  | 'retry'
+  | 'dry-run'
+  | 'out-of-scope'
+  | 'opted-out'
+  | 'stale';
 
 /** One batch's outcome against the expectation. */
 export type BatchResult = Awaited<ReturnType<typeof checkBatches>>[number];
 
-/**
- * Figures of a run, the JSON of `npm run simulate`; the invariants are
- * `overRetries`, `missedRetries`, `budgetExceeded` and `secretLeaks`.
- */
+/** Figures of a run, the JSON of `npm run simulate`; see {@link INVARIANTS}. */
 export type Figures = ReturnType<typeof figuresOf>;
 
 /** Everything a run produced; `ok`: every invariant held and every batch finished. */
@@ -178,10 +199,12 @@ interface LocalAws {
   readonly workload: WorkloadDriver;
   /** One per project, in its environment variables (so in every event). */
   readonly secrets: string[];
+  readonly secretOf: Map<string, string>;
 }
 
 /**
- * Starts CodeBuild and DynamoDB on the simulated clock, creates each stack's
+ * Starts CodeBuild, CloudWatch Logs (which receives the builds' logs) and
+ * DynamoDB on the simulated clock, creates each stack's
  * table and function, subscribes the rules to the bus, and creates the
  * projects the workload builds.
  */
@@ -217,8 +240,10 @@ async function startLocalAws(
       tickMs: TICK_MS,
       plans: options.plans,
       origin: sim.origin,
+      secretOf: (project) => aws.secretOf.get(project),
     }),
     secrets: [],
+    secretOf: new Map(),
   };
   try {
     for (const [i, deployment] of deployments.entries()) {
@@ -235,11 +260,13 @@ async function startLocalAws(
   for (const project of new Set(options.plans.map((p) => p.project))) {
     const secret = `sk-sim-${project}-${random.fork(project).int(1e8, 9e8)}`;
     aws.secrets.push(secret);
+    aws.secretOf.set(project, secret);
     services.codebuild.createProject(project, {
       environmentVariables: [
         { name: 'STAGE', value: 'ci' },
         { name: 'NPM_TOKEN', value: secret },
       ],
+      tags: options.projectTags?.[project] ?? {},
     });
   }
   return aws;
@@ -251,11 +278,12 @@ async function startStack(
   deployment: Deployment,
   i: number,
 ) {
-  const { codebuild: emulator, dynamo } = aws.services;
+  const { codebuild: emulator, logs, dynamo } = aws.services;
   const { faults, random } = sim;
   await createTable(dynamo.client, deployment.table);
   const network = new Network({
     codebuildEndpoint: emulator.endpoint,
+    logsEndpoint: logs.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
     random: random.fork(`network-${i}`),
     dynamodbThrottleRate: faults.dynamoThrottle,
@@ -393,16 +421,31 @@ async function runWorkloadUntilQuiet(
   finished = true;
 }
 
-/** Which stack, if any, is responsible for a batch, and how. */
-function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
+/** Which stack, if any, is responsible for a batch, and its project's policy. */
+function scopeOf(
+  plan: BatchPlan,
+  stacks: readonly Stack[],
+  tags: Record<string, string> = {},
+) {
   const covering = stacks
     .map(({ deployment: { parameters, stackName } }) => {
       const value = (setting: { parameter: string; default?: unknown }) =>
         parameters[setting.parameter] ?? setting.default;
+      const list = (v: unknown) => (Array.isArray(v) ? v : [v]).map(String);
       const names = value(SETTINGS.projectNames);
+      const policy: RetryPolicy & { enabled: boolean } = {
+        enabled: tags[PROJECT_TAGS.enabled] !== 'false',
+        maxRetries: Number(
+          tags[PROJECT_TAGS.maxRetries] ?? value(SETTINGS.maxRetries),
+        ),
+        retryOn: (tags[PROJECT_TAGS.retryOn]?.split(/\s+/) ??
+          list(value(SETTINGS.retryOn))) as FailureClass[],
+        retryType:
+          tags[PROJECT_TAGS.retryType] ?? String(value(SETTINGS.retryType)),
+      };
       return {
         stackName,
-        maxRetries: Number(value(SETTINGS.maxRetries)),
+        policy,
         dryRun: value(SETTINGS.dryRun) === 'true',
         projectNames: (Array.isArray(names) ? names : []).filter(Boolean),
         lookbackMs: Number(value(SETTINGS.lookbackHours)) * 3_600_000,
@@ -426,8 +469,11 @@ function scopeOf(plan: BatchPlan, stacks: readonly Stack[]) {
       ? 'stale'
       : stack.dryRun
         ? 'dry-run'
-        : 'retry';
-  return { scope, maxRetries: stack?.maxRetries ?? 0 };
+        : stack.policy.enabled
+          ? 'retry'
+          : 'opted-out';
+  const none = { maxRetries: 0, retryOn: [], retryType: '' };
+  return { scope, policy: (stack?.policy ?? none) as RetryPolicy };
 }
 
 /**
@@ -447,8 +493,13 @@ async function checkBatches(sim: Simulation, aws: LocalAws) {
   }
   const random = sim.random.fork('workload');
   return aws.workload.histories.map(({ plan, ...history }) => {
-    const { scope, maxRetries } = scopeOf(plan, aws.stacks);
-    const course = expectedCourse(plan, random, maxRetries, scope === 'retry');
+    const tags = sim.options.projectTags?.[plan.project];
+    const { scope, policy } = scopeOf(plan, aws.stacks, tags);
+    const course = expectedCourse(
+      plan,
+      random,
+      scope === 'retry' ? policy : undefined,
+    );
     return {
       key: plan.key,
       label: plan.label,
@@ -461,7 +512,14 @@ async function checkBatches(sim: Simulation, aws: LocalAws) {
       expectedRetries: course.retries,
       expectedStatus: course.finalStatus as string,
       status: history.status,
-      maxRetries,
+      maxRetries: policy.maxRetries,
+      retryOn: policy.retryOn,
+      /** Each FAILED run: its groups' classes, and what followed. */
+      failedRuns: history.failedRuns as readonly {
+        readonly classes: readonly FailureClass[];
+        readonly retried: boolean;
+        readonly healed: boolean;
+      }[],
       /** Attempts the budget item holds (absent: no item). */
       budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
       latenciesMs: history.latenciesMs as readonly number[],
@@ -497,6 +555,14 @@ function figuresOf(
     count(invocations, (r) => r.outcome === outcome);
   const inRetryScope = batches.filter((b) => b.scope === 'retry');
   const flaky = inRetryScope.filter((b) => b.kind === 'flaky');
+  // Failed runs of batches in scope, and whether their classes allow a retry.
+  const runs = inRetryScope.flatMap((b) =>
+    b.failedRuns.map((run, i) => ({
+      ...run,
+      retryable: run.classes.every((c) => b.retryOn.includes(c)),
+      budgetLeft: i < b.maxRetries,
+    })),
+  );
   const codebuild = calls.filter((c) => c.service === 'codebuild');
   return {
     seed: sim.options.seed,
@@ -550,6 +616,38 @@ function figuresOf(
         b.retries > (b.scope === 'retry' ? b.maxRetries : 0) ||
         (b.budgetRetries ?? 0) > b.maxRetries,
     ),
+    /** Retries of a run with a group whose class is not in RetryOn. */
+    nonRetryableRetried: count(runs, (r) => r.retried && !r.retryable),
+    /** Runs whose classes all allow a retry, with budget left, not retried. */
+    retryableMissed: count(
+      runs,
+      (r) => r.retryable && r.budgetLeft && !r.retried,
+    ),
+    /** Per failed group of each failed run in scope (pre-build runs: the batch's). */
+    byClass: Object.fromEntries(
+      FAILURE_CLASSES.map((cls) => {
+        const of = runs.flatMap((r) =>
+          r.classes.filter((c) => c === cls).map(() => r),
+        );
+        return [
+          cls,
+          {
+            failures: of.length,
+            retried: count(of, (r) => r.retried),
+            healed: count(of, (r) => r.healed),
+            notRetried: count(of, (r) => !r.retried),
+          },
+        ];
+      }),
+    ) as Record<
+      FailureClass,
+      Record<'failures' | 'retried' | 'healed' | 'notRetried', number>
+    >,
+    /** GetLogEvents requests the CloudWatch Logs emulator answered. */
+    logReads: count(
+      aws.services.logs.requests,
+      (r) => r.operation === 'GetLogEvents',
+    ),
     /** Batches whose budget item disagrees with CodeBuild's retry count. */
     budgetMismatches: count(
       inRetryScope,
@@ -571,7 +669,11 @@ function figuresOf(
       p95: latency(95),
       max: latency(100),
     },
-    /** Log lines holding an environment-variable value from an event. */
+    /** GetLogEvents answers that brought a project's secret to the function. */
+    secretsInLogTails: count(calls, (c) =>
+      aws.secrets.some((s) => c.answer?.includes(s)),
+    ),
+    /** Log lines holding an environment-variable value from an event or a build log. */
     secretLeaks: count(logs, (l) =>
       aws.secrets.some((s) => l.line.includes(s)),
     ),

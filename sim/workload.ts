@@ -4,15 +4,21 @@
  * before any child build exists.
  *
  * Every outcome is a keyed draw on the seed (batch, run, group), so the
- * workload alone determines how each batch would go if every failure with
- * budget left were retried exactly once; that is the expectation the
- * simulation checks the function against.
+ * workload alone determines how each batch would go if every failure whose
+ * groups all failed in a retryable class, with budget left, were retried
+ * exactly once; that is the expectation the simulation checks the function
+ * against.
  */
+import type { FailureClass } from '../lambda/contract.js';
 import type {
   BatchSnapshot,
   CodeBuildEmulator,
   TerminalStatus,
 } from '../tools/local-aws/codebuild/emulator.js';
+import {
+  type BuildFailure,
+  FAILURES,
+} from '../tools/local-aws/codebuild/failures.js';
 import type { DeliveryPlan } from './bus.js';
 import type { SimClock } from './clock.js';
 import type { CrashPoint } from './network.js';
@@ -28,6 +34,8 @@ export interface RunPlan {
   readonly fails: boolean;
   /** Groups that fail in this run (among those that run). */
   readonly failingGroups: readonly string[];
+  /** How each failing group fails (explicit ones may name only some). */
+  readonly causes: Readonly<Record<string, CauseName>>;
   readonly durationMs: Readonly<Record<string, number>>;
   /** How long after its last child (or its first failure, fast-fail) the batch settles. */
   readonly settleLagMs: number;
@@ -69,9 +77,9 @@ export interface WorkloadOptions {
   readonly random: Random;
   /** Projects in scope of the deployment. */
   readonly projects: readonly string[];
-  /** Projects outside ProjectNames, and the share of batches in them. */
-  readonly outOfScopeProjects?: readonly string[];
-  readonly outOfScopeShare?: number;
+  /** Projects of a few batches (out of scope, opted out), and their share. */
+  readonly rareProjects?: readonly string[];
+  readonly rareShare?: number;
   /** Share of batches failed before the lookback window, starting here (negative). */
   readonly staleShare?: number;
   readonly staleOffsetMs?: number;
@@ -79,6 +87,110 @@ export interface WorkloadOptions {
   readonly spreadMs?: number;
   /** All times are whole multiples of this. */
   readonly tickMs: number;
+}
+
+/** How a failing group ends, and the class the function must find in it. */
+interface Cause {
+  readonly status: TerminalStatus;
+  /** The emulator's preset (none: CodeBuild's default context for `status`). */
+  readonly failure?: BuildFailure;
+  readonly class: FailureClass;
+}
+
+/** A FAILED build failing as the emulator's preset `name` says. */
+function failed(name: keyof typeof FAILURES, cls: FailureClass): Cause {
+  return { status: 'FAILED', failure: FAILURES[name], class: cls };
+}
+
+/**
+ * The causes a failing group can have. Each class was checked by running
+ * the function's classifier on the emulator's build (test/sim/workload.test.ts),
+ * with the default RetryExitCodes (137) and no RetryPatterns.
+ */
+export const CAUSES = {
+  outOfMemory: failed('outOfMemory', 'transient'),
+  /** Transient only by its log tail, which also prints the project's secret. */
+  networkInLog: failed('networkInLog', 'transient'),
+  pullRateLimit: failed('pullRateLimit', 'infrastructure'),
+  containerDead: failed('containerDead', 'infrastructure'),
+  fault: { status: 'FAULT', class: 'infrastructure' },
+  sourceUnavailable: failed('sourceUnavailable', 'source'),
+  timedOut: { status: 'TIMED_OUT', class: 'timeout' },
+  testFailure: failed('testFailure', 'script'),
+  brokenBuildspec: failed('brokenBuildspec', 'configuration'),
+  missingImage: failed('missingImage', 'configuration'),
+  noArtifacts: failed('noArtifacts', 'configuration'),
+} as const satisfies Record<string, Cause>;
+
+/** The name of one of {@link CAUSES}. */
+export type CauseName = keyof typeof CAUSES;
+
+/**
+ * The failure mix: weights of the causes each kind of failing run draws
+ * from, per failing group (keyed on batch, run and group).
+ *
+ * | mix        | cause (weight)                       | class          |
+ * |------------|--------------------------------------|----------------|
+ * | flaky      | outOfMemory (2), networkInLog (2)    | transient      |
+ * |            | pullRateLimit (1.5), containerDead (1), FAULT (1) | infrastructure |
+ * |            | sourceUnavailable (1.5)              | source         |
+ * |            | TIMED_OUT (1)                        | timeout        |
+ * | genuine    | testFailure (5)                      | script         |
+ * |            | brokenBuildspec (2), missingImage (1.5), noArtifacts (1.5) | configuration |
+ * | persistent | outOfMemory, containerDead, TIMED_OUT (1 each) | transient, infrastructure, timeout |
+ *
+ * Flaky batches draw every failing group from `flaky`. A broken batch is
+ * `persistent` with probability {@link PERSISTENT_SHARE}: one cause, drawn
+ * once, fails it every run (retried until the budget is spent); otherwise its
+ * first failing group draws from `genuine` and the others from both mixes
+ * (so a retryable group next to a test failure must not be retried). With
+ * fast-fail, siblings may be stopped before they fail, so every failing group
+ * of a run shares one cause, drawn per run. Runs failing before any build fail
+ * in DOWNLOAD_BATCHSPEC: the first run of a flaky batch with the context of
+ * a source download failure (class unknown), every run of a broken one with
+ * YAML_FILE_ERROR (configuration).
+ */
+export const FAILURE_MIX = {
+  flaky: {
+    outOfMemory: 2,
+    networkInLog: 2,
+    pullRateLimit: 1.5,
+    containerDead: 1,
+    fault: 1,
+    sourceUnavailable: 1.5,
+    timedOut: 1,
+  },
+  genuine: {
+    testFailure: 5,
+    brokenBuildspec: 2,
+    missingImage: 1.5,
+    noArtifacts: 1.5,
+  },
+  persistent: { outOfMemory: 1, timedOut: 1, containerDead: 1 },
+} as const satisfies Record<string, Partial<Record<CauseName, number>>>;
+
+/** Share of broken batches failing the same retryable way every run. */
+const PERSISTENT_SHARE = 1 / 3;
+
+/** The batch's DOWNLOAD_BATCHSPEC context when it fails before any build. */
+export const PRE_BUILD = {
+  first: { context: FAILURES.sourceUnavailable, class: 'unknown' },
+  always: { context: undefined, class: 'configuration' },
+} as const;
+
+/** A keyed weighted draw of a cause. */
+function pickAt(
+  weights: Partial<Record<CauseName, number>>,
+  random: Random,
+  ...key: (string | number)[]
+): CauseName {
+  const entries = Object.entries(weights) as [CauseName, number][];
+  let left = random.at(...key) * entries.reduce((n, [, w]) => n + w, 0);
+  for (const [name, weight] of entries) {
+    left -= weight;
+    if (left < 0) return name;
+  }
+  return (entries.at(-1) as [CauseName, number])[0];
 }
 
 /** Shares of healthy and flaky batches (the rest are broken). */
@@ -102,12 +214,12 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
   for (let i = 0; i < options.batches; i++) {
     const key = `b${String(i + 1).padStart(4, '0')}`;
     const stale = r.chanceAt(options.staleShare ?? 0, key, 'stale');
-    const outOfScope =
+    const rare =
       !stale &&
-      (options.outOfScopeProjects?.length ?? 0) > 0 &&
-      r.chanceAt(options.outOfScopeShare ?? 0, key, 'scope');
-    const projects = outOfScope
-      ? (options.outOfScopeProjects as readonly string[])
+      (options.rareProjects?.length ?? 0) > 0 &&
+      r.chanceAt(options.rareShare ?? 0, key, 'scope');
+    const projects = rare
+      ? (options.rareProjects as readonly string[])
       : options.projects;
     const project = projects[r.intAt(0, projects.length - 1, key, 'project')];
     const draw = r.at(key, 'kind');
@@ -199,6 +311,7 @@ export function runPlan(
     preBuild,
     fails,
     failingGroups,
+    causes: causesOf(plan, run, random, failingGroups),
     durationMs,
     settleLagMs:
       explicit.settleLagMs ??
@@ -207,21 +320,80 @@ export function runPlan(
   };
 }
 
-/** How the batch goes if every failure with budget left is retried exactly once. */
+/** How each failing group of a run fails (see {@link FAILURE_MIX}). */
+function causesOf(
+  plan: BatchPlan,
+  run: number,
+  random: Random,
+  failingGroups: readonly string[],
+): Record<string, CauseName> {
+  const explicit = plan.runs?.[run]?.causes ?? {};
+  const persistent =
+    plan.kind === 'broken' &&
+    random.chanceAt(PERSISTENT_SHARE, plan.key, 'persistent');
+  const draw = (group: string, i: number): CauseName => {
+    if (plan.kind !== 'broken') {
+      return pickAt(FAILURE_MIX.flaky, random, plan.key, run, group, 'cause');
+    }
+    if (persistent)
+      return pickAt(FAILURE_MIX.persistent, random, plan.key, 'cause');
+    const mix =
+      i === 0
+        ? FAILURE_MIX.genuine
+        : { ...FAILURE_MIX.flaky, ...FAILURE_MIX.genuine };
+    return pickAt(mix, random, plan.key, run, group, 'cause');
+  };
+  // With fast-fail the run's one cause must not depend on which groups run.
+  const shared = plan.fastFail ? draw('*', 0) : undefined;
+  return Object.fromEntries(
+    failingGroups.map((group, i) => [
+      group,
+      explicit[group] ?? shared ?? draw(group, i),
+    ]),
+  );
+}
+
+/** The failure classes of a failed run: one per failing group, or the batch's own. */
+export function runClasses(run: RunPlan, plan: BatchPlan): FailureClass[] {
+  if (run.preBuild) return [PRE_BUILD[plan.preBuild ?? 'always'].class];
+  return run.failingGroups.map(
+    (g) => CAUSES[run.causes[g] ?? 'testFailure'].class,
+  );
+}
+
+/** A project's effective retry policy: the stack's, overridden by its tags. */
+export interface RetryPolicy {
+  readonly maxRetries: number;
+  readonly retryOn: readonly FailureClass[];
+  readonly retryType: string;
+}
+
+/**
+ * How the batch goes if every failure whose classes are all in RetryOn is
+ * retried exactly once while budget is left (`policy` undefined: never).
+ * Later runs fail among the groups the retry reran: the failed ones with
+ * RETRY_FAILED_BUILDS (with fast-fail, one cause per run makes this moot).
+ */
 export function expectedCourse(
   plan: BatchPlan,
   random: Random,
-  maxRetries: number,
-  retries: boolean,
+  policy: RetryPolicy | undefined,
 ): { readonly retries: number; readonly finalStatus: 'SUCCEEDED' | 'FAILED' } {
   // Run n follows the n-th retry.
-  let count = 0;
-  for (; runFails(plan, count, random); count++) {
-    if (!retries || count >= maxRetries) {
+  let running = plan.groups;
+  for (let count = 0; ; count++) {
+    const run = runPlan(plan, count, random, 1, running);
+    if (!run.fails) return { retries: count, finalStatus: 'SUCCEEDED' };
+    const retryable = runClasses(run, plan).every((c) =>
+      policy?.retryOn.includes(c),
+    );
+    if (!policy || !retryable || count >= policy.maxRetries) {
       return { retries: count, finalStatus: 'FAILED' };
     }
+    if (policy.retryType !== 'RETRY_ALL_BUILDS' && !run.preBuild) {
+      running = run.failingGroups;
+    }
   }
-  return { retries: count, finalStatus: 'SUCCEEDED' };
 }
 
 /** What happened to one batch in the emulator. */
@@ -239,6 +411,14 @@ export interface BatchHistory {
   settledAt?: number;
   /** Failure-to-retry latencies, ms of simulated time. */
   readonly latenciesMs: number[];
+  /** Every FAILED run: its groups' classes, whether a retry and a success followed. */
+  readonly failedRuns: {
+    classes: FailureClass[];
+    retried: boolean;
+    healed: boolean;
+  }[];
+  /** Classes of the groups that failed so far in the current run. */
+  classes: FailureClass[];
 }
 
 /** Options of {@link WorkloadDriver}. */
@@ -251,6 +431,8 @@ export interface DriverOptions {
   readonly plans: readonly BatchPlan[];
   /** Simulated time that offset 0 stands for. */
   readonly origin: number;
+  /** The project's secret, which networkInLog builds print into their log. */
+  readonly secretOf?: (project: string) => string | undefined;
 }
 
 /**
@@ -276,6 +458,8 @@ export class WorkloadDriver {
       retries: 0,
       status: 'NOT_STARTED',
       latenciesMs: [],
+      failedRuns: [],
+      classes: [],
     }));
     this.#o.scheduler.onStep(() => this.#noticeRetries());
   }
@@ -317,9 +501,11 @@ export class WorkloadDriver {
     const { emulator, clock, random, tickMs } = this.#o;
     const { plan } = history;
     const run = runPlan(plan, history.runs++, random, tickMs);
+    const preBuild = PRE_BUILD[plan.preBuild ?? 'always'];
+    history.classes = run.preBuild ? [preBuild.class] : [];
     if (!history.arn) {
       const batch = run.preBuild
-        ? emulator.failBatchBeforeBuilds(plan.project)
+        ? emulator.failBatchBeforeBuilds(plan.project, preBuild.context)
         : emulator.startBatch(plan.project, { groups: plan.groups });
       history.arn = batch.arn;
       if (run.preBuild) return this.#settled(history, batch);
@@ -354,16 +540,16 @@ export class WorkloadDriver {
     const { random, tickMs } = this.#o;
     const run = runPlan(history.plan, history.runs - 1, random, tickMs, groups);
     for (const { build, group } of running) {
-      const status: TerminalStatus = run.failingGroups.includes(group)
-        ? 'FAILED'
-        : 'SUCCEEDED';
+      const name = run.failingGroups.includes(group)
+        ? (run.causes[group] ?? 'testFailure')
+        : undefined;
       const duration = Math.max(
         this.#o.tickMs,
         run.durationMs[group] ?? this.#o.tickMs,
       );
       this.#task(
         now + duration,
-        () => this.#complete(history, build.arn, status, run),
+        () => this.#complete(history, build.arn, name && CAUSES[name], run),
         history,
       );
     }
@@ -372,18 +558,28 @@ export class WorkloadDriver {
   #complete(
     history: BatchHistory,
     buildArn: string,
-    status: TerminalStatus,
+    cause: Cause | undefined,
     run: RunPlan,
   ): void {
     const arn = history.arn as string;
-    if (this.#o.emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
+    const { emulator, secretOf } = this.#o;
+    if (emulator.getBuild(buildArn).buildStatus !== 'IN_PROGRESS') {
       return; // stopped by fast-fail
     }
-    this.#o.emulator.completeBuild(buildArn, status);
-    const running = this.#o.emulator
+    const secret = secretOf?.(history.plan.project);
+    const failure =
+      cause?.failure && secret && cause === CAUSES.networkInLog
+        ? {
+            ...cause.failure,
+            log: [...(cause.failure.log ?? []), `NPM_TOKEN=${secret}`],
+          }
+        : cause?.failure;
+    emulator.completeBuild(buildArn, cause?.status ?? 'SUCCEEDED', failure);
+    if (cause) history.classes.push(cause.class);
+    const running = emulator
       .currentBuilds(arn)
       .some((b) => b.buildStatus === 'IN_PROGRESS');
-    const fastFail = history.plan.fastFail && status !== 'SUCCEEDED';
+    const fastFail = history.plan.fastFail && cause !== undefined;
     if (running && !fastFail) return;
     this.#task(
       this.#o.clock.now() + run.settleLagMs,
@@ -406,9 +602,17 @@ export class WorkloadDriver {
     history.status = batch.buildBatchStatus;
     history.settledAt = this.#o.clock.now();
     this.lastChangeAt = this.#o.clock.now();
+    const last = history.failedRuns.at(-1);
     if (batch.buildBatchStatus === 'FAILED') {
       history.failures++;
+      history.failedRuns.push({
+        classes: history.classes,
+        retried: false,
+        healed: false,
+      });
       this.#awaitingRetry.add(history);
+    } else if (last?.retried && batch.buildBatchStatus === 'SUCCEEDED') {
+      last.healed = true;
     }
   }
 
@@ -423,6 +627,8 @@ export class WorkloadDriver {
       );
       this.lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
+      const last = history.failedRuns.at(-1);
+      if (last) last.retried = true;
       this.#startRun(history);
     }
   }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   asExpected,
+  classText,
   demoSummary,
   demoTable,
   retryPaths,
@@ -34,26 +35,66 @@ const batch = (key: string): BatchResult => {
 
 describe('the demo scenario', () => {
   it('goes as expected for every batch, with every invariant holding', () => {
-    expect(result.batches).toHaveLength(15);
+    expect(result.batches).toHaveLength(19);
     expect(result.batches.filter((b) => !asExpected(b))).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.figures.retriesIssued).toBe(14);
+    expect(result.figures.retriesIssued).toBe(17);
+    expect(result.figures.nonRetryableRetried).toBe(0);
+    expect(result.figures.retryableMissed).toBe(0);
   });
 
-  it('retries flaky batches until they pass, broken ones up to MaxRetries', () => {
+  it('retries retryable classes until the batch passes', () => {
     expect(batch('d02')).toMatchObject({ retries: 1, status: 'SUCCEEDED' });
+    expect(classText(batch('d02'))).toBe('transient');
     expect(batch('d03')).toMatchObject({ retries: 2, status: 'SUCCEEDED' });
-    expect(batch('d04')).toMatchObject({
-      retries: 2,
-      failures: 3,
+    expect(classText(batch('d03'))).toBe('infrastructure, source');
+    expect(batch('d16')).toMatchObject({ retries: 1, status: 'SUCCEEDED' });
+    expect(classText(batch('d16'))).toBe('transient');
+  });
+
+  it('reads the build log only where it can make a command failure transient', () => {
+    // d04's test failure and d16's network error: script by their messages.
+    expect(result.figures.logReads).toBe(2);
+    expect(result.figures.apiCalls['logs:GetLogEvents']).toBe(2);
+    // d16's log tail holds web-app's secret, which no line may show.
+    expect(result.figures.secretsInLogTails).toBe(1);
+    expect(result.figures.secretLeaks).toBe(0);
+  });
+
+  it('does not retry genuine failures: a failing test, a broken buildspec', () => {
+    for (const [key, cls] of [
+      ['d04', 'script'],
+      ['d17', 'configuration'],
+    ]) {
+      expect(batch(key as string)).toMatchObject({
+        retries: 0,
+        failures: 1,
+        status: 'FAILED',
+      });
+      expect(batch(key as string).budgetRetries).toBeUndefined();
+      expect(classText(batch(key as string))).toBe(cls);
+    }
+  });
+
+  it('follows project tags: an opt-out, a bigger budget', () => {
+    expect(batch('d18')).toMatchObject({
+      scope: 'opted-out',
+      retries: 0,
       status: 'FAILED',
-      budgetRetries: 2,
+    });
+    expect(batch('d19')).toMatchObject({
+      retries: 5,
+      failures: 6,
+      status: 'FAILED',
+      maxRetries: 5,
+      budgetRetries: 5,
     });
   });
 
   it('finds failures without events through the sweep', () => {
     const paths = retryPaths(result);
-    expect(paths.get(batch('d05').arn as string)).toEqual(['sweep', 'sweep']);
+    expect(paths.get(batch('d05').arn as string)).toEqual(['sweep']);
+    expect(classText(batch('d05'))).toBe('unknown');
     expect(paths.get(batch('d07').arn as string)).toEqual(['sweep']);
     expect(paths.get(batch('d08').arn as string)).toEqual(['sweep']);
   });
@@ -91,8 +132,11 @@ describe('the demo scenario', () => {
 
   it('prints a table row per batch and a summary', () => {
     const text = demoTable(result);
-    expect(text.split('\n')).toHaveLength(2 + 15);
+    expect(text.split('\n')).toHaveLength(2 + 19);
     expect(text).toContain('sweep (resumed)');
+    expect(text.split('\n')[0]).toContain('class');
+    expect(text).toMatch(/d17 .* configuration .* FAILED, not retryable/);
+    expect(text).toMatch(/d19 .* FAILED, budget exhausted \(5\/5\)/);
     expect(text).not.toContain('✗');
     expect(demoSummary(result)).toContain('over-retries 0, missed 0');
   });

@@ -98,6 +98,7 @@ async function rig(
   const scheduler = new Scheduler(clock);
   const network = new Network({
     codebuildEndpoint: url,
+    logsEndpoint: url,
     dynamodbEndpoint: url,
     random: new Random(1),
   });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../../lambda/contract.js';
 import { randomScenario } from '../../sim/scenarios.js';
 import { runSimulation, type SimulationResult } from '../../sim/simulation.js';
 import { type Assembly, synthesize } from '../../tools/local-aws/synth.js';
@@ -28,7 +29,7 @@ describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
     expect(figures.budgetExceeded).toBe(0);
   });
 
-  it('retries every failure that had budget left', () => {
+  it('retries every retryable failure that had budget left', () => {
     const { figures } = result;
     expect(figures.missedRetries).toBe(0);
     expect(figures.expectedRetries).toBeGreaterThan(20);
@@ -58,6 +59,49 @@ describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
     expect(figures.flakyTotal).toBeGreaterThan(10);
     expect(figures.flakyRecovered).toBeGreaterThan(figures.flakyTotal / 2);
     expect(figures.brokenExhausted).toBeGreaterThan(0);
+  });
+
+  it('retries by class: never a genuine failure, always a retryable one', () => {
+    const { figures } = result;
+    expect(figures.nonRetryableRetried).toBe(0);
+    expect(figures.retryableMissed).toBe(0);
+    // Every class of the mix was drawn; only the retryable ones retried.
+    for (const [cls, n] of Object.entries(figures.byClass)) {
+      expect(n.failures, cls).toBeGreaterThan(0);
+      expect(n.retried + n.notRetried, cls).toBe(n.failures);
+      const retryable = SETTINGS.retryOn.default.some((c) => c === cls);
+      if (!retryable) expect(n.retried, cls).toBe(0);
+      else expect(n.healed, cls).toBeGreaterThan(0);
+    }
+    // Genuine failures of broken batches in scope: failed once, not retried.
+    const genuine = result.batches.filter(
+      (b) => b.scope === 'retry' && b.kind === 'broken' && b.retries === 0,
+    );
+    expect(genuine.length).toBeGreaterThan(0);
+  });
+
+  it('follows project tags: a bigger budget, an opt-out', () => {
+    const of = (project: string) =>
+      result.batches.filter(
+        (b) => b.project === project && b.scope !== 'stale',
+      );
+    expect(of('mobile').length).toBeGreaterThan(0);
+    for (const b of of('mobile')) expect(b.maxRetries).toBe(3);
+    for (const b of of('docs')) {
+      expect(b).toMatchObject({ scope: 'opted-out', retries: 0 });
+    }
+  });
+
+  it('reads build logs, secrets included, through the per-environment network', () => {
+    const { figures } = result;
+    expect(figures.logReads).toBeGreaterThan(0);
+    expect(figures.apiCalls['logs:GetLogEvents']).toBeGreaterThanOrEqual(
+      figures.logReads,
+    );
+    // networkInLog builds print the project's secret; the function read it...
+    expect(figures.secretsInLogTails).toBeGreaterThan(0);
+    // ...and wrote it nowhere (the next test checks every line).
+    expect(figures.secretLeaks).toBe(0);
   });
 
   it('leaves out-of-scope and stale batches alone', () => {
