@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
   dynamodb: {
     GetItem: dynamodb.GetItemCommand,
     BatchGetItem: dynamodb.BatchGetItemCommand,
+    BatchWriteItem: dynamodb.BatchWriteItemCommand,
     PutItem: dynamodb.PutItemCommand,
     UpdateItem: dynamodb.UpdateItemCommand,
     DeleteItem: dynamodb.DeleteItemCommand,

@@ -7,9 +7,12 @@ import {
   type BatchResult,
   decideRetry,
   dryRunAttempt,
+  isRetryDelayed,
   needsProjectPolicy,
   type Reason,
+  type RecheckChain,
   retryableByClass,
+  retryDelaySeconds,
   retryReason,
   type Trigger,
 } from './decision.js';
@@ -18,7 +21,8 @@ import { logger } from './logger.js';
 import { count, countClass } from './metrics.js';
 import type { ProjectPolicies } from './project-policies.js';
 import { type ProjectPolicy, stackPolicy } from './project-policy.js';
-import type { RetryStep } from './retry-step.js';
+import type { RecheckMessage, RecheckQueue } from './recheck-queue.js';
+import type { RetryRequest, RetryStep } from './retry-step.js';
 import { retryToken } from './retry-token.js';
 import { recordSkip } from './skip-log.js';
 
@@ -39,7 +43,21 @@ export interface BatchRetrierDeps {
   readonly retry: RetryStep;
   readonly policies: ProjectPolicies;
   readonly classifier: BatchClassifier;
+  /** The re-check queue; without it, only the sweep re-reads batches. */
+  readonly queue?: RecheckQueue;
   readonly now: () => number;
+}
+
+/** What the caller already knows about a batch it hands over. */
+export interface HandleContext {
+  /** The budget, when read cheaply (the sweep reads them in bulk). */
+  readonly budget?: BudgetView;
+  /** One of its builds, when read (the event's). */
+  readonly known?: BuildView;
+  /** The re-check message that asked, continuing its chain. */
+  readonly recheck?: RecheckMessage;
+  /** The build whose event asked. */
+  readonly eventBuildArn?: string;
 }
 
 /**
@@ -55,9 +73,8 @@ export class BatchRetrier {
   }
 
   /**
-   * Runs one batch through the decision path. `budget` is passed when the
-   * caller already read it (the sweep reads budgets in bulk), `known` when
-   * the caller read one of its builds (the event's).
+   * Runs one batch through the decision path, with what the caller
+   * already knows about it.
    *
    * @example
    * const outcome = await retrier.handle(batch, 'build-failed');
@@ -65,10 +82,9 @@ export class BatchRetrier {
   async handle(
     batch: BatchView,
     trigger: Trigger,
-    budget?: BudgetView,
-    known?: BuildView,
+    { budget, known, recheck, eventBuildArn }: HandleContext = {},
   ): Promise<BatchOutcome> {
-    const { config, budgetStore, policies, now } = this.#deps;
+    const { config, policies, now } = this.#deps;
     const log = { batchArn: batch.arn, batchStatus: batch.status, trigger };
     const policy = needsProjectPolicy(config, batch, trigger)
       ? await policies.of(batch.projectName)
@@ -79,6 +95,7 @@ export class BatchRetrier {
       now: new Date(now()),
       budget,
       policy,
+      eventBuildArn,
     });
 
     switch (decision.action) {
@@ -91,13 +108,7 @@ export class BatchRetrier {
         };
 
       case 'watch':
-        await budgetStore.watch(batch.arn);
-        logger.info('Watching batch until it settles', {
-          ...log,
-          decision: 'watch',
-          reason: decision.reason,
-        });
-        count(METRIC.BatchWatched);
+        await this.#watch(batch, trigger, recheck, log);
         return {
           batchArn: batch.arn,
           result: 'watching',
@@ -157,6 +168,48 @@ export class BatchRetrier {
     }
   }
 
+  /**
+   * Watches a batch still running: the sweep's watch list, the children it
+   * waits on, and the re-check chain. A failure starts a backstop chain
+   * while other children run (their events say when the last one ended),
+   * a settle chain when none does; the last child's end starts a settle
+   * chain; a re-check goes on with its own chain.
+   */
+  async #watch(
+    batch: BatchView,
+    trigger: Trigger,
+    recheck: RecheckMessage | undefined,
+    log: Record<string, unknown>,
+  ): Promise<void> {
+    const { budgetStore, queue } = this.#deps;
+    let chain: RecheckChain | undefined;
+    let round = 0;
+    if (recheck) {
+      chain = recheck.chain;
+      round = recheck.round + 1;
+    } else {
+      const running = trigger === 'build-failed' ? batch.runningBuilds : [];
+      const { first } = await budgetStore.watch(batch.arn, running);
+      if (trigger === 'siblings-done' || first) {
+        chain = running.length > 0 ? 'backstop' : 'settle';
+      }
+      count(METRIC.BatchWatched);
+    }
+    const delaySeconds =
+      queue && chain ? await queue.recheck(batch.arn, chain, round) : undefined;
+    const line = {
+      ...log,
+      decision: 'watch',
+      reason: 'batch-not-settled',
+      ...(chain && delaySeconds !== undefined
+        ? { recheck: { chain, round, delaySeconds } }
+        : {}),
+    };
+    // A chain's later rounds are routine; the first watch is worth a line.
+    if (recheck) logger.debug('Batch still running; re-checking', line);
+    else logger.info('Watching batch until it settles', line);
+  }
+
   async #notRetryable(
     batch: BatchView,
     failure: string,
@@ -193,7 +246,7 @@ export class BatchRetrier {
     failure: string,
     classifications: readonly Classification[],
   ): Promise<BatchOutcome> {
-    const { budgetStore, retry } = this.#deps;
+    const { budgetStore, queue, now } = this.#deps;
     const reservation = await budgetStore.reserveAttempt(
       batch.arn,
       failure,
@@ -209,43 +262,110 @@ export class BatchRetrier {
       );
     }
     const { attempt } = reservation;
-    const token = retryToken(batch.arn, attempt, failure);
-    const log = {
-      batchArn: batch.arn,
-      attempt,
-      maxRetries: policy.maxRetries,
-      retryType: policy.retryType,
-      token,
-    };
-    const step = await retry({
+    const request: RetryRequest = {
       batchArn: batch.arn,
       batchId: batch.id,
       attempt,
       failure,
       retryType: policy.retryType,
-      token,
+      token: retryToken(batch.arn, attempt, failure),
+    };
+    const log = {
+      batchArn: batch.arn,
+      attempt,
+      maxRetries: policy.maxRetries,
+      retryType: policy.retryType,
+      token: request.token,
+    };
+    const at = now();
+    if (
+      reservation.kind === 'duplicate' &&
+      isRetryDelayed(reservation.retryAfter, at)
+    ) {
+      recordSkip('Retry waits out its delay', 'retry-delayed', log);
+      return { batchArn: batch.arn, result: 'retry-delayed', attempt };
+    }
+    const delaySeconds =
+      reservation.kind === 'reserved' ? retryDelaySeconds(policy, attempt) : 0;
+    if (delaySeconds > 0 && queue) {
+      // Reserved first, then delayed: a crash in between retries at once on
+      // the next delivery; a lost message is made up by the sweep after
+      // the delay; nothing is retried twice (the token is the same).
+      const retryAfter = at + delaySeconds * 1000;
+      await budgetStore.delayRetry(batch.arn, failure, attempt, retryAfter);
+      await queue.delayRetry(request, delaySeconds);
+      logger.info('Retry delayed', {
+        ...log,
+        decision: 'retry',
+        reason: 'retry-delayed',
+        delaySeconds,
+        failedGroups: classifications.map(evidence),
+      });
+      return {
+        batchArn: batch.arn,
+        result: 'retry-delayed',
+        attempt,
+        classifications,
+      };
+    }
+    return this.retryReserved(request, {
+      reason: retryReason(reservation.kind),
+      maxRetries: policy.maxRetries,
+      classifications,
     });
+  }
+
+  /**
+   * Makes the RetryBuildBatch call of a reserved attempt, at most once per
+   * token, and logs and counts what CodeBuild said. The queue's delayed
+   * retries come here directly.
+   *
+   * @example
+   * await retrier.retryReserved(message, { reason: 'delayed-retry' });
+   */
+  async retryReserved(
+    request: RetryRequest,
+    {
+      reason: retried,
+      maxRetries,
+      classifications = [],
+    }: {
+      readonly reason: Reason;
+      readonly maxRetries?: number;
+      readonly classifications?: readonly Classification[];
+    },
+  ): Promise<BatchOutcome> {
+    const { budgetStore, retry } = this.#deps;
+    const { batchArn, attempt, failure, token } = request;
+    const log = {
+      batchArn,
+      attempt,
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+      retryType: request.retryType,
+      token,
+    };
+    const step = await retry(request);
 
     if (step.kind === 'in-flight') {
       recordSkip('Retry already in flight', 'in-flight', log);
-      return { batchArn: batch.arn, result: 'in-flight', attempt };
+      return { batchArn: batchArn, result: 'in-flight', attempt };
     }
     const { response, fresh } = step;
     if (response.kind === 'retried' && !fresh) {
       recordSkip('Failure already retried', 'already-retried', log);
-      return { batchArn: batch.arn, result: 'already-retried', attempt };
+      return { batchArn: batchArn, result: 'already-retried', attempt };
     }
     if (response.kind === 'retried') {
       logger.info('Retried batch', {
         ...log,
         decision: 'retry',
-        reason: retryReason(reservation.kind),
+        reason: retried,
         batchStatusAfter: response.status,
         failedGroups: classifications.map(evidence),
       });
       count(METRIC.RetryIssued);
       return {
-        batchArn: batch.arn,
+        batchArn: batchArn,
         result: 'retried',
         attempt,
         classifications,
@@ -255,7 +375,7 @@ export class BatchRetrier {
     // CodeBuild refused: the batch is no longer failed, or is gone. Neither
     // is fixed by retrying the invocation, so give the attempt back and stop.
     const released = await budgetStore.releaseAttempt(
-      batch.arn,
+      batchArn,
       failure,
       attempt,
     );
@@ -270,7 +390,7 @@ export class BatchRetrier {
     });
     count(METRIC.RetryRefused);
     return {
-      batchArn: batch.arn,
+      batchArn: batchArn,
       result: refused ? 'refused' : 'not-found',
       reason,
       attempt,

@@ -20,6 +20,10 @@ export interface BatchView {
    * not ignore failure. STOPPED groups are collateral and left out.
    */
   readonly failedGroups: readonly FailedGroup[];
+  /** ARNs of the groups' current builds still running. */
+  readonly runningBuilds: readonly string[];
+  /** ARNs of the groups' current builds (a retry replaces some). */
+  readonly currentBuilds: readonly string[];
   /**
    * The batch's own phases, for a batch that failed before any build (its
    * batch buildspec failed in DOWNLOAD_BATCHSPEC).
@@ -101,4 +105,9 @@ export interface BudgetView {
   readonly exhaustedFailure?: string;
   /** The failure already found not retryable (by its classes). */
   readonly declinedFailure?: string;
+  /**
+   * When the latest attempt's delayed retry is due (epoch ms): until then
+   * the re-check queue holds it, and nothing else retries the failure.
+   */
+  readonly retryAfter?: number;
 }

@@ -5,6 +5,7 @@ import {
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -21,6 +22,14 @@ const { partitionKey: ID, ttlAttribute: TTL } = TABLE;
 const { watchPartitionKey: SHARD, watchSortKey: WATCHED_AT } = TABLE;
 /** The single partition value of the watch index. */
 const WATCH_SHARD = 'watched';
+/** When the batch's re-check chain started (set once per watch). */
+const CHAIN = 'recheckChainAt';
+/** Children still running when a sibling failed (a string set). */
+const PENDING = 'pendingBuilds';
+/** Every attribute of a watch, removed together when it ends. */
+const WATCH = `${SHARD}, ${WATCHED_AT}, ${CHAIN}, ${PENDING}`;
+/** BatchWriteItem writes at most 25 items per call. */
+const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem reads at most 100 keys per call. */
 const BATCH_GET_LIMIT = 100;
 
@@ -38,7 +47,12 @@ export type Reservation =
   /** A new attempt was reserved for this failure. */
   | { readonly kind: 'reserved'; readonly attempt: number }
   /** This failure already holds an attempt (duplicate, or crash redelivery). */
-  | { readonly kind: 'duplicate'; readonly attempt: number }
+  | {
+      readonly kind: 'duplicate';
+      readonly attempt: number;
+      /** When that attempt's delayed retry is due, if it was delayed. */
+      readonly retryAfter?: number;
+    }
   /** No budget left for a new failure. */
   | { readonly kind: 'exhausted'; readonly retries: number };
 
@@ -101,7 +115,7 @@ export class BudgetStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(batchArn) },
-          UpdateExpression: `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
+          UpdateExpression: `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE retryAfter, ${WATCH}`,
           ConditionExpression:
             '(attribute_not_exists(retries) OR retries < :max) AND (attribute_not_exists(lastFailure) OR lastFailure <> :failure)',
           ExpressionAttributeValues: {
@@ -127,7 +141,12 @@ export class BudgetStore {
         : await this.read(batchArn);
       const retries = item?.retries ?? 0;
       if (item?.lastFailure === failure) {
-        return { kind: 'duplicate', attempt: retries };
+        const { retryAfter } = item;
+        return {
+          kind: 'duplicate',
+          attempt: retries,
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+        };
       }
       return { kind: 'exhausted', retries };
     }
@@ -180,7 +199,7 @@ export class BudgetStore {
   ): Promise<boolean> {
     return this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
-      UpdateExpression: `SET ${attribute} = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${SHARD}, ${WATCHED_AT}`,
+      UpdateExpression: `SET ${attribute} = :failure, updatedAt = :now, batchArn = :arn, ${TTL} = :expiration REMOVE ${WATCH}`,
       ConditionExpression: `attribute_not_exists(${attribute}) OR ${attribute} <> :failure`,
       ExpressionAttributeValues: {
         ':failure': failure,
@@ -191,28 +210,127 @@ export class BudgetStore {
     });
   }
 
-  /** Puts the batch on the sweep's watch list (idempotent). */
-  async watch(batchArn: string): Promise<void> {
-    await this.#doc.send(
+  /**
+   * Records that `attempt` of `failure` waits on the queue until
+   * `retryAfter` (epoch ms), if the attempt is still the latest.
+   */
+  async delayRetry(
+    batchArn: string,
+    failure: string,
+    attempt: number,
+    retryAfter: number,
+  ): Promise<boolean> {
+    return this.#conditional({
+      Key: { [ID]: keyOf(batchArn) },
+      UpdateExpression: 'SET retryAfter = :after, updatedAt = :now',
+      ConditionExpression: 'lastFailure = :failure AND retries = :attempt',
+      ExpressionAttributeValues: {
+        ':after': retryAfter,
+        ':failure': failure,
+        ':attempt': attempt,
+        ':now': this.#now(),
+      },
+    });
+  }
+
+  /**
+   * Puts the batch on the sweep's watch list (idempotent) and remembers its
+   * children still running, each findable by its build ARN, so their events
+   * tell when the last one ended without asking CodeBuild. `first` is true
+   * for the first watcher since the watch began: it starts the re-checks.
+   */
+  async watch(
+    batchArn: string,
+    runningBuilds: readonly string[] = [],
+  ): Promise<{ readonly first: boolean }> {
+    const pending = runningBuilds.length > 0;
+    const { Attributes } = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { [ID]: keyOf(batchArn) },
-        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), batchArn = :arn, ${TTL} = :expiration`,
+        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), ${CHAIN} = if_not_exists(${CHAIN}, :now), batchArn = :arn, ${TTL} = :expiration${pending ? ` ADD ${PENDING} :builds` : ''}`,
         ExpressionAttributeValues: {
           ':shard': WATCH_SHARD,
           ':now': this.#now(),
           ':arn': batchArn,
           ':expiration': this.#expiration(),
+          ...(pending ? { ':builds': new Set(runningBuilds) } : {}),
         },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    for (let i = 0; i < runningBuilds.length; i += BATCH_WRITE_LIMIT) {
+      const puts = runningBuilds.slice(i, i + BATCH_WRITE_LIMIT).map((arn) => ({
+        PutRequest: {
+          Item: {
+            [ID]: buildKeyOf(arn),
+            batchArn,
+            [TTL]: this.#expiration(),
+          },
+        },
+      }));
+      let items: typeof puts | undefined = puts;
+      for (let round = 0; items && items.length > 0; round++) {
+        if (round === UNPROCESSED_KEYS_ROUNDS) {
+          throw new UnprocessedKeysError(items.length);
+        }
+        if (round > 0) await sleep(backoffMs(round));
+        const result = await this.#doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.#table]: items } }),
+        );
+        items = result.UnprocessedItems?.[this.#table] as typeof puts;
+      }
+    }
+    return { first: Attributes?.[CHAIN] === undefined };
+  }
+
+  /** The watched batch whose running child `buildArn` is, if any. */
+  async batchOfRunningChild(buildArn: string): Promise<string | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [ID]: buildKeyOf(buildArn) },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.batchArn as string | undefined;
+  }
+
+  /**
+   * Records that child `buildArn` of a watched batch ended: `last` when no
+   * child the watch waited on still runs, `more` when some do, `unknown`
+   * when the watch was not waiting on it (a duplicate event, or no watch).
+   */
+  async childEnded(
+    batchArn: string,
+    buildArn: string,
+  ): Promise<'last' | 'more' | 'unknown'> {
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { [ID]: keyOf(batchArn) },
+          UpdateExpression: `DELETE ${PENDING} :build`,
+          ConditionExpression: `contains(${PENDING}, :arn)`,
+          ExpressionAttributeValues: {
+            ':build': new Set([buildArn]),
+            ':arn': buildArn,
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Attributes?.[PENDING] === undefined ? 'last' : 'more';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'unknown';
+      throw error;
+    }
   }
 
   /** Takes the batch off the watch list. */
   async unwatch(batchArn: string): Promise<void> {
     await this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
-      UpdateExpression: `REMOVE ${SHARD}, ${WATCHED_AT}`,
+      UpdateExpression: `REMOVE ${WATCH}`,
       ConditionExpression: `attribute_exists(${SHARD})`,
     });
   }
@@ -311,6 +429,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function buildKeyOf(buildArn: string): string {
+  return `build#${buildArn}`;
+}
+
 function keyOf(batchArn: string): string {
   return `batch#${batchArn}`;
 }
@@ -321,5 +443,7 @@ function toBudget(item: Record<string, unknown>): BudgetView {
     lastFailure: item.lastFailure as string | undefined,
     exhaustedFailure: item.exhaustedFailure as string | undefined,
     declinedFailure: item.declinedFailure as string | undefined,
+    retryAfter:
+      item.retryAfter === undefined ? undefined : Number(item.retryAfter),
   };
 }

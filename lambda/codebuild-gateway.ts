@@ -243,6 +243,15 @@ function toView(batch: BuildBatch): BatchView | undefined {
       ];
     }),
     phases: toPhases(batch.phases),
+    runningBuilds: (batch.buildGroups ?? []).flatMap((group) => {
+      const current = group.currentBuildSummary;
+      return current?.arn && current.buildStatus === 'IN_PROGRESS'
+        ? [current.arn]
+        : [];
+    }),
+    currentBuilds: (batch.buildGroups ?? []).flatMap(
+      (group) => group.currentBuildSummary?.arn ?? [],
+    ),
   };
 }
 

@@ -154,6 +154,10 @@ const schema = z.object({
   ),
   [ENV.retryPatterns]: z.optional(retryPattern),
   [ENV.logTailLines]: wholeNumber(SETTINGS.logTailLines),
+  [ENV.retryDelaySeconds]: wholeNumber(SETTINGS.retryDelaySeconds),
+  [ENV.recheckQueueUrl]: z.optional(
+    z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an SQS queue URL')),
+  ),
 });
 
 /** The variables {@link loadConfig} reads (the Powertools ones are not). */
@@ -181,6 +185,13 @@ export interface Config {
   readonly retryPattern?: RegExp;
   /** Log lines to read when a failed command is not decided otherwise. */
   readonly logTailLines: number;
+  /** Delay before a retry, doubled per attempt (a project tag may override). */
+  readonly retryDelaySeconds: number;
+  /**
+   * The re-check queue: settling batches are re-read and delayed retries
+   * made through it. Without it only the sweep re-reads batches.
+   */
+  readonly recheckQueueUrl?: string;
 }
 
 /**
@@ -207,6 +218,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new InvalidConfigError([...new Set(problems)]);
   }
   const c = result.data;
+  if (c[ENV.retryDelaySeconds] > 0 && !c[ENV.recheckQueueUrl]) {
+    throw new InvalidConfigError([
+      `${ENV.retryDelaySeconds} needs ${ENV.recheckQueueUrl}: delayed retries wait on the re-check queue`,
+    ]);
+  }
   return Object.freeze({
     tableName: c[ENV.tableName],
     maxRetries: c[ENV.maxRetries],
@@ -218,5 +234,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retryExitCodes: Object.freeze([...new Set(c[ENV.retryExitCodes])]),
     ...(c[ENV.retryPatterns] ? { retryPattern: c[ENV.retryPatterns] } : {}),
     logTailLines: c[ENV.logTailLines],
+    retryDelaySeconds: c[ENV.retryDelaySeconds],
+    ...(c[ENV.recheckQueueUrl]
+      ? { recheckQueueUrl: c[ENV.recheckQueueUrl] }
+      : {}),
   });
 }

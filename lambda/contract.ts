@@ -105,6 +105,7 @@ export const PROJECT_TAGS = {
   maxRetries: 'codebuild-batch-retry:max-retries',
   retryOn: 'codebuild-batch-retry:retry-on',
   retryType: 'codebuild-batch-retry:retry-type',
+  retryDelaySeconds: 'codebuild-batch-retry:retry-delay-seconds',
 } as const;
 
 /** How long an execution environment trusts the project tags it read. */
@@ -191,6 +192,12 @@ export const SETTINGS = {
   },
   retryPatterns: { parameter: 'RetryPatterns', maxLength: 1024, default: '' },
   logTailLines: { parameter: 'LogTailLines', min: 0, max: 1000, default: 100 },
+  retryDelaySeconds: {
+    parameter: 'RetryDelaySeconds',
+    min: 0,
+    max: 900,
+    default: 0,
+  },
 } as const satisfies Record<
   string,
   | NumberSetting
@@ -217,6 +224,8 @@ export const ENV = {
   retryExitCodes: 'RETRY_EXIT_CODES',
   retryPatterns: 'RETRY_PATTERNS',
   logTailLines: 'LOG_TAIL_LINES',
+  retryDelaySeconds: 'RETRY_DELAY_SECONDS',
+  recheckQueueUrl: 'RECHECK_QUEUE_URL',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -254,6 +263,8 @@ export const METRIC = {
   NotRetryable: 'NotRetryable',
   InvalidProjectTag: 'InvalidProjectTag',
   BuildLogRead: 'BuildLogRead',
+  RecheckScheduled: 'RecheckScheduled',
+  RetryDelayed: 'RetryDelayed',
 } as const;
 
 /** A metric the function emits. */
@@ -264,3 +275,16 @@ export const SKIP_REASON_DIMENSION = 'Reason';
 
 /** The dimension that splits `NotRetryable` by failure class. */
 export const FAILURE_CLASS_DIMENSION = 'Class';
+
+/**
+ * The re-check queue's timing. A batch settles after its children, so a
+ * failure usually finds it still running. While other children run, the
+ * batch is re-read every `backstopSeconds` (their events normally say when
+ * the last one ended); once the last one ended, at the `settleSeconds`
+ * steps (the last one repeating) until it settles. SQS delays at most 900 s.
+ */
+export const RECHECK = {
+  settleSeconds: [5, 10, 15, 20, 30, 45, 60],
+  backstopSeconds: 90,
+  maxDelaySeconds: 900,
+} as const;

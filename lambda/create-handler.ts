@@ -1,8 +1,14 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { BatchClassifier } from './batch-classifier.js';
 import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
 import { BudgetStore } from './budget-store.js';
@@ -21,6 +27,11 @@ import { type BuildStateChange, parseInvocation } from './event.js';
 import { logger } from './logger.js';
 import { count, metrics } from './metrics.js';
 import { ProjectPolicies } from './project-policies.js';
+import {
+  parseQueueMessage,
+  type QueueMessage,
+  RecheckQueue,
+} from './recheck-queue.js';
 import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
 import { recordSkip } from './skip-log.js';
 import { runSweep, type SweepSummary } from './sweep.js';
@@ -33,6 +44,11 @@ export type InvocationResult =
   /** Not an event the function acts on; `problem` says why. */
   | { readonly kind: 'rejected'; readonly problem: string }
   | { readonly kind: 'ignored'; readonly reason: SkipReason }
+  /** Queue records; the failed ones are retried by the queue. */
+  | {
+      readonly kind: 'queue';
+      readonly batchItemFailures: readonly { itemIdentifier: string }[];
+    }
   | ({ readonly kind: 'batch' } & BatchOutcome)
   | SweepSummary;
 
@@ -41,6 +57,7 @@ export interface HandlerOptions {
   readonly codebuild?: CodeBuildClient;
   readonly dynamodb?: DynamoDBClient;
   readonly logs?: CloudWatchLogsClient;
+  readonly sqs?: SQSClient;
   /** Clock in milliseconds. */
   readonly now?: () => number;
 }
@@ -80,10 +97,17 @@ export function createHandler(
     tableName: config.tableName,
     awsSdkV3Client: dynamodb,
   });
+  const queue = config.recheckQueueUrl
+    ? new RecheckQueue(
+        options.sqs ?? new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+        config.recheckQueueUrl,
+      )
+    : undefined;
   const retrier = new BatchRetrier({
     config,
     budgetStore,
     now,
+    ...(queue ? { queue } : {}),
     retry: createRetryStep(codebuild, persistenceStore, idempotencyConfig),
     policies: new ProjectPolicies(codebuild, config, now),
     classifier: new BatchClassifier(
@@ -102,18 +126,71 @@ export function createHandler(
     };
     // Scope first: out-of-scope projects cost no API call.
     if (!isInScope(config, event.projectName)) return ignore('out-of-scope');
+    let trigger = triggerOf(event.buildStatus);
+    if (trigger === 'build-ended') {
+      // A healthy end matters only to a watched batch waiting on this
+      // child: one DynamoDB read, and no CodeBuild call for the others.
+      const watched = await budgetStore.batchOfRunningChild(event.buildArn);
+      if (!watched) return ignore('batch-not-watched');
+      const ended = await budgetStore.childEnded(watched, event.buildArn);
+      if (ended !== 'last') return ignore('siblings-running');
+      const [batch] = await codebuild.getBatches([watched]);
+      if (!batch) return ignore('batch-not-found');
+      return {
+        kind: 'batch',
+        ...(await retrier.handle(batch, 'siblings-done')),
+      };
+    }
     const build = await codebuild.lookUpBuild(event.buildArn);
     if (build.kind !== 'batch-child') return ignore(buildSkipReason(build));
     const [batch] = await codebuild.getBatches([build.batchArn]);
     if (!batch) return ignore('batch-not-found');
-    const outcome = await retrier.handle(
-      batch,
-      triggerOf(event.buildStatus),
-      undefined,
-      build.build,
-    );
+    // A failed child of a running batch may be the last one an earlier
+    // failure waits on; a settled batch is decided now anyway.
+    if (
+      batch.status === 'IN_PROGRESS' &&
+      (await budgetStore.childEnded(batch.arn, event.buildArn)) === 'last'
+    ) {
+      trigger = 'siblings-done';
+    }
+    const outcome = await retrier.handle(batch, trigger, {
+      known: build.build,
+      eventBuildArn: event.buildArn,
+    });
     return { kind: 'batch', ...outcome };
   };
+
+  const onQueueRecord = async (record: SQSRecord): Promise<void> => {
+    let message: QueueMessage;
+    try {
+      message = parseQueueMessage(record.body);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      // Not ours and never will be: dropped with the reason, not redriven.
+      logger.warn('Rejected invalid queue message', {
+        decision: 'reject',
+        reason: 'invalid-event',
+        problem: error.problem,
+        messageId: record.messageId,
+      });
+      count(METRIC.InvalidEvent);
+      return;
+    }
+    if (message.kind === 'retry') {
+      const { kind: _, ...request } = message;
+      await retrier.retryReserved(request, { reason: 'delayed-retry' });
+      return;
+    }
+    const [batch] = await codebuild.getBatches([message.batchArn]);
+    if (!batch) {
+      recordSkip('Re-checked batch is gone', 'batch-not-found', {
+        batchArn: message.batchArn,
+      });
+      return;
+    }
+    await retrier.handle(batch, 'recheck', { recheck: message });
+  };
+  const queueProcessor = new BatchProcessor(EventType.SQS);
 
   return async (event, context) => {
     if (context.awsRequestId) logger.addContext(context as Context);
@@ -138,6 +215,16 @@ export function createHandler(
         // The sweep rule's constant input has no id; the request id stands in.
         eventId: invocation.eventId ?? context.awsRequestId ?? 'sweep',
       });
+      if (invocation.kind === 'queue') {
+        // Failed records alone go back to the queue (ReportBatchItemFailures).
+        const response = await processPartialResponse(
+          invocation.event,
+          onQueueRecord,
+          queueProcessor,
+          { context: context as Context, throwOnFullBatchFailure: false },
+        );
+        return { kind: 'queue', ...response };
+      }
       if (invocation.kind === 'sweep') {
         return await runSweep({
           config,

@@ -3,6 +3,7 @@ import { failureKey } from './batch.js';
 import type { Config } from './config.js';
 import {
   FAILURE_BUILD_STATUSES,
+  RECHECK,
   type TerminalBuildStatus,
 } from './contract.js';
 import type { Classification } from './failure-class.js';
@@ -17,6 +18,10 @@ export type Trigger =
   | 'build-failed'
   /** A child build of the batch ended any other way. */
   | 'build-ended'
+  /** The last child still running when a sibling failed has ended. */
+  | 'siblings-done'
+  /** A re-check message from the queue. */
+  | 'recheck'
   /** The scheduled sweep. */
   | 'sweep';
 
@@ -34,6 +39,14 @@ export type SkipReason =
   | 'batch-status-unknown'
   | 'before-lookback'
   | 'retries-disabled'
+  /** A healthy build of a batch nothing is waiting on. */
+  | 'batch-not-watched'
+  /** The event's build failed before a retry replaced it: old news. */
+  | 'build-superseded'
+  /** A child of a watched batch ended; others still run. */
+  | 'siblings-running'
+  /** The failure's retry waits out RetryDelaySeconds on the queue. */
+  | 'retry-delayed'
   /** The project opted out with its `enabled` tag. */
   | 'project-disabled'
   /** A failed group's class is not in the policy's RetryOn. */
@@ -57,6 +70,8 @@ export type Reason =
   | 'batch-failed'
   /** The attempt was reserved by an invocation that died before retrying. */
   | 'resumed-attempt'
+  /** The queue delivered a retry that waited out RetryDelaySeconds. */
+  | 'delayed-retry'
   /** DryRun: would retry. */
   | 'dry-run'
   /** CodeBuild refused RetryBuildBatch (the batch is no longer failed). */
@@ -96,13 +111,16 @@ export type BatchResult =
   | 'exhausted'
   | 'refused'
   | 'not-found'
-  | 'not-retryable';
+  | 'not-retryable'
+  | 'retry-delayed';
 
 /** Inputs of {@link decideRetry} besides the configuration. */
 export interface DecisionInput {
   readonly batch: BatchView;
   readonly trigger: Trigger;
   readonly now: Date;
+  /** The build whose event asked, if an event did. */
+  readonly eventBuildArn?: string;
   /** The project's policy (see {@link needsProjectPolicy}); the stack's if absent. */
   readonly policy?: ProjectPolicy;
   /** Known only where it was read cheaply (the sweep reads budgets in bulk). */
@@ -126,7 +144,23 @@ const ROUTINE_SKIPS: ReadonlySet<Reason> = new Set<Reason>([
   'standalone-build',
   'batch-in-progress',
   'batch-succeeded',
+  'batch-not-watched',
+  'siblings-running',
+  'build-superseded',
 ]);
+
+/** Triggers after which a batch still running is watched until it settles. */
+const WATCHING_TRIGGERS: ReadonlySet<Trigger> = new Set<Trigger>([
+  'build-failed',
+  'siblings-done',
+  'recheck',
+]);
+
+/**
+ * A delayed retry whose message has not arrived this long after it was
+ * due is taken as lost: the sweep or a redelivery then makes it.
+ */
+export const DELAYED_RETRY_GRACE_MS = 2 * 60_000;
 
 const SETTLED_SKIPS: Readonly<Record<string, SkipReason>> = {
   SUCCEEDED: 'batch-succeeded',
@@ -216,8 +250,62 @@ export function needsProjectPolicy(
   if (!isInScope(config, batch.projectName)) return false;
   return (
     batch.status === 'FAILED' ||
-    (batch.status === 'IN_PROGRESS' && trigger === 'build-failed')
+    (batch.status === 'IN_PROGRESS' && WATCHING_TRIGGERS.has(trigger))
   );
+}
+
+/**
+ * True while a reserved attempt's delayed retry is still expected from the
+ * queue (`retryAfter` plus {@link DELAYED_RETRY_GRACE_MS}).
+ *
+ * @example
+ * isRetryDelayed(Date.now() + 60_000, Date.now()); // true
+ */
+export function isRetryDelayed(
+  retryAfter: number | undefined,
+  now: number,
+): boolean {
+  return retryAfter !== undefined && now < retryAfter + DELAYED_RETRY_GRACE_MS;
+}
+
+/**
+ * Seconds before attempt `attempt` is made: the policy's RetryDelaySeconds
+ * doubled per attempt after the first, at most SQS's 900 s.
+ *
+ * @example
+ * retryDelaySeconds({ ...policy, retryDelaySeconds: 60 }, 3); // 240
+ */
+export function retryDelaySeconds(
+  policy: ProjectPolicy,
+  attempt: number,
+): number {
+  if (policy.retryDelaySeconds === 0) return 0;
+  return Math.min(
+    RECHECK.maxDelaySeconds,
+    policy.retryDelaySeconds * 2 ** Math.max(0, attempt - 1),
+  );
+}
+
+/** How a batch still running is re-read from the queue. */
+export type RecheckChain =
+  /** Children still run: a slow backstop for their lost events. */
+  | 'backstop'
+  /** The last child ended: quick re-reads until the batch settles. */
+  | 'settle';
+
+/**
+ * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
+ *
+ * @example
+ * recheckDelaySeconds('settle', 0); // 5
+ */
+export function recheckDelaySeconds(
+  chain: RecheckChain,
+  round: number,
+): number {
+  if (chain === 'backstop') return RECHECK.backstopSeconds;
+  const steps = RECHECK.settleSeconds;
+  return steps[Math.min(round, steps.length - 1)] as number;
 }
 
 /**
@@ -235,14 +323,26 @@ export function needsProjectPolicy(
  */
 export function decideRetry(
   config: Config,
-  { batch, trigger, now, budget, policy = stackPolicy(config) }: DecisionInput,
+  {
+    batch,
+    trigger,
+    now,
+    budget,
+    eventBuildArn,
+    policy = stackPolicy(config),
+  }: DecisionInput,
 ): RetryDecision {
   if (!isInScope(config, batch.projectName)) {
     return { action: 'skip', reason: 'out-of-scope' };
   }
   if (!policy.enabled) return { action: 'skip', reason: 'project-disabled' };
   if (batch.status === 'IN_PROGRESS') {
-    return trigger === 'build-failed'
+    // A late copy of a failure the batch was already retried for: the
+    // retried run has its own builds and events.
+    if (eventBuildArn && !batch.currentBuilds.includes(eventBuildArn)) {
+      return { action: 'skip', reason: 'build-superseded' };
+    }
+    return WATCHING_TRIGGERS.has(trigger)
       ? { action: 'watch', reason: 'batch-not-settled' }
       : { action: 'skip', reason: 'batch-in-progress' };
   }
@@ -261,6 +361,12 @@ export function decideRetry(
   const failure = failureKey(batch);
   if (budget?.declinedFailure === failure) {
     return { action: 'declined', failure };
+  }
+  if (
+    budget?.lastFailure === failure &&
+    isRetryDelayed(budget.retryAfter, now.getTime())
+  ) {
+    return { action: 'skip', reason: 'retry-delayed' };
   }
   if (budget && !hasBudgetFor(policy.maxRetries, failure, budget)) {
     return {

@@ -1,3 +1,4 @@
+import type { SQSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { parseBuildArn } from './arn.js';
 import {
@@ -26,7 +27,15 @@ export interface SweepRequest {
   readonly eventId?: string;
 }
 
-export type Invocation = BuildStateChange | SweepRequest;
+/** Messages from the re-check queue (an SQS event source mapping). */
+export interface QueueBatch {
+  readonly kind: 'queue';
+  readonly eventId?: string;
+  /** The SQS event as Lambda delivers it, for the batch processor. */
+  readonly event: SQSEvent;
+}
+
+export type Invocation = BuildStateChange | SweepRequest | QueueBatch;
 
 // The EventBridge envelope, as Powertools parser's EventBridgeSchema defines
 // it, written with zod/mini: the parser package's schemas import zod's classic
@@ -62,13 +71,28 @@ const ScheduledEventSchema = z.object({
 
 const SweepInputSchema = z.strictObject({ kind: z.literal(SWEEP_INPUT.kind) });
 
+// Only what the batch processor reads; each body is checked on its own, so
+// one bad message fails alone.
+const SqsEventSchema = z.object({
+  Records: z
+    .array(
+      z.object({
+        messageId: z.string().check(z.minLength(1)),
+        body: z.string(),
+        eventSource: z.literal('aws:sqs'),
+      }),
+    )
+    .check(z.minLength(1)),
+});
+
 /**
  * Turns the raw Lambda input into an {@link Invocation}, or throws
  * {@link InvalidEventError} with a reason that is safe to log (paths and
  * expectations only, never values from the event).
  *
  * Accepts CodeBuild Build State Change events, the sweep rule's
- * `{"kind":"sweep"}` input and plain EventBridge scheduled events.
+ * `{"kind":"sweep"}` input, plain EventBridge scheduled events and SQS
+ * events from the re-check queue.
  *
  * @example
  * const invocation = parseInvocation(event);
@@ -90,6 +114,12 @@ export function parseInvocation(input: unknown): Invocation {
   // first would build (and throw away) a ZodError for every build event.
   if ('kind' in input && SweepInputSchema.safeParse(input).success) {
     return { kind: 'sweep' };
+  }
+
+  if ('Records' in input) {
+    const queued = SqsEventSchema.safeParse(input);
+    if (!queued.success) throw invalid(queued.error);
+    return { kind: 'queue', event: input as SQSEvent };
   }
 
   const source = (input as { source?: unknown }).source;

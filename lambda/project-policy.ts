@@ -16,6 +16,8 @@ export interface ProjectPolicy {
   readonly maxRetries: number;
   readonly retryOn: readonly FailureClass[];
   readonly retryType: RetryType;
+  /** Delay before the first retry, doubled per attempt; 0 retries at once. */
+  readonly retryDelaySeconds: number;
 }
 
 /** A project tag whose value was ignored, and why. */
@@ -38,6 +40,7 @@ export function stackPolicy(config: Config): ProjectPolicy {
     maxRetries: config.maxRetries,
     retryOn: config.retryOn,
     retryType: config.retryType,
+    retryDelaySeconds: config.retryDelaySeconds,
   };
 }
 
@@ -72,6 +75,11 @@ export function projectPolicy(
     maxRetries: read(PROJECT_TAGS.maxRetries, parseMaxRetries, base.maxRetries),
     retryOn: read(PROJECT_TAGS.retryOn, parseRetryOn, base.retryOn),
     retryType: read(PROJECT_TAGS.retryType, parseRetryType, base.retryType),
+    retryDelaySeconds: read(
+      PROJECT_TAGS.retryDelaySeconds,
+      parseRetryDelay,
+      base.retryDelaySeconds,
+    ),
   };
   return { policy, problems };
 }
@@ -82,13 +90,16 @@ function parseEnabled(raw: string): Parsed<boolean> {
     : { problem: 'must be "true" or "false"' };
 }
 
-function parseMaxRetries(raw: string): Parsed<number> {
-  const { min, max } = SETTINGS.maxRetries;
-  const value = Number(raw);
-  return /^\d+$/.test(raw) && value >= min && value <= max
-    ? { value }
-    : { problem: `must be a whole number from ${min} to ${max}` };
-}
+const wholeNumber =
+  ({ min, max }: { readonly min: number; readonly max: number }) =>
+  (raw: string): Parsed<number> => {
+    const value = Number(raw);
+    return /^\d+$/.test(raw) && value >= min && value <= max
+      ? { value }
+      : { problem: `must be a whole number from ${min} to ${max}` };
+  };
+const parseMaxRetries = wholeNumber(SETTINGS.maxRetries);
+const parseRetryDelay = wholeNumber(SETTINGS.retryDelaySeconds);
 
 function parseRetryOn(raw: string): Parsed<readonly FailureClass[]> {
   const items = raw.split(/\s+/).filter((item) => item.length > 0);

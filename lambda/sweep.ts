@@ -122,11 +122,9 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
       deps.remainingMs() > SWEEP_TIME_RESERVE_MS
     ) {
       const batch = batches[next++];
-      const { result } = await retrier.handle(
-        batch,
-        'sweep',
-        budgets.get(batch.arn) ?? { retries: 0 },
-      );
+      const { result } = await retrier.handle(batch, 'sweep', {
+        budget: budgets.get(batch.arn) ?? { retries: 0 },
+      });
       processed++;
       results[result] = (results[result] ?? 0) + 1;
       if (watchedArns.has(batch.arn) && watchDone(batch, result)) {

@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
       retryExitCodes: [137],
       logTailLines: 100,
+      retryDelaySeconds: 0,
     });
   });
 
@@ -71,6 +72,9 @@ describe('loadConfig', () => {
     ],
     ['RETRY_PATTERNS', 'x'.repeat(1025), 'at most 1024 characters'],
     ['LOG_TAIL_LINES', '1001', 'at most 1000'],
+    ['RETRY_DELAY_SECONDS', '901', 'at most 900'],
+    ['RETRY_DELAY_SECONDS', '30', 'needs RECHECK_QUEUE_URL'],
+    ['RECHECK_QUEUE_URL', 'queue', 'must be an SQS queue URL'],
   ])('rejects %s=%s naming the setting', (name, value, hint) => {
     const attempt = () => loadConfig({ ...base, [name]: value });
     expect(attempt).toThrow(InvalidConfigError);

@@ -134,9 +134,10 @@ describe('retrying failed batches', () => {
     });
     succeedAll(batch.arn);
     expect(cb.getBatch(batch.arn).buildBatchStatus).toBe('SUCCEEDED');
-    expect(await invoke(handler, lastEvent())).toMatchObject({
-      result: 'skipped',
-      reason: 'batch-succeeded',
+    // Nothing waits on the healed batch: its healthy builds cost no call.
+    expect(await invoke(handler, lastEvent())).toEqual({
+      kind: 'ignored',
+      reason: 'batch-not-watched',
     });
     expect(cb.retryCount(batch.arn)).toBe(1);
   });

@@ -34,6 +34,7 @@ const config: Config = {
   retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
   retryExitCodes: [137],
   logTailLines: 100,
+  retryDelaySeconds: 0,
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -44,6 +45,8 @@ const failed: BatchView = {
   phaseCount: 5,
   failedGroups: [],
   phases: [],
+  runningBuilds: [],
+  currentBuilds: [],
 };
 
 describe('decideRetry', () => {

@@ -16,6 +16,7 @@ describe('projectPolicy', () => {
       maxRetries: 2,
       retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
       retryType: 'RETRY_FAILED_BUILDS',
+      retryDelaySeconds: 0,
     });
   });
 
@@ -25,6 +26,7 @@ describe('projectPolicy', () => {
       [PROJECT_TAGS.maxRetries]: ' 5 ',
       [PROJECT_TAGS.retryOn]: 'script  transient script',
       [PROJECT_TAGS.retryType]: 'RETRY_ALL_BUILDS',
+      [PROJECT_TAGS.retryDelaySeconds]: '120',
       team: 'web',
     });
     expect(problems).toEqual([]);
@@ -33,6 +35,7 @@ describe('projectPolicy', () => {
       maxRetries: 5,
       retryOn: ['script', 'transient'],
       retryType: 'RETRY_ALL_BUILDS',
+      retryDelaySeconds: 120,
     });
   });
 
@@ -43,6 +46,7 @@ describe('projectPolicy', () => {
     [PROJECT_TAGS.retryOn, 'transient,script', 'space-separated'],
     [PROJECT_TAGS.retryOn, '', 'space-separated'],
     [PROJECT_TAGS.retryType, 'RETRY_SOME', 'RETRY_FAILED_BUILDS'],
+    [PROJECT_TAGS.retryDelaySeconds, '1000', 'from 0 to 900'],
   ])(
     'ignores %s=%j with a problem; the stack setting applies',
     (tag, value, hint) => {

@@ -68,15 +68,44 @@ function failedBatch(failure?: BuildFailure): {
 }
 
 describe('remote calls per event', () => {
-  it('costs 2 for a succeeded child of a running batch', async () => {
+  it('costs one DynamoDB read and no CodeBuild call for a healthy child', async () => {
     const batch = h.codebuild.startBatch(PROJECT, { groups: ['unit', 'e2e'] });
     const [unit] = h.codebuild.currentBuilds(batch.arn);
     const event = h.codebuild.completeBuild(unit.arn, 'SUCCEEDED');
 
     const { result, operations } = await callsOf(event);
 
-    expect(result).toMatchObject({ kind: 'batch', result: 'skipped' });
-    expect(operations).toEqual(['BatchGetBuildBatches', 'BatchGetBuilds']);
+    expect(result).toEqual({ kind: 'ignored', reason: 'batch-not-watched' });
+    expect(operations).toEqual(['GetItem']);
+  });
+
+  it('costs no CodeBuild call for a healthy sibling of a watched batch, until the last one', async () => {
+    const batch = h.codebuild.startBatch(PROJECT, {
+      groups: ['unit', 'e2e', 'lint'],
+    });
+    const [unit, e2e, lint] = h.codebuild.currentBuilds(batch.arn);
+    const failure = h.codebuild.completeBuild(unit.arn, 'FAILED');
+    expect((await callsOf(failure)).result).toMatchObject({
+      result: 'watching',
+    });
+
+    const first = await callsOf(
+      h.codebuild.completeBuild(e2e.arn, 'SUCCEEDED'),
+    );
+    expect(first.result).toEqual({
+      kind: 'ignored',
+      reason: 'siblings-running',
+    });
+    expect(first.operations).toEqual(['GetItem', 'UpdateItem']);
+
+    h.codebuild.completeBuild(lint.arn, 'SUCCEEDED');
+    const lastEvent = h.codebuild.events.at(-1);
+    h.codebuild.settleBatch(batch.arn);
+    const last = await callsOf(lastEvent);
+    expect(last.result).toMatchObject({ result: 'retried' });
+    expect(
+      last.operations.filter((op) => op === 'BatchGetBuildBatches'),
+    ).toEqual(['BatchGetBuildBatches']);
   });
 
   it('costs 1 for a standalone build', async () => {
@@ -106,13 +135,12 @@ describe('remote calls per event', () => {
 
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
-    // The project's tags are read once per five minutes: this is the first.
+    // At most one more when the project's tags are due (every five minutes).
     expect(retried.operations.length).toBeLessThanOrEqual(7);
     expect(retried.operations).toEqual(
       expect.arrayContaining([
         'BatchGetBuildBatches',
         'BatchGetBuilds',
-        'BatchGetProjects',
         'RetryBuildBatch',
         'UpdateItem',
       ]),

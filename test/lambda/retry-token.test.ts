@@ -12,6 +12,8 @@ const batch = {
   phaseCount: 5,
   failedGroups: [],
   phases: [],
+  runningBuilds: [],
+  currentBuilds: [],
 };
 
 describe('retryToken', () => {

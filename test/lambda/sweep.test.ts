@@ -23,6 +23,8 @@ const failedBatch = (name: string): BatchView => ({
   phaseCount: 6,
   failedGroups: [],
   phases: [],
+  runningBuilds: [],
+  currentBuilds: [],
 });
 
 /** A sweep over `batches`, each handled by `handle`. */

@@ -484,6 +484,7 @@ describe('IAM', () => {
         // Sorted: the minimizePolicies feature flag orders actions.
         Action: [
           'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
           'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',

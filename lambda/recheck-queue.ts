@@ -1,0 +1,117 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
+import { parseBatchArn } from './arn.js';
+import { METRIC, RETRY_TYPES } from './contract.js';
+import { type RecheckChain, recheckDelaySeconds } from './decision.js';
+import { InvalidEventError } from './errors.js';
+import { count } from './metrics.js';
+import type { RetryRequest } from './retry-step.js';
+
+/** Re-read a batch that was still running; `round` counts its chain. */
+export interface RecheckMessage {
+  readonly kind: 'recheck';
+  readonly batchArn: string;
+  readonly chain: RecheckChain;
+  readonly round: number;
+}
+
+/** Make a reserved attempt's retry, after its RetryDelaySeconds. */
+export interface DelayedRetryMessage extends RetryRequest {
+  readonly kind: 'retry';
+}
+
+/** What the function puts on its queue and reads back. */
+export type QueueMessage = RecheckMessage | DelayedRetryMessage;
+
+const batchArn = z
+  .string()
+  .check(z.refine((arn) => parseBatchArn(arn) !== undefined, 'a batch ARN'));
+
+const MessageSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('recheck'),
+    batchArn,
+    chain: z.enum(['backstop', 'settle']),
+    round: z.int().check(z.gte(0)),
+  }),
+  z.strictObject({
+    kind: z.literal('retry'),
+    batchArn,
+    batchId: z.string().check(z.minLength(1)),
+    attempt: z.int().check(z.gte(1)),
+    failure: z.string().check(z.minLength(1)),
+    retryType: z.enum(RETRY_TYPES),
+    token: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  }),
+]);
+
+/**
+ * Reads a queue message body; throws {@link InvalidEventError} naming the
+ * problem (never the body) for anything the function did not send.
+ *
+ * @example
+ * const message = parseQueueMessage(record.body);
+ */
+export function parseQueueMessage(body: string): QueueMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new InvalidEventError('queue message body is not JSON');
+  }
+  const parsed = MessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((i) => i.path.join('.') || '(root)');
+    throw new InvalidEventError(
+      `queue message is not one the function sends (${[...new Set(paths)].join(', ')})`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The re-check queue (SQS): delayed messages the function sends itself,
+ * consumed by the same function through an event source mapping.
+ */
+export class RecheckQueue {
+  readonly #client: SQSClient;
+  readonly #url: string;
+
+  constructor(client: SQSClient, queueUrl: string) {
+    this.#client = client;
+    this.#url = queueUrl;
+  }
+
+  /**
+   * Schedules re-check `round` of a chain, after the chain's delay.
+   *
+   * @example
+   * await queue.recheck(batch.arn, 'settle', 0); // in 5 s
+   */
+  async recheck(
+    batchArn: string,
+    chain: RecheckChain,
+    round: number,
+  ): Promise<number> {
+    const delaySeconds = recheckDelaySeconds(chain, round);
+    await this.#send({ kind: 'recheck', batchArn, chain, round }, delaySeconds);
+    count(METRIC.RecheckScheduled);
+    return delaySeconds;
+  }
+
+  /** Schedules a reserved attempt's retry in `delaySeconds` (≤ 900). */
+  async delayRetry(request: RetryRequest, delaySeconds: number): Promise<void> {
+    await this.#send({ kind: 'retry', ...request }, delaySeconds);
+    count(METRIC.RetryDelayed);
+  }
+
+  async #send(message: QueueMessage, delaySeconds: number): Promise<void> {
+    await this.#client.send(
+      new SendMessageCommand({
+        QueueUrl: this.#url,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: delaySeconds,
+      }),
+    );
+  }
+}
