@@ -3,7 +3,8 @@
  * random workload of CodeBuild batches through the synthesized stack on
  * emulated AWS with faults, prints the figures (or `--json`), and exits
  * non-zero when an invariant breaks (over-retries, missed retries, budget
- * exceeded, secrets in logs, batches left running).
+ * exceeded, non-retryable failures retried, retryable ones missed, secrets
+ * in logs, batches left running).
  */
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
