@@ -204,19 +204,15 @@ export class SqsEmulator {
   }
 
   #attributes(queue: Queue, names: unknown) {
-    const now = this.#now();
-    const count = (f: (m: Message) => boolean) =>
-      String(queue.messages.filter(f).length);
+    const [visible, inFlight, delayed] = [0, 0, 0].map((_, i) =>
+      String(queue.messages.filter((m) => this.#state(m) === i).length),
+    );
     const all: Record<string, string> = {
       ...queue.attributes,
       QueueArn: queue.arn,
-      ApproximateNumberOfMessages: count((m) => m.visibleAt <= now),
-      ApproximateNumberOfMessagesNotVisible: count(
-        (m) => m.visibleAt > now && m.receiveCount > 0,
-      ),
-      ApproximateNumberOfMessagesDelayed: count(
-        (m) => m.visibleAt > now && m.receiveCount === 0,
-      ),
+      ApproximateNumberOfMessages: visible,
+      ApproximateNumberOfMessagesNotVisible: inFlight,
+      ApproximateNumberOfMessagesDelayed: delayed,
     };
     const wanted = Array.isArray(names) ? names : [];
     const picked = Object.entries(all).filter(
@@ -225,24 +221,28 @@ export class SqsEmulator {
     return { Attributes: Object.fromEntries(picked) };
   }
 
+  /** 0: visible, 1: in flight, 2: delayed (never received yet). */
+  #state(m: Message) {
+    if (m.visibleAt <= this.#now()) return 0;
+    return m.receiveCount ? 1 : 2;
+  }
+
   #send(queue: Queue, input: Input) {
     const { MessageBody: body, MessageAttributes: attributes } = input;
     const size = typeof body === 'string' ? Buffer.byteLength(body) : 0;
     if (size < 1 || size > 262_144) {
       fail('InvalidParameterValue', 'MessageBody must be 1 to 262144 bytes');
     }
-    const { DelaySeconds: delay } = queue.attributes;
-    const sentAt = this.#now();
-    const visibleAt =
-      sentAt + int('DelaySeconds', input.DelaySeconds, delay) * 1000;
-    const id = randomUUID();
+    const delay = int(
+      'DelaySeconds',
+      input.DelaySeconds,
+      queue.attributes.DelaySeconds,
+    );
+    const [id, sentAt] = [randomUUID(), this.#now()];
+    const message = { id, body, attributes, sentAt, receiveCount: 0 };
     queue.messages.push({
-      id,
-      body: String(body),
-      attributes,
-      sentAt,
-      visibleAt,
-      receiveCount: 0,
+      ...message,
+      visibleAt: sentAt + delay * 1000,
     } as Message);
     return { MessageId: id, MD5OfMessageBody: md5(String(body)) };
   }
@@ -255,15 +255,13 @@ export class SqsEmulator {
       queue.attributes.VisibilityTimeout,
     );
     int('WaitTimeSeconds', input.WaitTimeSeconds, 0);
-    const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
-    const system = [
-      ...list(input.MessageSystemAttributeNames),
-      ...list(input.AttributeNames),
-    ];
-    const user = list(input.MessageAttributeNames);
+    const names = (...keys: string[]) =>
+      keys.flatMap((k) => (Array.isArray(input[k]) ? input[k] : []));
+    const system = names('MessageSystemAttributeNames', 'AttributeNames');
+    const user = names('MessageAttributeNames');
     const now = this.#now();
     const received: Message[] = [];
-    for (const m of queue.messages.filter((m) => m.visibleAt <= now)) {
+    for (const m of queue.messages.filter((m) => this.#state(m) === 0)) {
       if (received.length === max) break;
       if (queue.redrive && m.receiveCount >= queue.redrive.maxReceiveCount) {
         // Moved with its id, body, SentTimestamp and receive count.
@@ -278,9 +276,11 @@ export class SqsEmulator {
       m.receipt = Buffer.from(`${m.id}/${randomUUID()}`).toString('base64');
       received.push(m);
     }
-    const pick = <T>(entries: [string, T][], names: string[]) => {
-      const all = names.includes('All') || names.includes('.*');
-      const picked = entries.filter(([k]) => all || names.includes(k));
+    const pick = (values: object, wanted: unknown[]) => {
+      const all = wanted.includes('All') || wanted.includes('.*');
+      const picked = Object.entries(values).filter(
+        ([k]) => all || wanted.includes(k),
+      );
       return picked.length ? Object.fromEntries(picked) : undefined;
     };
     const Messages = received.map((m) => ({
@@ -289,15 +289,15 @@ export class SqsEmulator {
       MD5OfBody: md5(m.body),
       Body: m.body,
       Attributes: pick(
-        Object.entries({
+        {
           SenderId: ACCOUNT,
           SentTimestamp: String(m.sentAt),
           ApproximateReceiveCount: String(m.receiveCount),
           ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
-        }),
+        },
         system,
       ),
-      MessageAttributes: pick(Object.entries(m.attributes ?? {}), user),
+      MessageAttributes: pick(m.attributes ?? {}, user),
     }));
     return { Messages };
   }

@@ -58,7 +58,10 @@ export class SqsEventSource {
     this.#arn = `arn:aws:sqs:${REGION}:${account}:${name}`;
   }
 
-  /** One receive and, if it got messages, one invocation. */
+  /**
+   * One receive and, if it got messages, one invocation; a failed receive
+   * throws, a failed deletion is recorded (those messages reappear).
+   */
   async poll(): Promise<Invocation | undefined> {
     const { client, queueUrl: QueueUrl, handler } = this.#options;
     const { Messages = [] } = await client.send(
@@ -82,22 +85,20 @@ export class SqsEventSource {
       result = { outcome: 'error', failed: ids, error };
     }
     const done = records.filter((r) => !result.failed.includes(r.messageId));
+    const Entries = done.map((r, i) => ({
+      Id: String(i),
+      ReceiptHandle: r.receiptHandle,
+    }));
     let undeleted: string[] = [];
     let deleteError: unknown;
-    try {
-      const Entries = done.map((r, i) => ({
-        Id: String(i),
-        ReceiptHandle: r.receiptHandle,
-      }));
-      if (Entries.length) {
-        const { Failed = [] } = await client.send(
-          new DeleteMessageBatchCommand({ QueueUrl, Entries }),
-        );
+    if (Entries.length) {
+      const command = new DeleteMessageBatchCommand({ QueueUrl, Entries });
+      try {
+        const { Failed = [] } = await client.send(command);
         undeleted = Failed.map((f) => done[Number(f.Id)].messageId);
+      } catch (error) {
+        [undeleted, deleteError] = [done.map((r) => r.messageId), error];
       }
-    } catch (error) {
-      undeleted = done.map((r) => r.messageId);
-      deleteError = error;
     }
     const invocation = { records, ...result, undeleted, deleteError };
     this.invocations.push(invocation);
@@ -127,7 +128,6 @@ export class SqsEventSource {
   }
 
   #record(m: Message): SQSRecord {
-    const a = m.Attributes ?? {};
     const messageAttributes = Object.fromEntries(
       Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [
         name,
@@ -145,13 +145,7 @@ export class SqsEventSource {
       messageId: m.MessageId ?? '',
       receiptHandle: m.ReceiptHandle ?? '',
       body: m.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: a.ApproximateReceiveCount ?? '',
-        SentTimestamp: a.SentTimestamp ?? '',
-        SenderId: a.SenderId ?? '',
-        ApproximateFirstReceiveTimestamp:
-          a.ApproximateFirstReceiveTimestamp ?? '',
-      },
+      attributes: m.Attributes as unknown as SQSRecord['attributes'],
       messageAttributes,
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',

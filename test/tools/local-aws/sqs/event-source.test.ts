@@ -55,9 +55,13 @@ async function source(
     await client.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
-        Entries: bodies
-          .slice(i, i + 10)
-          .map((MessageBody, j) => ({ Id: `m${j}`, MessageBody })),
+        Entries: bodies.slice(i, i + 10).map((MessageBody, j) => ({
+          Id: `m${j}`,
+          MessageBody,
+          MessageAttributes: {
+            n: { DataType: 'Number', StringValue: String(i + j) },
+          },
+        })),
       }),
     );
   }
@@ -100,7 +104,14 @@ it('invokes with a Lambda SQSEvent and deletes the batch on success', async () =
       SenderId: ACCOUNT,
       ApproximateFirstReceiveTimestamp: String(clock),
     },
-    messageAttributes: {},
+    messageAttributes: {
+      n: {
+        dataType: 'Number',
+        stringValue: '0',
+        stringListValues: [],
+        binaryListValues: [],
+      },
+    },
     md5OfBody: '0cc175b9c0f1b6a831c399e269772661',
     eventSource: 'aws:sqs',
     eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`,
