@@ -26,6 +26,7 @@ export interface Endpoints {
   readonly codebuild: string;
   readonly logs: string;
   readonly dynamodb: string;
+  readonly sqs: string;
 }
 
 /**
@@ -58,6 +59,7 @@ export function functionEnvironment(
       // From the client's serviceId, "CloudWatch Logs".
       AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     }),
   };
 }

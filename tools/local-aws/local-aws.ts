@@ -2,17 +2,18 @@ import { CodeBuildEmulator } from './codebuild/emulator.js';
 import type { TableSpec } from './deployment.js';
 import { startDynamo } from './dynamo.js';
 import { LogsEmulator } from './logs/emulator.js';
+import { SqsEmulator } from './sqs/emulator.js';
 
 /**
- * CodeBuild, CloudWatch Logs and DynamoDB on 127.0.0.1, started and
+ * CodeBuild, CloudWatch Logs, DynamoDB and SQS on 127.0.0.1, started and
  * stopped together.
  */
 export type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 /**
- * Starts the CodeBuild and CloudWatch Logs emulators (on clock `now`,
- * default `Date.now`; builds' logs land in the latter) and dynalite (with
- * `tables`, default the template's) on free loopback ports.
+ * Starts the CodeBuild, CloudWatch Logs and SQS emulators (on clock `now`,
+ * default `Date.now`; builds' logs land in CloudWatch Logs) and dynalite
+ * (with `tables`, default the template's) on free loopback ports.
  *
  * @example
  * const aws = await startLocalAws();
@@ -24,26 +25,34 @@ export async function startLocalAws(
 ) {
   const { now } = options;
   const logs = await LogsEmulator.start({ now });
-  const [codebuild, dynamo] = await Promise.all([
+  const [codebuild, dynamo, sqs] = await Promise.all([
     CodeBuildEmulator.start({
       now,
       logSink: (group, stream, lines, at) =>
         logs.putLines(group, stream, lines, at),
     }),
     startDynamo({ tables: options.tables }),
+    SqsEmulator.start({ now }),
   ]);
   return {
     codebuild,
     logs,
     dynamo,
+    sqs,
     /** For {@link functionEnvironment}. */
     endpoints: {
       codebuild: codebuild.endpoint,
       logs: logs.endpoint,
       dynamodb: dynamo.endpoint,
+      sqs: sqs.endpoint,
     },
     async stop(): Promise<void> {
-      await Promise.all([codebuild.stop(), logs.stop(), dynamo.stop()]);
+      await Promise.all([
+        codebuild.stop(),
+        logs.stop(),
+        dynamo.stop(),
+        sqs.stop(),
+      ]);
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
- * AWS's JSON 1.1 protocol on 127.0.0.1, shared by the local services:
- * `POST /` with `X-Amz-Target: <prefix>.<Operation>`, `Date`s as epoch
- * seconds, errors as `{"__type", "message"}`, injected faults and latency,
- * and request logs.
+ * AWS's JSON 1.1 (or 1.0) protocol on 127.0.0.1, shared by the local
+ * services: `POST /` with `X-Amz-Target: <prefix>.<Operation>`, `Date`s as
+ * epoch seconds, errors as `{"__type", "message"}`, injected faults and
+ * latency, and request logs.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -77,6 +77,10 @@ function toWire(value: unknown): unknown {
 export interface ServeOptions {
   /** `X-Amz-Target` prefix, e.g. `CodeBuild_20161006`. */
   readonly target: string;
+  /** The protocol's version, in the content type; default `1.1`. */
+  readonly jsonVersion?: '1.0' | '1.1';
+  /** Headers added to an error answer, e.g. SQS's `x-amzn-query-error`. */
+  readonly errorHeaders?: (error: ApiError) => Record<string, string>;
   /** The operations served, by name; they throw {@link ApiError}s. */
   readonly operations: Readonly<Record<string, (input: Input) => unknown>>;
   readonly log: RequestLog;
@@ -89,7 +93,8 @@ export interface ServeOptions {
  * connections and drops requests waiting out injected latency.
  */
 export async function serveJson(options: ServeOptions) {
-  const { operations: table, log, now, faults } = options;
+  const { operations: table, log, now, faults, errorHeaders } = options;
+  const contentType = `application/x-amz-json-${options.jsonVersion ?? '1.1'}`;
   const prefix = `${options.target}.`;
   const sleepers = new Set<() => void>();
   let stopped = false;
@@ -109,11 +114,12 @@ export async function serveJson(options: ServeOptions) {
     });
 
   const server = createServer((req, res) => {
-    const send = (status: number, payload: unknown) => {
+    const send = (status: number, payload: unknown, error?: ApiError) => {
       if (res.destroyed) return;
       const body = JSON.stringify(payload);
       res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.1',
+        ...(error && errorHeaders?.(error)),
+        'content-type': contentType,
         'content-length': Buffer.byteLength(body),
         'x-amzn-requestid': randomUUID(),
       });
@@ -129,7 +135,7 @@ export async function serveJson(options: ServeOptions) {
   /** Answers one request: checks, latency, injected faults, the operation. */
   async function handle(
     req: IncomingMessage,
-    reply: (status: number, payload: unknown) => void,
+    reply: (status: number, payload: unknown, error?: ApiError) => void,
   ): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -146,17 +152,13 @@ export async function serveJson(options: ServeOptions) {
     }
     log.arrivals.push({ operation, input, at: now() });
 
-    const send = (status: number, payload: unknown, errorType?: string) => {
+    const send = (status: number, payload: unknown, error?: ApiError) => {
       const record = { operation, input, status, at: now() };
-      log.requests.push(errorType ? { ...record, errorType } : record);
-      reply(status, payload);
+      log.requests.push(error ? { ...record, errorType: error.type } : record);
+      reply(status, payload, error);
     };
     const fail = (error: ApiError) =>
-      send(
-        error.status,
-        { __type: error.type, message: error.message },
-        error.type,
-      );
+      send(error.status, { __type: error.type, message: error.message }, error);
     const unknown = (message: string, status?: number) =>
       fail(new ApiError('UnknownOperationException', message, status));
 

@@ -2,9 +2,13 @@ import {
   CloudWatchLogsClient,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FAILURES } from '../../../tools/local-aws/codebuild/emulator.js';
-import { functionEnvironment } from '../../../tools/local-aws/environment.js';
+import {
+  ACCOUNT,
+  functionEnvironment,
+} from '../../../tools/local-aws/environment.js';
 import {
   type LocalAws,
   startLocalAws,
@@ -44,4 +48,19 @@ it("lands builds' logs in CloudWatch Logs, where the SDK finds them through its 
     client.destroy();
   }
   expect(aws.logs.requests.map((r) => r.operation)).toEqual(['GetLogEvents']);
+});
+
+it('serves SQS where the SDK finds it through AWS_ENDPOINT_URL_SQS', async () => {
+  const env = functionEnvironment(aws.endpoints);
+  expect(env.AWS_ENDPOINT_URL_SQS).toBe(aws.sqs.endpoint);
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const client = new SQSClient({});
+  try {
+    const { QueueUrl } = await client.send(
+      new CreateQueueCommand({ QueueName: 'recheck' }),
+    );
+    expect(QueueUrl).toBe(`${aws.sqs.endpoint}/${ACCOUNT}/recheck`);
+  } finally {
+    client.destroy();
+  }
 });
