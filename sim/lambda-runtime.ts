@@ -372,6 +372,8 @@ export class LambdaRuntime {
           // where CodeBuild, CloudWatch Logs and DynamoDB are.
           AWS_ENDPOINT_URL_CODEBUILD: url,
           AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: url,
+          // Not routed yet (answered 400): never the real SQS.
+          AWS_ENDPOINT_URL_SQS: url,
           AWS_ENDPOINT_URL_DYNAMODB: url,
         },
         stdout: true,
