@@ -4,6 +4,7 @@
 import * as logs from '@aws-sdk/client-cloudwatch-logs';
 import * as codebuild from '@aws-sdk/client-codebuild';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
+import * as sqs from '@aws-sdk/client-sqs';
 
 type Command = new (input: never) => never;
 
@@ -12,6 +13,7 @@ export const clients = {
   codebuild: new codebuild.CodeBuildClient({}),
   dynamodb: new dynamodb.DynamoDBClient({}),
   logs: new logs.CloudWatchLogsClient({}),
+  sqs: new sqs.SQSClient({}),
 };
 
 /** Every command the function may send, by service and IAM action. */
@@ -34,6 +36,14 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
     Query: dynamodb.QueryCommand,
   } as never,
   logs: { GetLogEvents: logs.GetLogEventsCommand } as never,
+  sqs: {
+    SendMessage: sqs.SendMessageCommand,
+    ReceiveMessage: sqs.ReceiveMessageCommand,
+    DeleteMessage: sqs.DeleteMessageCommand,
+    ChangeMessageVisibility: sqs.ChangeMessageVisibilityCommand,
+    GetQueueAttributes: sqs.GetQueueAttributesCommand,
+    GetQueueUrl: sqs.GetQueueUrlCommand,
+  } as never,
 };
 
 /** A remote call: service, IAM action and the SDK input. */

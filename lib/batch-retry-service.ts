@@ -15,6 +15,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -27,6 +28,7 @@ import {
   METRIC,
   METRIC_NAMESPACE,
   type MetricName,
+  RECHECK,
   SERVICE_NAME,
   SETTINGS,
   SKIP_REASON_DIMENSION,
@@ -47,6 +49,11 @@ import {
   TABLE_ACTIONS,
 } from './private/permissions.js';
 import { validateProps } from './private/validation.js';
+
+const FUNCTION_TIMEOUT = Duration.minutes(2);
+
+/** Receives of a re-check message before it goes to its dead-letter queue. */
+const RECHECK_MAX_RECEIVES = 5;
 
 /** Async delivery settings shared by both rule targets and the function. */
 const ASYNC_RETRY_ATTEMPTS = 2;
@@ -143,6 +150,13 @@ export interface BatchRetryServiceProps {
   readonly logTailLines?: number;
 
   /**
+   * Seconds before a retry, doubled per attempt (at most 900), for failures
+   * an immediate retry would meet again (capacity, rate limits); 0-900.
+   * @default 0
+   */
+  readonly retryDelaySeconds?: number;
+
+  /**
    * Prefix of the projects' CloudWatch log groups; the function may read
    * log streams only in `<prefix><project>`. Builds logging elsewhere are
    * classified from their messages alone.
@@ -185,6 +199,10 @@ export class BatchRetryService extends Construct {
   public readonly sweepRule: events.Rule;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
+  /** Re-checks of settling batches and delayed retries. */
+  public readonly recheckQueue: sqs.Queue;
+  /** Re-check messages that failed `RECHECK_MAX_RECEIVES` times. */
+  public readonly recheckDeadLetterQueue: sqs.Queue;
 
   constructor(
     scope: Construct,
@@ -241,6 +259,37 @@ export class BatchRetryService extends Construct {
       { id: 'Serverless-SQSRedrivePolicy', reason: isDeadLetterQueue },
     );
 
+    // The function sends itself delayed messages here and consumes them
+    // through an event source mapping. Only batch ARNs, counters and retry
+    // tokens travel, but encrypted and TLS-only like the rest.
+    this.recheckDeadLetterQueue = new sqs.Queue(
+      this,
+      'RecheckDeadLetterQueue',
+      {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      },
+    );
+    const isRecheckDeadLetterQueue =
+      'This queue is itself the dead-letter queue of the re-check queue; a dead-letter queue for it would add nothing.';
+    Validations.of(this.recheckDeadLetterQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: isRecheckDeadLetterQueue },
+      { id: 'Serverless-SQSRedrivePolicy', reason: isRecheckDeadLetterQueue },
+    );
+    this.recheckQueue = new sqs.Queue(this, 'RecheckQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda's advice: six times the function's timeout, so a message is
+      // not handed to a second environment while the first still works.
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(1),
+      deadLetterQueue: {
+        queue: this.recheckDeadLetterQueue,
+        maxReceiveCount: RECHECK_MAX_RECEIVES,
+      },
+    });
+
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy,
@@ -284,7 +333,7 @@ export class BatchRetryService extends Construct {
       memorySize: 256,
       // Covers the SDK's backoff on throttling (5 attempts per call) and a
       // sweep page; the sweep stops early by the remaining time.
-      timeout: Duration.minutes(2),
+      timeout: FUNCTION_TIMEOUT,
       role,
       logGroup: this.logGroup,
       description:
@@ -313,6 +362,10 @@ export class BatchRetryService extends Construct {
         [ENV.logTailLines]: Tokenization.stringifyNumber(
           props.logTailLines ?? SETTINGS.logTailLines.default,
         ),
+        [ENV.retryDelaySeconds]: Tokenization.stringifyNumber(
+          props.retryDelaySeconds ?? SETTINGS.retryDelaySeconds.default,
+        ),
+        [ENV.recheckQueueUrl]: this.recheckQueue.queueUrl,
         [ENV.serviceName]: SERVICE_NAME,
         [ENV.metricsNamespace]: METRIC_NAMESPACE,
         [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,
@@ -351,6 +404,20 @@ export class BatchRetryService extends Construct {
     this.setReservedConcurrency(
       props.reservedConcurrency ?? SETTINGS.reservedConcurrency.default,
     );
+
+    this.recheckQueue.grantSendMessages(role);
+    const recheckSource = new eventSources.SqsEventSource(this.recheckQueue, {
+      batchSize: 10,
+      // Only the failed messages go back to the queue.
+      reportBatchItemFailures: true,
+    });
+    this.handler.addEventSource(recheckSource);
+    Validations.of(this.handler).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "An SQS event source mapping takes no on-failure destination: messages that keep failing move to the re-check queue's own dead-letter queue through its redrive policy, which is alarmed.",
+    });
+    this.createAlarms();
 
     const projectScope = this.grantCodeBuild(
       role,
@@ -494,6 +561,45 @@ export class BatchRetryService extends Construct {
         ...props.dimensionsMap,
       },
     });
+  }
+
+  /**
+   * Alarms on what needs a person: messages in either dead-letter queue
+   * (something stayed broken through every retry), and re-checks waiting
+   * far longer than any delay the function sets (the consumer is stuck).
+   */
+  private createAlarms(): void {
+    const deadLetters = [
+      ['DeadLetterAlarm', this.deadLetterQueue],
+      ['RecheckDeadLetterAlarm', this.recheckDeadLetterQueue],
+    ] as const;
+    for (const [id, queue] of deadLetters) {
+      queue
+        .metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        })
+        .createAlarm(this, id, {
+          alarmDescription: `Messages in ${id.replace('Alarm', '')}: an event or re-check failed every retry`,
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator:
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
+    this.recheckQueue
+      .metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      })
+      .createAlarm(this, 'RecheckQueueAgeAlarm', {
+        alarmDescription:
+          'A re-check has waited far longer than the longest delay (900 s): the function is not consuming the queue',
+        threshold: RECHECK.maxDelaySeconds * 2,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
   }
 
   /**

@@ -109,6 +109,11 @@ export class BatchRetryStack extends Stack {
       'Build log lines read when a failed command is not decided by its exit code or message. 0 never reads build logs.',
     );
 
+    const retryDelaySeconds = this.numberParameter(
+      SETTINGS.retryDelaySeconds,
+      'Seconds before a retry, doubled per attempt (at most 900), for failures an immediate retry would meet again (capacity, rate limits). 0 retries at once.',
+    );
+
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
       retryType: retryType.valueAsString,
@@ -122,6 +127,7 @@ export class BatchRetryStack extends Stack {
       retryExitCodes: retryExitCodes.valueAsList,
       retryPatterns: retryPatterns.valueAsString,
       logTailLines: logTailLines.valueAsNumber,
+      retryDelaySeconds: retryDelaySeconds.valueAsNumber,
     });
 
     new CfnOutput(this, 'TableName', {

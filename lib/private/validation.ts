@@ -15,6 +15,7 @@ const RANGES: readonly [keyof BatchRetryServiceProps, NumberSetting][] = [
   ['lookbackHours', SETTINGS.lookbackHours],
   ['reservedConcurrency', SETTINGS.reservedConcurrency],
   ['logTailLines', SETTINGS.logTailLines],
+  ['retryDelaySeconds', SETTINGS.retryDelaySeconds],
 ];
 
 const CHOICES: readonly [keyof BatchRetryServiceProps, ChoiceSetting][] = [

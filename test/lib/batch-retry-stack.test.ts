@@ -36,9 +36,23 @@ function resource(type: string, props?: Record<string, unknown>): Json {
   return json.Resources[logicalId(type, props)];
 }
 
+/** The one resource of `type` whose logical id starts with `prefix`. */
+function logicalIdLike(type: string, prefix: string): string {
+  const found = Object.keys(template.findResources(type)).filter((id) =>
+    id.startsWith(prefix),
+  );
+  expect(found, `${type} ${prefix}*`).toHaveLength(1);
+  return found[0] as string;
+}
+
 const ids = () => ({
   fn: logicalId('AWS::Lambda::Function'),
-  queue: logicalId('AWS::SQS::Queue'),
+  queue: logicalIdLike('AWS::SQS::Queue', 'ServiceDeadLetterQueue'),
+  recheckQueue: logicalIdLike('AWS::SQS::Queue', 'ServiceRecheckQueue'),
+  recheckDeadLetterQueue: logicalIdLike(
+    'AWS::SQS::Queue',
+    'ServiceRecheckDeadLetterQueue',
+  ),
   table: logicalId('AWS::DynamoDB::GlobalTable'),
   logGroup: logicalId('AWS::Logs::LogGroup'),
   role: logicalId('AWS::IAM::Role'),
@@ -120,7 +134,7 @@ describe('parameters', () => {
     const names = Object.keys(json.Parameters).filter(
       (n) => n !== 'BootstrapVersion',
     );
-    expect(names).toHaveLength(12);
+    expect(names).toHaveLength(13);
   });
 
   it('RetryOn and RetryExitCodes are checked per element', () => {
@@ -300,6 +314,8 @@ describe('function', () => {
       RETRY_EXIT_CODES: { 'Fn::Join': [',', { Ref: 'RetryExitCodes' }] },
       RETRY_PATTERNS: { Ref: 'RetryPatterns' },
       LOG_TAIL_LINES: { Ref: 'LogTailLines' },
+      RETRY_DELAY_SECONDS: { Ref: 'RetryDelaySeconds' },
+      RECHECK_QUEUE_URL: { Ref: ids().recheckQueue },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
@@ -368,7 +384,7 @@ describe('function', () => {
 
 describe('dead-letter queue', () => {
   it('is encrypted and keeps messages 14 days', () => {
-    expect(resource('AWS::SQS::Queue').Properties).toEqual({
+    expect(json.Resources[ids().queue].Properties).toEqual({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
@@ -376,8 +392,9 @@ describe('dead-letter queue', () => {
 
   it('refuses non-TLS requests and accepts only the two rules', () => {
     const { queue, eventRule, sweepRule } = ids();
-    const statements = resource('AWS::SQS::QueuePolicy').Properties
-      .PolicyDocument.Statement;
+    const statements = resource('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queue }],
+    }).Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual({
       Effect: 'Deny',
       Principal: { AWS: '*' },
@@ -397,6 +414,76 @@ describe('dead-letter queue', () => {
         }),
       );
     }
+  });
+});
+
+describe('re-check queue', () => {
+  it('is encrypted, redrives to its own DLQ, and outlasts the function', () => {
+    const { recheckQueue, recheckDeadLetterQueue, fn } = ids();
+    const props = json.Resources[recheckQueue].Properties;
+    const timeout = json.Resources[fn].Properties.Timeout;
+    expect(props).toMatchObject({
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: getAtt(recheckDeadLetterQueue),
+        maxReceiveCount: 5,
+      },
+    });
+    // No message is handed to a second environment while one works on it.
+    expect(props.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    // Delays are per message, set by the function.
+    expect(props.DelaySeconds).toBeUndefined();
+    expect(
+      json.Resources[recheckDeadLetterQueue].Properties.SqsManagedSseEnabled,
+    ).toBe(true);
+  });
+
+  it('refuses non-TLS requests on both queues', () => {
+    const { recheckQueue, recheckDeadLetterQueue } = ids();
+    for (const queue of [recheckQueue, recheckDeadLetterQueue]) {
+      const statements = resource('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queue }],
+      }).Properties.PolicyDocument.Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('feeds the function in batches, reporting failed items only', () => {
+    const { recheckQueue, fn } = ids();
+    expect(resource('AWS::Lambda::EventSourceMapping').Properties).toEqual({
+      BatchSize: 10,
+      EventSourceArn: getAtt(recheckQueue),
+      FunctionName: { Ref: fn },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('alarms on both dead-letter queues and on a stuck queue', () => {
+    const { queue, recheckQueue, recheckDeadLetterQueue } = ids();
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm'),
+    ).map((a: Json) => a.Properties);
+    const on = (id: string, metric: string) =>
+      alarms.find(
+        (a) =>
+          a.MetricName === metric &&
+          JSON.stringify(a.Dimensions).includes(`"${id}"`),
+      );
+    for (const dlq of [queue, recheckDeadLetterQueue]) {
+      expect(on(dlq, 'ApproximateNumberOfMessagesVisible'), dlq).toMatchObject({
+        Threshold: 1,
+        Namespace: 'AWS/SQS',
+      });
+    }
+    expect(on(recheckQueue, 'ApproximateAgeOfOldestMessage')).toMatchObject({
+      Threshold: 1800,
+    });
   });
 });
 
@@ -464,8 +551,8 @@ describe('IAM', () => {
     expect(role.Properties.Policies).toBeUndefined();
   });
 
-  it('the default policy: own logs, the table, its index, the DLQ', () => {
-    const { table, queue, logGroup, role } = ids();
+  it('the default policy: own logs, the table, its index, the queues', () => {
+    const { table, queue, recheckQueue, logGroup, role } = ids();
     const policy = resource('AWS::IAM::Policy', {
       PolicyName: Match.stringLikeRegexp('RoleDefaultPolicy'),
     });
@@ -499,13 +586,26 @@ describe('IAM', () => {
         Resource: { 'Fn::Join': ['', [getAtt(table), '/index/watched']] },
       },
       {
+        // The DLQ (on-failure destination) and the function's own re-checks.
         Effect: 'Allow',
         Action: [
           'sqs:GetQueueAttributes',
           'sqs:GetQueueUrl',
           'sqs:SendMessage',
         ],
-        Resource: getAtt(queue),
+        Resource: [getAtt(queue), getAtt(recheckQueue)],
+      },
+      {
+        // The event source mapping, on the re-check queue only.
+        Effect: 'Allow',
+        Action: [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:ReceiveMessage',
+        ],
+        Resource: getAtt(recheckQueue),
       },
     ]);
   });
@@ -693,7 +793,10 @@ describe('cdk-nag', () => {
       delete acknowledged[id];
     }
     expect(acknowledged).toEqual({
-      'AwsSolutions-SQS3': ['CodeBuildBatchRetry/Service/DeadLetterQueue'],
+      'AwsSolutions-SQS3': [
+        'CodeBuildBatchRetry/Service/DeadLetterQueue',
+        'CodeBuildBatchRetry/Service/RecheckDeadLetterQueue',
+      ],
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:project/*]':
         ['CodeBuildBatchRetry/Service/AllProjectsPolicy'],
       'AwsSolutions-IAM5[Resource::*]': [
@@ -701,8 +804,12 @@ describe('cdk-nag', () => {
       ],
       'Serverless-SQSRedrivePolicy': [
         'CodeBuildBatchRetry/Service/DeadLetterQueue',
+        'CodeBuildBatchRetry/Service/RecheckDeadLetterQueue',
       ],
       'Serverless-LambdaDLQ': ['CodeBuildBatchRetry/Service/Function'],
+      'Serverless-LambdaEventSourceMappingDestination': [
+        'CodeBuildBatchRetry/Service/Function',
+      ],
       'Serverless-LambdaTracing': ['CodeBuildBatchRetry/Service/Function'],
     });
   });
