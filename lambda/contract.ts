@@ -287,4 +287,6 @@ export const RECHECK = {
   settleSeconds: [5, 10, 15, 20, 30, 45, 60],
   backstopSeconds: 90,
   maxDelaySeconds: 900,
+  /** Receives of a message before the queue moves it to its DLQ. */
+  maxReceives: 5,
 } as const;

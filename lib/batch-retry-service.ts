@@ -52,9 +52,6 @@ import { validateProps } from './private/validation.js';
 
 const FUNCTION_TIMEOUT = Duration.minutes(2);
 
-/** Receives of a re-check message before it goes to its dead-letter queue. */
-const RECHECK_MAX_RECEIVES = 5;
-
 /** Async delivery settings shared by both rule targets and the function. */
 const ASYNC_RETRY_ATTEMPTS = 2;
 const ASYNC_MAX_EVENT_AGE = Duration.hours(1);
@@ -201,7 +198,7 @@ export class BatchRetryService extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** Re-checks of settling batches and delayed retries. */
   public readonly recheckQueue: sqs.Queue;
-  /** Re-check messages that failed `RECHECK_MAX_RECEIVES` times. */
+  /** Re-check messages that failed `RECHECK.maxReceives` times. */
   public readonly recheckDeadLetterQueue: sqs.Queue;
 
   constructor(
@@ -286,7 +283,7 @@ export class BatchRetryService extends Construct {
       retentionPeriod: Duration.days(1),
       deadLetterQueue: {
         queue: this.recheckDeadLetterQueue,
-        maxReceiveCount: RECHECK_MAX_RECEIVES,
+        maxReceiveCount: RECHECK.maxReceives,
       },
     });
 

@@ -1,8 +1,19 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Config, loadConfig } from '../../lambda/config.js';
-import { ENV } from '../../lambda/contract.js';
-import { createHandler, type Handler } from '../../lambda/create-handler.js';
-import { ACCOUNT, functionEnvironment, REGION } from './environment.js';
+import { ENV, RECHECK } from '../../lambda/contract.js';
+import {
+  createHandler,
+  type Handler,
+  type HandlerOptions,
+} from '../../lambda/create-handler.js';
+import {
+  ACCOUNT,
+  CREDENTIALS,
+  functionEnvironment,
+  REGION,
+} from './environment.js';
 import { startLocalAws } from './local-aws.js';
+import { SqsEventSource } from './sqs/event-source.js';
 
 const FUNCTION_NAME = 'codebuild-batch-retry-test';
 
@@ -35,18 +46,54 @@ export async function startHarness() {
   Object.assign(process.env, functionEnvironment(aws.endpoints), {
     AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
   });
+  // The stack's re-check queue and its dead-letter queue. A short
+  // visibility timeout, so a test sees a failed message come back soon.
+  const deadLetters = aws.sqs.createQueue('recheck-dead-letters');
+  const { QueueUrl: recheckQueueUrl } = aws.sqs.createQueue('recheck', {
+    VisibilityTimeout: '30',
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetters.QueueArn,
+      maxReceiveCount: RECHECK.maxReceives,
+    }),
+  });
+  const sqsClient = new SQSClient({
+    endpoint: aws.endpoints.sqs,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
   return {
     codebuild: aws.codebuild,
     logs: aws.logs,
     dynamo: aws.dynamo,
+    sqs: aws.sqs,
+    recheckQueueUrl,
     /** Builds a handler the way Lambda would load it, with this config. */
-    handler: (overrides: Partial<Config> = {}): Handler =>
-      createHandler({ ...defaultConfig(aws.dynamo.tableName), ...overrides }),
+    handler: (
+      overrides: Partial<Config> = {},
+      options: HandlerOptions = {},
+    ): Handler =>
+      createHandler(
+        {
+          ...defaultConfig(aws.dynamo.tableName),
+          recheckQueueUrl,
+          ...overrides,
+        },
+        options,
+      ),
+    /** Lambda's event source mapping from the re-check queue to `handler`. */
+    recheckSource: (handler: Handler) =>
+      new SqsEventSource({
+        client: sqsClient,
+        queueUrl: recheckQueueUrl,
+        handler: (event) => handler(event, lambdaContext()),
+      }),
     /** Moves CodeBuild's clock (the function keeps real time). */
     clock: {
       shift(ms: number) {
         offset += ms;
       },
+      /** The shifted time, for a function that should share it. */
+      now: () => Date.now() + offset,
     },
     stop: () => aws.stop(),
   };
