@@ -41,7 +41,7 @@ const MessageSchema = z.discriminatedUnion('kind', [
     attempt: z.int().check(z.gte(1)),
     failure: z.string().check(z.minLength(1)),
     retryType: z.enum(RETRY_TYPES),
-    token: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+    token: z.string().check(z.regex(/^[\w-]{1,128}$/)),
   }),
 ]);
 

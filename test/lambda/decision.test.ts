@@ -4,16 +4,20 @@ import type { Config } from '../../lambda/config.js';
 import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
 import {
   buildSkipReason,
+  DELAYED_RETRY_GRACE_MS,
   decideRetry,
   dryRunAttempt,
   isInLookback,
   isInScope,
+  isRetryDelayed,
   isRoutineSkip,
   logTailsWorthReading,
   MAX_SCAN_PAGES,
   MAX_WATCH_MS,
   needsProjectPolicy,
+  recheckDelaySeconds,
   retryableByClass,
+  retryDelaySeconds,
   retryReason,
   scanPage,
   triggerOf,
@@ -466,5 +470,79 @@ describe('logTailsWorthReading', () => {
         { identifier: 'u', class: 'script' },
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('re-check and retry delays', () => {
+  const policy = stackPolicy(config);
+
+  it('re-reads a settling batch quickly, a running one slowly', () => {
+    expect(
+      [0, 1, 2, 3, 4, 5, 6, 7, 20].map((round) =>
+        recheckDelaySeconds('settle', round),
+      ),
+    ).toEqual([5, 10, 15, 20, 30, 45, 60, 60, 60]);
+    expect(recheckDelaySeconds('backstop', 0)).toBe(90);
+    expect(recheckDelaySeconds('backstop', 9)).toBe(90);
+  });
+
+  it('doubles RetryDelaySeconds per attempt, at most 900 s', () => {
+    const delayed = { ...policy, retryDelaySeconds: 60 };
+    expect([1, 2, 3, 4, 5].map((n) => retryDelaySeconds(delayed, n))).toEqual([
+      60, 120, 240, 480, 900,
+    ]);
+    expect(retryDelaySeconds(policy, 3)).toBe(0);
+  });
+
+  it('leaves a delayed retry to the queue until its grace has passed', () => {
+    const due = now.getTime() + 60_000;
+    expect(isRetryDelayed(undefined, now.getTime())).toBe(false);
+    expect(isRetryDelayed(due, now.getTime())).toBe(true);
+    expect(isRetryDelayed(due, due + DELAYED_RETRY_GRACE_MS - 1)).toBe(true);
+    expect(isRetryDelayed(due, due + DELAYED_RETRY_GRACE_MS)).toBe(false);
+    const failure = failureKey(failed);
+    const input = { batch: failed, trigger: 'sweep' as const, now };
+    expect(
+      decideRetry(config, {
+        ...input,
+        budget: { retries: 1, lastFailure: failure, retryAfter: due },
+      }),
+    ).toEqual({ action: 'skip', reason: 'retry-delayed' });
+    expect(
+      decideRetry(config, {
+        ...input,
+        budget: {
+          retries: 1,
+          lastFailure: failure,
+          retryAfter: now.getTime() - DELAYED_RETRY_GRACE_MS,
+        },
+      }).action,
+    ).toBe('retry');
+  });
+
+  it('watches a running batch after a failure, its last sibling or a re-check; skips superseded builds', () => {
+    const running = {
+      ...failed,
+      status: 'IN_PROGRESS',
+      endTime: undefined,
+      currentBuilds: ['b2'],
+    };
+    for (const trigger of [
+      'build-failed',
+      'siblings-done',
+      'recheck',
+    ] as const) {
+      expect(decideRetry(config, { batch: running, trigger, now }).action).toBe(
+        'watch',
+      );
+    }
+    expect(
+      decideRetry(config, {
+        batch: running,
+        trigger: 'build-failed',
+        now,
+        eventBuildArn: 'b1',
+      }),
+    ).toEqual({ action: 'skip', reason: 'build-superseded' });
   });
 });

@@ -1,0 +1,258 @@
+import {
+  PurgeQueueCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DELAYED_RETRY_GRACE_MS } from '../../lambda/decision.js';
+import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
+import { CREDENTIALS, REGION } from '../../tools/local-aws/environment.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../../tools/local-aws/harness.js';
+
+// Integration: the re-check queue end to end. The real handler sends
+// through the real SQS client to the SQS emulator; Lambda's event source
+// mapping (tools/local-aws/sqs/event-source.ts) hands the messages back to
+// the handler; CodeBuild and DynamoDB are the emulators as everywhere.
+// Queue and CodeBuild share a clock the tests move; so do functions built
+// with `now: h.clock.now`.
+
+let h: Harness;
+let sqs: SQSClient;
+let projects = 0;
+
+beforeAll(async () => {
+  h = await startHarness();
+  sqs = new SQSClient({
+    endpoint: h.sqs.endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+});
+afterAll(() => h.stop());
+
+function newProject(): string {
+  projects += 1;
+  const name = `recheck-${projects}`;
+  h.codebuild.createProject(name);
+  return name;
+}
+
+/** A batch whose only group failed; it settles when the test says. */
+function failedChild(project: string, groups = ['unit']) {
+  const batch = h.codebuild.startBatch(project, { groups });
+  const builds = h.codebuild.currentBuilds(batch.arn);
+  const event = h.codebuild.completeBuild(builds[0]?.arn as string, 'FAILED');
+  return { batch, event, siblings: builds.slice(1) };
+}
+
+const retries = (batchId: string) =>
+  h.codebuild.requests.filter(
+    (r) =>
+      r.operation === 'RetryBuildBatch' &&
+      (r.input as { id?: string }).id === batchId,
+  );
+
+describe('re-checks of a batch that settles after its failed child', () => {
+  it('retries it from the queue, seconds after it settles, without a sweep', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event } = failedChild(newProject());
+
+    expect(await handler(event, lambdaContext())).toMatchObject({
+      result: 'watching',
+    });
+    // Nothing is due before the first delay (5 s).
+    expect(await source.drain()).toEqual([]);
+
+    h.clock.shift(5_000);
+    const mark = h.codebuild.requests.length;
+    await source.drain();
+    // Still running: one CodeBuild call, and the next re-check queued.
+    expect(h.codebuild.requests.slice(mark).map((r) => r.operation)).toEqual([
+      'BatchGetBuildBatches',
+    ]);
+    expect(retries(batch.id)).toHaveLength(0);
+
+    h.codebuild.settleBatch(batch.arn);
+    h.clock.shift(10_000);
+    await source.drain();
+
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    expect(retries(batch.id)).toHaveLength(1);
+  });
+
+  it('waits on the running siblings, and the last one to end starts quick re-checks', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event, siblings } = failedChild(newProject(), [
+      'unit',
+      'e2e',
+    ]);
+    await handler(event, lambdaContext());
+
+    // The backstop re-check is 90 s away; the sibling's end comes first.
+    const ended = h.codebuild.completeBuild(
+      siblings[0]?.arn as string,
+      'SUCCEEDED',
+    );
+    expect(await handler(ended, lambdaContext())).toMatchObject({
+      result: 'watching',
+    });
+    h.codebuild.settleBatch(batch.arn);
+    h.clock.shift(5_000);
+    await source.drain();
+
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+  });
+
+  it('retries once when a re-check message is delivered twice', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event } = failedChild(newProject());
+    await handler(event, lambdaContext());
+    h.codebuild.settleBatch(batch.arn);
+    // A copy of the queued message, as SQS's at-least-once delivery may give.
+    const sent = h.sqs.requests.filter(
+      (r) =>
+        r.operation === 'SendMessage' &&
+        JSON.stringify(r.input).includes(batch.arn),
+    );
+    const body = (sent.at(-1)?.input as { MessageBody: string } | undefined)
+      ?.MessageBody;
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: h.recheckQueueUrl,
+        MessageBody: body,
+      }),
+    );
+
+    h.clock.shift(5_000);
+    await source.drain();
+
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    expect(retries(batch.id)).toHaveLength(1);
+  });
+
+  it('drops a message it did not send, with the reason and without failing the others', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: h.recheckQueueUrl,
+        MessageBody:
+          '{"kind":"recheck","batchArn":"not an arn","token":"s3cret"}',
+      }),
+    );
+
+    const { value: invocations, logs } = await whileCapturing(() =>
+      source.drain(),
+    );
+
+    expect(invocations.map((i) => i.outcome)).toEqual(['ok']);
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        reason: 'invalid-event',
+        problem: expect.stringContaining('batchArn'),
+      }),
+    );
+    expect(logs.text()).not.toContain('s3cret');
+  });
+
+  it('hands a record back to the queue when CodeBuild fails it, and retries it later', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event } = failedChild(newProject());
+    await handler(event, lambdaContext());
+    h.codebuild.settleBatch(batch.arn);
+    h.clock.shift(5_000);
+    // Every SDK attempt of the re-check's read is throttled.
+    h.codebuild.failNext('BatchGetBuildBatches', 5, 'throttle');
+
+    const [failed] = await source.drain();
+    expect(failed?.outcome).toBe('partial');
+    expect(h.codebuild.retryCount(batch.arn)).toBe(0);
+
+    h.clock.shift(30_000); // the queue's visibility timeout
+    await source.drain();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+  });
+});
+
+describe('RetryDelaySeconds', () => {
+  it('waits the delay, survives a crash during it, and counts one attempt', async () => {
+    const delayed = { retryDelaySeconds: 60 };
+    const handler = h.handler(delayed, { now: h.clock.now });
+    const { batch, event } = failedChild(newProject());
+    h.codebuild.settleBatch(batch.arn);
+
+    expect(await handler(event, lambdaContext())).toMatchObject({
+      result: 'retry-delayed',
+      attempt: 1,
+    });
+    expect(retries(batch.id)).toHaveLength(0);
+    // Duplicates and the sweep during the delay leave it to the queue.
+    expect(await handler(event, lambdaContext())).toMatchObject({
+      result: 'retry-delayed',
+    });
+    await handler({ kind: 'sweep' }, lambdaContext());
+    expect(retries(batch.id)).toHaveLength(0);
+
+    // The environment that reserved it is gone: a fresh one consumes the
+    // message once the delay has passed.
+    const fresh = h.handler(delayed, { now: h.clock.now });
+    const source = h.recheckSource(fresh);
+    h.clock.shift(59_000);
+    await source.drain();
+    expect(retries(batch.id)).toHaveLength(0);
+    h.clock.shift(1_000);
+    await source.drain();
+
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    const items = await h.dynamo.scan();
+    expect(items.find((i) => i.id === `batch#${batch.arn}`)).toMatchObject({
+      retries: 1,
+    });
+  });
+
+  it('doubles the delay per attempt, and the sweep makes up a lost message', async () => {
+    const delayed = { retryDelaySeconds: 60 };
+    const handler = h.handler(delayed, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event } = failedChild(newProject());
+    h.codebuild.settleBatch(batch.arn);
+    await handler(event, lambdaContext());
+    h.clock.shift(60_000);
+    await source.drain();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+
+    // The retried run fails again: attempt 2 waits 120 s.
+    const [rerun] = h.codebuild
+      .currentBuilds(batch.arn)
+      .filter((b) => b.buildStatus === 'IN_PROGRESS');
+    const again = h.codebuild.completeBuild(rerun?.arn as string, 'FAILED');
+    h.codebuild.settleBatch(batch.arn);
+    const { value: result, logs } = await whileCapturing(() =>
+      handler(again, lambdaContext()),
+    );
+    expect(result).toMatchObject({ result: 'retry-delayed', attempt: 2 });
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({ message: 'Retry delayed', delaySeconds: 120 }),
+    );
+
+    // The message is lost; once the delay and its grace have passed, the
+    // sweep makes the reserved attempt with the same token.
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: h.recheckQueueUrl }));
+    h.clock.shift(60_000);
+    await handler({ kind: 'sweep' }, lambdaContext());
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1); // still waiting
+    h.clock.shift(60_000 + DELAYED_RETRY_GRACE_MS);
+    await handler({ kind: 'sweep' }, lambdaContext());
+
+    expect(h.codebuild.retryCount(batch.arn)).toBe(2);
+  });
+});
