@@ -242,37 +242,18 @@ export class BatchRetryService extends Construct {
       ],
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      // Messages hold raw events, whose environment variables may carry
-      // secrets: encrypted at rest, TLS only.
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const isDeadLetterQueue =
-      'This queue is itself the dead-letter queue of both EventBridge targets and of the asynchronous invocations of the function; a dead-letter queue for it would add nothing.';
-    Validations.of(this.deadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: isDeadLetterQueue },
-      { id: 'Serverless-SQSRedrivePolicy', reason: isDeadLetterQueue },
+    // Messages hold raw events, whose environment variables may carry
+    // secrets: encrypted at rest, TLS only.
+    this.deadLetterQueue = this.deadLetterQueueOf(
+      'DeadLetterQueue',
+      'both EventBridge targets and of the asynchronous invocations of the function',
     );
-
     // The function sends itself delayed messages here and consumes them
     // through an event source mapping. Only batch ARNs, counters and retry
     // tokens travel, but encrypted and TLS-only like the rest.
-    this.recheckDeadLetterQueue = new sqs.Queue(
-      this,
+    this.recheckDeadLetterQueue = this.deadLetterQueueOf(
       'RecheckDeadLetterQueue',
-      {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      },
-    );
-    const isRecheckDeadLetterQueue =
-      'This queue is itself the dead-letter queue of the re-check queue; a dead-letter queue for it would add nothing.';
-    Validations.of(this.recheckDeadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: isRecheckDeadLetterQueue },
-      { id: 'Serverless-SQSRedrivePolicy', reason: isRecheckDeadLetterQueue },
+      'the re-check queue',
     );
     this.recheckQueue = new sqs.Queue(this, 'RecheckQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -558,6 +539,24 @@ export class BatchRetryService extends Construct {
         ...props.dimensionsMap,
       },
     });
+  }
+
+  /**
+   * An encrypted, TLS-only queue that keeps messages 14 days and is the
+   * dead-letter queue of `of`, so needs none of its own.
+   */
+  private deadLetterQueueOf(id: string, of: string): sqs.Queue {
+    const queue = new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const reason = `This queue is itself the dead-letter queue of ${of}; a dead-letter queue for it would add nothing.`;
+    Validations.of(queue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason },
+      { id: 'Serverless-SQSRedrivePolicy', reason },
+    );
+    return queue;
   }
 
   /**
