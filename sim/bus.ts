@@ -92,8 +92,8 @@ export class EventBus {
     }
   }
 
-  /** Hands an event CodeBuild emitted to EventBridge. */
-  emit(event: BusEvent): void {
+  /** Hands an event CodeBuild emitted to EventBridge; the copies' delays. */
+  emit(event: BusEvent): DeliveryPlan {
     const seq = ++this.stats.emitted;
     const plan = this.#o.override?.(event) ?? this.#plan(seq);
     if (plan.length === 0) this.stats.dropped++;
@@ -102,6 +102,7 @@ export class EventBus {
     for (const delay of plan) {
       this.#o.scheduler.after(delay, () => this.#put(event));
     }
+    return plan;
   }
 
   #put(event: BusEvent): void {

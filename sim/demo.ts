@@ -13,7 +13,7 @@ import { figuresTable, table } from './report.js';
 import { demoScenario } from './scenarios.js';
 import {
   type BatchResult,
-  isSweep,
+  invocationKind,
   runSimulation,
   type SimulationResult,
 } from './simulation.js';
@@ -34,7 +34,9 @@ export function retryPaths(result: SimulationResult): Map<string, string[]> {
   const via = new Map(
     result.invocations.map((r) => [
       r.requestId,
-      isSweep(r) ? 'sweep' : 'event',
+      { sweep: 'sweep', queue: 're-check', buildEvent: 'event' }[
+        invocationKind(r)
+      ],
     ]),
   );
   const paths = new Map<string, string[]>();
@@ -134,7 +136,7 @@ export function demoSummary(result: SimulationResult): string {
   return [
     `${f.batches} batches, ${f.events} CodeBuild events, ${f.invocations} invocations (${f.invocationOutcomes.sweeps} sweeps), ${f.dlqMessages} dead-letter messages.`,
     `Retries issued ${f.retriesIssued}, expected ${f.expectedRetries}: over-retries ${f.overRetries}, missed ${f.missedRetries}, budget exceeded ${f.budgetExceeded}; non-retryable retried ${f.nonRetryableRetried}, retryable missed ${f.retryableMissed}; build logs read ${f.logReads}; secrets in logs ${f.secretLeaks}.`,
-    `Failure → retry: p50 ${f.failureToRetrySeconds.p50} s, max ${f.failureToRetrySeconds.max} s of simulated time; ${elapsed(f.simulatedSeconds * 1000)} simulated in ${f.wallSeconds} s.`,
+    `Settle → retry: p50 ${f.settleToRetrySeconds.p50} s, max ${f.settleToRetrySeconds.max} s (events lost: max ${f.lostEventSettleToRetrySeconds.max} s) of simulated time; ${f.invocationsByKind.queue} re-checks; ${elapsed(f.simulatedSeconds * 1000)} simulated in ${f.wallSeconds} s.`,
   ].join('\n');
 }
 

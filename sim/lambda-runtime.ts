@@ -78,6 +78,8 @@ export interface LambdaRuntimeOptions {
   readonly accountConcurrency: number;
   /** Variables besides the template's (region, credentials). */
   readonly baseEnvironment: Readonly<Record<string, string>>;
+  /** Variables naming an environment's endpoint `url` (a queue's URL). */
+  readonly endpointEnvironment?: (url: string) => Record<string, string>;
   /** Real-time factor for timers inside environments (SDK backoff). Default 0.05. */
   readonly timerScale?: number;
   readonly crashPlan?: CrashPlan;
@@ -202,10 +204,14 @@ class ExecutionEnvironment {
         },
       };
       if (this.dead) return this.kill(exited('dead'));
-      this.#endpoint?.arm(kills, (point) => {
-        const message = `RequestId: ${requestId} Error: Runtime exited (killed at ${point})`;
-        this.kill(exited(message), point);
-      });
+      this.#endpoint?.arm(
+        kills,
+        (point) => {
+          const message = `RequestId: ${requestId} Error: Runtime exited (killed at ${point})`;
+          this.kill(exited(message), point);
+        },
+        requestId,
+      );
       // Thaw: whatever the last invocation left running resumes now.
       Atomics.add(this.#freeze, 0, 1);
       Atomics.notify(this.#freeze, 0);
@@ -294,14 +300,65 @@ export class LambdaRuntime {
     this.#environments.length = 0;
   }
 
+  /**
+   * Holds an environment for one synchronous invocation (RequestResponse,
+   * as an event source mapping makes it): `invoke` runs it and gives its
+   * record, `release` gives the environment back unused. Undefined when no
+   * capacity is free.
+   */
+  reserve() {
+    const { clock } = this.#o;
+    const event = { seq: ++this.#seq, enqueuedAt: clock.now() };
+    const slot = this.#acquire({
+      ...event,
+      payload: undefined,
+      attempts: 0,
+      throttles: 0,
+    });
+    if (!slot) return undefined;
+    const [env, coldStart] = slot;
+    return {
+      invoke: (payload: unknown) =>
+        this.#execute(
+          { ...event, payload, attempts: 0, throttles: 0 },
+          env,
+          coldStart,
+        ),
+      release: () => {
+        env.busy = false;
+        env.idleSince = clock.now();
+      },
+    };
+  }
+
+  get #concurrency(): number {
+    const reserved = this.#o.deployment.fn.reservedConcurrency;
+    return reserved ?? this.#o.accountConcurrency;
+  }
+
   #dispatch(event: QueuedEvent): Promise<void> | undefined {
-    const { clock, deployment, scheduler, random } = this.#o;
+    const { clock, deployment, scheduler } = this.#o;
     const now = clock.now();
     const maxAgeMs = deployment.asyncInvoke.maximumEventAgeSeconds * 1000;
     if (now - event.enqueuedAt > maxAgeMs) {
       this.#deadLetter(event, 'EventAgeExceeded');
       return undefined;
     }
+    const slot = this.#acquire(event);
+    if (!slot) {
+      // Throttled: retried after 1 s, doubling, at most 5 minutes.
+      this.stats.throttled++;
+      const delay = Math.min(1_000 * 2 ** event.throttles++, 300_000);
+      scheduler.after(delay, () => this.#dispatch(event));
+      return undefined;
+    }
+    return this.#run(event, ...slot);
+  }
+
+  /** An idle environment (at random), a new one, or none within the concurrency. */
+  #acquire(event: QueuedEvent): [ExecutionEnvironment, boolean] | undefined {
+    const { clock, random } = this.#o;
+    const now = clock.now();
     const busy = this.#environments.filter((e) => !e.dead && e.busy).length;
     for (const env of [...this.#environments]) {
       if (!env.dead && !env.busy && now - env.idleSince >= IDLE_LIFETIME_MS) {
@@ -314,20 +371,12 @@ export class LambdaRuntime {
       idle[
         random.intAt(0, idle.length - 1, 'reuse', event.seq, event.attempts)
       ];
-    const concurrency =
-      deployment.fn.reservedConcurrency ?? this.#o.accountConcurrency;
-    if (!env && busy >= concurrency) {
-      // Throttled: retried after 1 s, doubling, at most 5 minutes.
-      this.stats.throttled++;
-      const delay = Math.min(1_000 * 2 ** event.throttles++, 300_000);
-      scheduler.after(delay, () => this.#dispatch(event));
-      return undefined;
-    }
+    if (!env && busy >= this.#concurrency) return undefined;
     const coldStart = !env;
     env ??= this.#startEnvironment();
     env.busy = true;
     this.stats.maxConcurrency = Math.max(this.stats.maxConcurrency, busy + 1);
-    return this.#run(event, env, coldStart);
+    return [env, coldStart];
   }
 
   #retire(env: ExecutionEnvironment): void {
@@ -369,12 +418,12 @@ export class LambdaRuntime {
           _HANDLER: fn.handler,
           TZ: ':UTC',
           // The SDK's standard variables: the only way the function learns
-          // where CodeBuild, CloudWatch Logs and DynamoDB are.
+          // where CodeBuild, CloudWatch Logs, DynamoDB and SQS are.
           AWS_ENDPOINT_URL_CODEBUILD: url,
           AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: url,
-          // Not routed yet (answered 400): never the real SQS.
           AWS_ENDPOINT_URL_SQS: url,
           AWS_ENDPOINT_URL_DYNAMODB: url,
+          ...this.#o.endpointEnvironment?.(url),
         },
         stdout: true,
         stderr: true,
@@ -392,7 +441,26 @@ export class LambdaRuntime {
     env: ExecutionEnvironment,
     coldStart: boolean,
   ): Promise<void> {
-    const { clock, deployment, random, scheduler } = this.#o;
+    const record = await this.#execute(event, env, coldStart);
+    const { deployment, scheduler } = this.#o;
+    if (record.outcome === 'ok') {
+      this.outstanding--;
+    } else if (event.attempts > deployment.asyncInvoke.maximumRetryAttempts) {
+      const { error, requestId } = record;
+      this.#deadLetter(event, 'RetriesExhausted', error, requestId);
+    } else {
+      this.stats.retried++;
+      const delay = ASYNC_RETRY_DELAYS_MS[Math.min(event.attempts - 1, 1)];
+      scheduler.after(delay as number, () => this.#dispatch(event));
+    }
+  }
+
+  async #execute(
+    event: QueuedEvent,
+    env: ExecutionEnvironment,
+    coldStart: boolean,
+  ): Promise<InvocationRecord> {
+    const { clock, deployment, random } = this.#o;
     const startedAt = clock.now();
     const attempt = ++event.attempts;
     const requestId = uuidAt(random, 'request', ++this.#requests);
@@ -412,7 +480,7 @@ export class LambdaRuntime {
     env.idleSince = clock.now();
     if (env.dead) this.#retire(env);
 
-    this.#o.onInvocation?.({
+    const record: InvocationRecord = {
       requestId,
       event,
       coldStart,
@@ -421,16 +489,9 @@ export class LambdaRuntime {
       ...(outcome.ok
         ? { result: outcome.value }
         : { error: outcome.error, crashPoint: outcome.crashPoint }),
-    });
-    if (outcome.ok) {
-      this.outstanding--;
-    } else if (attempt > deployment.asyncInvoke.maximumRetryAttempts) {
-      this.#deadLetter(event, 'RetriesExhausted', outcome.error, requestId);
-    } else {
-      this.stats.retried++;
-      const delay = ASYNC_RETRY_DELAYS_MS[Math.min(attempt - 1, 1)] as number;
-      scheduler.after(delay, () => this.#dispatch(event));
-    }
+    };
+    this.#o.onInvocation?.(record);
+    return record;
   }
 
   #deadLetter(

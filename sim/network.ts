@@ -3,9 +3,9 @@
  *
  * Every Lambda execution environment gets its own endpoint on 127.0.0.1; its
  * `AWS_ENDPOINT_URL_CODEBUILD`, `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` and
- * `AWS_ENDPOINT_URL_DYNAMODB` all point there, and the endpoint forwards each
- * request, by its `X-Amz-Target`, to the CodeBuild or CloudWatch Logs
- * emulator or to dynalite. Knowing which environment talks
+ * `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` all point there, and
+ * the endpoint forwards each request, by its `X-Amz-Target`, to the
+ * CodeBuild, CloudWatch Logs or SQS emulator or to dynalite. Knowing which environment talks
  * lets it count calls, throttle DynamoDB, pass a DynamoDB outage through as
  * a reset connection, and kill the environment at a precise point of the
  * conversation (after CodeBuild accepted RetryBuildBatch and before the
@@ -40,8 +40,12 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** One API call seen on the wire. */
 export interface CallRecord {
-  readonly service: 'codebuild' | 'logs' | 'dynamodb';
+  readonly service: 'codebuild' | 'logs' | 'dynamodb' | 'sqs';
   readonly operation: string;
+  /** The invocation the environment was running when it made the call. */
+  readonly requestId?: string;
+  /** RetryBuildBatch only: the batch's id (or ARN), as sent. */
+  readonly batchId?: string;
   readonly status: number;
   /** The error type of a failed call (e.g. ThrottlingException). */
   readonly errorType?: string;
@@ -56,6 +60,7 @@ export interface NetworkOptions {
   readonly codebuildEndpoint: string;
   readonly logsEndpoint: string;
   readonly dynamodbEndpoint: string;
+  readonly sqsEndpoint: string;
   readonly random: Random;
   /** Probability that a DynamoDB call is answered with a throttling error. */
   readonly dynamodbThrottleRate?: number;
@@ -73,6 +78,7 @@ const SERVICES: Readonly<Record<string, CallRecord['service']>> = {
   CodeBuild_20161006: 'codebuild',
   Logs_20140328: 'logs',
   DynamoDB_20120810: 'dynamodb',
+  AmazonSQS: 'sqs',
 };
 
 /** What DynamoDB answers when throttled, as the SDK expects it. */
@@ -107,6 +113,7 @@ export class Network {
     let kills: ((point: CrashPoint) => boolean) | undefined;
     let onCrash: ((point: CrashPoint) => void) | undefined;
     let retryAnswered = false;
+    let requestId: string | undefined;
 
     const fire = (point: CrashPoint): boolean => {
       if (severed || !kills?.(point)) return false;
@@ -130,8 +137,15 @@ export class Network {
         res.writeHead(400).end('{"__type":"UnknownOperationException"}');
         return;
       }
+      const batchId =
+        operation === 'RetryBuildBatch'
+          ? String(JSON.parse(body.toString('utf8')).id)
+          : undefined;
       const record = (status: number, extra: Partial<CallRecord> = {}) =>
-        options.onCall?.({ service, operation, status, ...extra });
+        options.onCall?.({
+          ...{ service, operation, status, requestId, batchId },
+          ...extra,
+        });
 
       // Kill points before the request leaves.
       if (
@@ -206,7 +220,9 @@ export class Network {
       arm: (
         decide: ((point: CrashPoint) => boolean) | undefined,
         callback: (point: CrashPoint) => void,
+        invocation?: string,
       ) => {
+        requestId = invocation;
         kills = decide;
         onCrash = callback;
         retryAnswered = false;

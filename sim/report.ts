@@ -41,7 +41,7 @@ export function table(
 export function figuresTable(figures: Figures): string {
   const text = (value: object): string =>
     Object.entries(value)
-      .map(([k, v]) => `${k} ${v}`)
+      .map(([k, v]) => `${k} ${typeof v === 'object' ? `(${text(v)})` : v}`)
       .join(', ') || 'none';
   const rows = Object.entries(figures).flatMap(([name, value]) => {
     if (name === 'byClass') {

@@ -54,7 +54,12 @@ export const DEFAULT_FAULTS: FaultKnobs = {
 export type RandomScenarioOptions = Pick<
   SimulationOptions,
   'seed' | 'faults' | 'accountConcurrency'
-> & { readonly batches: number; readonly parameters?: Record<string, string> };
+> & {
+  readonly batches: number;
+  readonly parameters?: Record<string, string>;
+  /** Settle delay range, seconds (see DEFAULT_SETTLE_DELAY_SECONDS). */
+  readonly settleDelaySeconds?: readonly [number, number];
+};
 
 /**
  * The random workload: healthy, flaky and broken batches over four projects
@@ -88,6 +93,7 @@ export function randomScenario(
     staleShare: 0.02,
     staleOffsetMs: -(lookbackHours + 6) * 3_600_000,
     tickMs: TICK_MS,
+    settleDelaySeconds: options.settleDelaySeconds,
   });
   return {
     seed: options.seed,
@@ -214,6 +220,12 @@ const DEMO: readonly BatchPlan[] = [
   }),
   demo(18, 'project opted out by tag', 'docs', 'broken'),
   demo(19, 'out of memory every run, max-retries 5 by tag', 'ml', 'broken'),
+  demo(20, 'settles a minute after its failed last build', 'api', 'flaky', {
+    runs: [
+      { ...failing('e2e'), durationMs: DURATIONS, settleLagMs: MIN },
+      { fails: false, settleLagMs: 0 },
+    ],
+  }),
 ];
 
 /** The demo's project tags: `docs` opts out, `ml` gets five retries. */
@@ -244,7 +256,7 @@ const DEMO_STACKS: readonly DeploymentOptions[] = [
 ];
 
 /**
- * The demo: nineteen scripted batches, one per behaviour worth seeing, and
+ * The demo: twenty scripted batches, one per behaviour worth seeing, and
  * no random faults; the DynamoDB outage hits batch d14's failure.
  *
  * @example

@@ -14,6 +14,7 @@ import { CRASH_POINTS, type CrashPoint } from './network.js';
 import { figuresTable } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
 import { type FaultKnobs, NO_FAULTS, runSimulation } from './simulation.js';
+import { DEFAULT_SETTLE_DELAY_SECONDS } from './workload.js';
 
 const USAGE = `Usage: npm run simulate -- [options]
 
@@ -29,6 +30,8 @@ const USAGE = `Usage: npm run simulate -- [options]
   --crash-at LIST    crash points to use (default all: ${CRASH_POINTS.join(',')})
   --outage MIN       DynamoDB outage of MIN minutes, an hour in (default 10; 0: none)
   --no-faults        every fault knob at 0 (flags after it still apply)
+  --settle-delay MIN-MAX  seconds from a batch's last child (or first failure,
+                     fast-fail) to its settling, uniform (default ${DEFAULT_SETTLE_DELAY_SECONDS.join('-')})
   --param K=V        a CloudFormation parameter of the stack (repeatable), e.g. MaxRetries=3
   --concurrency N    account concurrency for the unreserved function (default 6)
   --json             print one JSON object instead of tables
@@ -65,6 +68,7 @@ export function parseSimulateArgs(argv: readonly string[]) {
       seed: text,
       'crash-at': text,
       outage: text,
+      'settle-delay': text,
       'no-faults': { type: 'boolean' },
       param: { type: 'string', multiple: true },
       concurrency: text,
@@ -104,6 +108,17 @@ export function parseSimulateArgs(argv: readonly string[]) {
         ? undefined
         : { atMs: 60 * 60_000, durationMs: outageMinutes * 60_000 };
   }
+  let settleDelaySeconds: [number, number] | undefined;
+  if (values['settle-delay'] !== undefined) {
+    const match = /^(\d+)-(\d+)$/.exec(values['settle-delay']);
+    const [min, max] = [Number(match?.[1]), Number(match?.[2])];
+    if (!match || min > max) {
+      throw new Error(
+        '--settle-delay takes MIN-MAX in whole seconds, MIN <= MAX',
+      );
+    }
+    settleDelaySeconds = [min, max];
+  }
   const parameters: Record<string, string> = {};
   for (const pair of values.param ?? []) {
     const eq = pair.indexOf('=');
@@ -115,6 +130,7 @@ export function parseSimulateArgs(argv: readonly string[]) {
     seed: whole('seed', values.seed) ?? 1,
     faults: faults as FaultKnobs,
     parameters,
+    settleDelaySeconds,
     accountConcurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
     help: values.help ?? false,

@@ -9,9 +9,11 @@
  *               per-environment endpoint ◀── bundled function (worker threads,
  *                     │                      Lambda async semantics)
  *                     ▼                                       ▲
- *          dynalite (template's table),            schedule (simulated clock)
- *          CloudWatch Logs (builds' logs)
+ *          dynalite (template's table),            schedule (simulated clock),
+ *          CloudWatch Logs (builds' logs),         SQS event source mapping
+ *          SQS (template's queues) ─▶ polled every simulated second ─┘
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   FAILURE_CLASSES,
   type FailureClass,
@@ -25,14 +27,25 @@ import {
   resolveDeployment,
 } from '../tools/local-aws/deployment.js';
 import { createTable } from '../tools/local-aws/dynamo.js';
-import { functionEnvironment } from '../tools/local-aws/environment.js';
+import {
+  ACCOUNT,
+  CREDENTIALS,
+  functionEnvironment,
+  REGION,
+} from '../tools/local-aws/environment.js';
 import {
   type LocalAws as LocalServices,
   startLocalAws as startServices,
 } from '../tools/local-aws/local-aws.js';
+import { SqsEventSource } from '../tools/local-aws/sqs/event-source.js';
 import type { Assembly } from '../tools/local-aws/synth.js';
 import { percentile } from '../tools/stats.js';
-import { type BusEvent, type DeliveryFaults, EventBus } from './bus.js';
+import {
+  type BusEvent,
+  type DeliveryFaults,
+  type DeliveryPlan,
+  EventBus,
+} from './bus.js';
 import { SIM_EPOCH, SimClock } from './clock.js';
 import { type InvocationRecord, LambdaRuntime } from './lambda-runtime.js';
 import {
@@ -78,6 +91,20 @@ export const INVARIANTS = [
 /** Whether an invocation was the schedule's sweep. */
 export const isSweep = ({ event }: InvocationRecord) =>
   (event.payload as { kind?: string }).kind === SWEEP_INPUT.kind;
+
+/** What invoked the function: a rule's build event, the sweep, or the queue. */
+export const invocationKind = (record: InvocationRecord) =>
+  isSweep(record)
+    ? 'sweep'
+    : Array.isArray((record.event.payload as { Records?: unknown }).Records)
+      ? 'queue'
+      : 'buildEvent';
+
+/** Build statuses of a failed child build. */
+const FAILED_STATUSES: readonly unknown[] = ['FAILED', 'FAULT', 'TIMED_OUT'];
+
+/** Lambda starts five pollers per SQS event source mapping. */
+const POLLERS = 5;
 
 /** Workload times and delivery delays are multiples of this. */
 export const TICK_MS = 10_000;
@@ -184,7 +211,11 @@ function newSimulation(options: SimulationOptions) {
     invocations: [] as InvocationRecord[],
     deadLetters: 0,
     logs: [] as { stack: string; line: string }[],
-    calls: [] as CallRecord[],
+    calls: [] as (CallRecord & { readonly at: number })[],
+    /** Per failed run (`<batch ARN>#<run>`): its first failure event, and its first delivered copy. */
+    runEvents: new Map<string, { firstAt: number; deliveredAt?: number }>(),
+    /** Child builds whose end CodeBuild reported while deployed. */
+    childBuilds: { healthy: new Set<string>(), failed: new Set<string>() },
   };
 }
 
@@ -278,16 +309,20 @@ async function startStack(
   deployment: Deployment,
   i: number,
 ) {
-  const { codebuild: emulator, logs, dynamo } = aws.services;
+  const { codebuild: emulator, logs, dynamo, sqs } = aws.services;
   const { faults, random } = sim;
   await createTable(dynamo.client, deployment.table);
+  for (const queue of deployment.queues) {
+    sqs.createQueue(queue.name, queue.attributes);
+  }
   const network = new Network({
     codebuildEndpoint: emulator.endpoint,
     logsEndpoint: logs.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
+    sqsEndpoint: sqs.endpoint,
     random: random.fork(`network-${i}`),
     dynamodbThrottleRate: faults.dynamoThrottle,
-    onCall: (call) => sim.calls.push(call),
+    onCall: (call) => sim.calls.push({ ...call, at: sim.clock.now() }),
   });
   const crashRandom = random.fork(`crash-${i}`);
   const runtime = new LambdaRuntime({
@@ -298,6 +333,17 @@ async function startStack(
     random: random.fork(`lambda-${i}`),
     accountConcurrency: sim.options.accountConcurrency ?? 6,
     baseEnvironment: functionEnvironment(),
+    // A queue URL in the template (RECHECK_QUEUE_URL) names the local queue
+    // behind the environment's own endpoint, so its calls cross the network.
+    endpointEnvironment: (url) => {
+      const local = Object.entries(deployment.fn.environment).flatMap(
+        ([name, value]) => {
+          const queue = deployment.queues.find((q) => value.endsWith(q.name));
+          return queue ? [[name, `${url}/${ACCOUNT}/${queue.name}`]] : [];
+        },
+      );
+      return Object.fromEntries(local);
+    },
     crashPlan: ({ event, attempt }) => {
       const payload = event.payload as BusEvent;
       const scripted =
@@ -319,7 +365,65 @@ async function startStack(
     onDeadLetter: () => sim.deadLetters++,
     onLog: (line) => sim.logs.push({ stack: deployment.stackName, line }),
   });
-  return { deployment, runtime, network };
+  const client = new SQSClient({
+    endpoint: sqs.endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+  const sources = deployment.eventSources.filter((source) => source.enabled);
+  /** One poll of a source, holding an environment for its invocation. */
+  const poll = async (
+    source: (typeof sources)[number],
+    slot: NonNullable<ReturnType<LambdaRuntime['reserve']>>,
+  ) => {
+    const made = await new SqsEventSource({
+      client,
+      queueUrl: `${sqs.endpoint}/${ACCOUNT}/${source.queue.name}`,
+      batchSize: source.batchSize,
+      reportBatchItemFailures: source.reportBatchItemFailures,
+      handler: async (event) => {
+        const record = await slot.invoke(event);
+        if (record.outcome === 'ok') return record.result;
+        throw new Error(record.error?.errorMessage ?? record.outcome);
+      },
+    })
+      .poll()
+      .catch(() => undefined);
+    if (!made) slot.release();
+  };
+  /**
+   * Lambda's pollers (long polling, so a message is received once visible):
+   * up to five receives of `batchSize` while messages are visible, each
+   * holding an environment first (no free capacity: no receive).
+   */
+  const pollQueues = async () => {
+    const polls: Promise<void>[] = [];
+    for (const source of sources) {
+      const { visible } = sqs.counts(source.queue.name);
+      const wanted = Math.min(POLLERS, Math.ceil(visible / source.batchSize));
+      for (let n = 0; n < wanted; n++) {
+        const slot = runtime.reserve();
+        if (!slot) break;
+        polls.push(poll(source, slot));
+      }
+    }
+    await Promise.all(polls);
+  };
+  /** Messages of the event sources' queues, and of their dead-letter queues. */
+  const queued = () => {
+    const total = (name: string) =>
+      Object.values(sqs.counts(name)).reduce((a, b) => a + b, 0);
+    const dlqs = sources.flatMap(({ queue }) =>
+      deployment.queues.filter(
+        (q) => q.arn === queue.redrive?.deadLetterTargetArn,
+      ),
+    );
+    return {
+      pending: sum(sources, (s) => total(s.queue.name)),
+      deadLetters: sum(dlqs, (q) => total(q.name)),
+    };
+  };
+  return { deployment, runtime, network, pollQueues, queued };
 }
 
 async function stopLocalAws(aws: LocalAws): Promise<void> {
@@ -353,6 +457,26 @@ const failed = (event: BusEvent) =>
  */
 function faultCodeBuild(sim: Simulation, aws: LocalAws): void {
   const { codebuild: emulator } = aws.services;
+  /** Notes child builds' ends, and each failed run's first failure event. */
+  const note = (event: BusEvent, delivery: DeliveryPlan) => {
+    const detail = event.detail as Record<string, unknown>;
+    const status = detail?.['build-status'];
+    const buildArn = String(detail?.['build-id']);
+    const failedBuild = FAILED_STATUSES.includes(status);
+    if (!failedBuild && status !== 'SUCCEEDED' && status !== 'STOPPED') return;
+    sim.childBuilds[failedBuild ? 'failed' : 'healthy'].add(buildArn);
+    const batchArn = failedBuild && emulator.getBuild(buildArn).buildBatchArn;
+    const history = batchArn ? aws.workload.byArn(batchArn) : undefined;
+    if (!history) return;
+    const key = `${batchArn}#${history.runs}`;
+    const now = sim.clock.now();
+    const run = sim.runEvents.get(key) ?? { firstAt: now };
+    if (delivery.length > 0) {
+      const at = now + Math.min(...delivery);
+      run.deliveredAt = Math.min(run.deliveredAt ?? at, at);
+    }
+    sim.runEvents.set(key, run);
+  };
   const throttled = new Set<BatchPlan>();
   emulator.onEvent((raw) => {
     if (sim.clock.now() < sim.origin) return;
@@ -363,7 +487,7 @@ function faultCodeBuild(sim: Simulation, aws: LocalAws): void {
       throttled.add(plan);
       emulator.failNext('RetryBuildBatch', times, 'throttle');
     }
-    aws.bus.emit(event);
+    note(event, aws.bus.emit(event));
   });
   const codebuildRandom = sim.random.fork('codebuild-faults');
   emulator.setFaults({
@@ -412,9 +536,18 @@ async function runWorkloadUntilQuiet(
     finished ||
     (outageOver &&
       workload.idle &&
-      aws.stacks.every((s) => s.runtime.outstanding === 0) &&
+      aws.stacks.every(
+        (s) => s.runtime.outstanding === 0 && s.queued().pending === 0,
+      ) &&
       clock.now() - Math.max(workload.lastChangeAt, origin) >= quietMs);
   aws.bus.startSchedules(origin, quiet);
+  // The event source mappings poll every simulated second.
+  const poll = async () => {
+    if (quiet()) return;
+    scheduler.after(1_000, poll);
+    await Promise.all(aws.stacks.map((s) => s.pollQueues()));
+  };
+  scheduler.at(origin, poll);
 
   // A safety stop, far beyond any workload's end.
   await scheduler.runUntil(origin + 20 * 3_600_000, quiet);
@@ -519,6 +652,9 @@ async function checkBatches(sim: Simulation, aws: LocalAws) {
         readonly classes: readonly FailureClass[];
         readonly retried: boolean;
         readonly healed: boolean;
+        readonly run: number;
+        readonly settledAt: number;
+        readonly retriedAt?: number;
       }[],
       /** Attempts the budget item holds (absent: no item). */
       budgetRetries: history.arn ? budgets.get(history.arn) : undefined,
@@ -548,9 +684,6 @@ function figuresOf(
   const { invocations, calls, logs } = sim;
   const delivery = aws.bus.stats;
   const runtimes = aws.stacks.map((s) => s.runtime.stats);
-  const latencies = batches.flatMap((b) => b.latenciesMs.map((ms) => ms / 1e3));
-  const latency = (p: number) =>
-    latencies.length === 0 ? 0 : percentile(latencies, p);
   const outcomes = (outcome: InvocationRecord['outcome']) =>
     count(invocations, (r) => r.outcome === outcome);
   const inRetryScope = batches.filter((b) => b.scope === 'retry');
@@ -577,6 +710,11 @@ function figuresOf(
       matchedByRule: delivery.matched,
     },
     invocations: invocations.length,
+    invocationsByKind: {
+      buildEvent: count(invocations, (r) => invocationKind(r) === 'buildEvent'),
+      sweep: count(invocations, (r) => invocationKind(r) === 'sweep'),
+      queue: count(invocations, (r) => invocationKind(r) === 'queue'),
+    },
     invocationOutcomes: {
       ok: outcomes('ok'),
       error: outcomes('error'),
@@ -664,11 +802,9 @@ function figuresOf(
     ),
     wouldRetry: count(logs, (l) => l.line.includes('"decision":"would-retry"')),
     dlqMessages: sim.deadLetters,
-    failureToRetrySeconds: {
-      p50: latency(50),
-      p95: latency(95),
-      max: latency(100),
-    },
+    /** Re-check messages moved to the queue's dead-letter queue. */
+    recheckDlqMessages: sum(aws.stacks, (s) => s.queued().deadLetters),
+    ...queueFigures(sim, batches),
     /** GetLogEvents answers that brought a project's secret to the function. */
     secretsInLogTails: count(calls, (c) =>
       aws.secrets.some((s) => c.answer?.includes(s)),
@@ -683,5 +819,117 @@ function figuresOf(
     simulatedSeconds: Math.round((sim.clock.now() - sim.origin) / 1000),
     wallSeconds: Math.round((performance.now() - sim.startedAt) / 100) / 10,
     steps: sim.scheduler.steps,
+  };
+}
+
+/** p50, p95 and max of seconds, to the tenth (0 when there are none). */
+function spread(seconds: readonly number[]) {
+  const at = (p: number) =>
+    seconds.length === 0 ? 0 : Math.round(percentile(seconds, p) * 10) / 10;
+  return { p50: at(50), p95: at(95), max: at(100) };
+}
+
+const ratio = (n: number, d: number) =>
+  d === 0 ? 0 : Math.round((n / d) * 1000) / 1000;
+
+/** The retry path: which kind of invocation made RetryBuildBatch. */
+const PATHS = { buildEvent: 'event', queue: 'recheck', sweep: 'sweep' };
+
+/**
+ * Latencies (per failed run retried, by whether any of its failure events
+ * was delivered, and by the path that retried it) and the CodeBuild calls of
+ * each kind of invocation.
+ */
+function queueFigures(sim: Simulation, batches: readonly BatchResult[]) {
+  const invocationOf = new Map(sim.invocations.map((r) => [r.requestId, r]));
+  const codebuild = sim.calls.filter((c) => c.service === 'codebuild');
+  const triggerOf = (call: CallRecord) => {
+    const record = invocationOf.get(call.requestId ?? '');
+    if (!record || invocationKind(record) !== 'buildEvent') {
+      return record && invocationKind(record);
+    }
+    const detail = (record.event.payload as BusEvent).detail as BusEvent;
+    return FAILED_STATUSES.includes(detail?.['build-status'])
+      ? 'failedEvent'
+      : 'healthyEvent';
+  };
+  const callsBy = countBy(codebuild.map((c) => triggerOf(c) ?? 'unknown'));
+  const { healthy, failed } = sim.childBuilds;
+  const children = healthy.size + failed.size;
+  const runs = batches.flatMap((b) =>
+    b.failedRuns.map((run) => ({
+      arn: b.arn,
+      scope: b.scope,
+      run,
+      events: sim.runEvents.get(`${b.arn}#${run.run}`),
+      path: '',
+    })),
+  );
+  const retried = runs.filter((r) => r.scope === 'retry' && r.run.retriedAt);
+  for (const r of retried) {
+    const call = codebuild.find(
+      (c) =>
+        c.operation === 'RetryBuildBatch' &&
+        c.status === 200 &&
+        [r.arn, r.arn?.split('/').pop()].includes(c.batchId) &&
+        c.at >= r.run.settledAt,
+    );
+    const record = call && invocationOf.get(call.requestId ?? '');
+    r.path = record ? PATHS[invocationKind(record)] : 'unknown';
+  }
+  const settleToRetry = (list: typeof runs) =>
+    spread(list.map((r) => ((r.run.retriedAt ?? 0) - r.run.settledAt) / 1e3));
+  const delivered = retried.filter((r) => r.events?.deliveredAt !== undefined);
+  const lost = retried.filter((r) => r.events?.deliveredAt === undefined);
+  // Watched: a failure event arrived while the batch ran (first event → settle).
+  const watched = runs.filter(
+    (r) =>
+      (r.scope === 'retry' || r.scope === 'dry-run') &&
+      r.events?.deliveredAt !== undefined &&
+      r.events.deliveredAt < r.run.settledAt,
+  );
+  const watchedMinutes = sum(
+    watched,
+    (r) => (r.run.settledAt - (r.events?.firstAt ?? 0)) / 60_000,
+  );
+  const recheckCalls = callsBy.queue ?? 0;
+  const per1000 = (n = 0) => ratio(n * 1000, children);
+  return {
+    /** Failed runs with a delivered failure event: settle (or first failure event) → retry. */
+    settleToRetrySeconds: settleToRetry(delivered),
+    failureToRetrySeconds: spread(
+      delivered.map(
+        (r) => ((r.run.retriedAt ?? 0) - (r.events?.firstAt ?? 0)) / 1e3,
+      ),
+    ),
+    /** Failed runs none of whose failure events arrived (none emitted: failed before any build). */
+    lostEventSettleToRetrySeconds: settleToRetry(lost),
+    retriesByPath: Object.fromEntries(
+      ['event', 'recheck', 'sweep', 'unknown'].map((path) => {
+        const of = retried.filter((r) => r.path === path);
+        return [
+          path,
+          { retries: of.length, settleToRetrySeconds: settleToRetry(of) },
+        ];
+      }),
+    ),
+    childBuilds: { healthy: healthy.size, failed: failed.size },
+    codebuildCallsPerHealthyBuild: ratio(
+      callsBy.healthyEvent ?? 0,
+      healthy.size,
+    ),
+    codebuildCallsPerFailedBuild: ratio(callsBy.failedEvent ?? 0, failed.size),
+    /** CodeBuild calls per 1,000 child builds, by what invoked the function. */
+    codebuildCallsPer1000ChildBuilds: {
+      healthyEvents: per1000(callsBy.healthyEvent),
+      failedEvents: per1000(callsBy.failedEvent),
+      queue: per1000(callsBy.queue),
+      sweep: per1000(callsBy.sweep),
+      all: per1000(codebuild.length),
+    },
+    watchedBatches: watched.length,
+    watchedMinutes: Math.round(watchedMinutes),
+    recheckCallsPerWatchedBatch: ratio(recheckCalls, watched.length),
+    recheckCallsPerWatchedMinute: ratio(recheckCalls, watchedMinutes),
   };
 }

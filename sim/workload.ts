@@ -41,6 +41,14 @@ export interface RunPlan {
   readonly settleLagMs: number;
 }
 
+/**
+ * The settle delay, in seconds: how long after its last child ends (or its
+ * first child fails, with fast-fail) CodeBuild marks a batch FAILED or
+ * SUCCEEDED. Drawn uniformly in whole seconds from `[min, max]`, keyed on
+ * batch and run; `npm run simulate -- --settle-delay MIN-MAX` sets it.
+ */
+export const DEFAULT_SETTLE_DELAY_SECONDS = [5, 120] as const;
+
 /** One batch of the workload. */
 export interface BatchPlan {
   readonly key: string;
@@ -59,6 +67,8 @@ export interface BatchPlan {
   readonly runs?: readonly Partial<RunPlan>[];
   /** What the demo does to the batch beyond the random faults. */
   readonly script?: BatchScript;
+  /** Settle delay range, seconds (default {@link DEFAULT_SETTLE_DELAY_SECONDS}). */
+  readonly settleDelaySeconds?: readonly [number, number];
 }
 
 /** Faults the demo scripts for one batch. */
@@ -85,8 +95,10 @@ export interface WorkloadOptions {
   readonly staleOffsetMs?: number;
   /** Batches start within this window. Default four hours. */
   readonly spreadMs?: number;
-  /** All times are whole multiples of this. */
+  /** Start times are whole multiples of this. */
   readonly tickMs: number;
+  /** Settle delay range, seconds (default {@link DEFAULT_SETTLE_DELAY_SECONDS}). */
+  readonly settleDelaySeconds?: readonly [number, number];
 }
 
 /** How a failing group ends, and the class the function must find in it. */
@@ -250,6 +262,9 @@ export function generateWorkload(options: WorkloadOptions): BatchPlan[] {
       startOffsetMs,
       fastFail: r.chanceAt(0.25, key, 'fast-fail'),
       ...(preBuild ? { preBuild } : {}),
+      ...(options.settleDelaySeconds && {
+        settleDelaySeconds: options.settleDelaySeconds,
+      }),
     });
   }
   return plans;
@@ -280,10 +295,10 @@ export function runPlan(
   plan: BatchPlan,
   run: number,
   random: Random,
-  tickMs: number,
   running: readonly string[] = plan.groups,
 ): RunPlan {
   const explicit = plan.runs?.[run] ?? {};
+  const settleDelay = plan.settleDelaySeconds ?? DEFAULT_SETTLE_DELAY_SECONDS;
   const fails = runFails(plan, run, random);
   const preBuild = runPreBuild(plan, run);
   const durationMs = Object.fromEntries(
@@ -315,8 +330,7 @@ export function runPlan(
     durationMs,
     settleLagMs:
       explicit.settleLagMs ??
-      random.intAt(0, Math.floor(120_000 / tickMs), plan.key, run, 'lag') *
-        tickMs,
+      random.intAt(...settleDelay, plan.key, run, 'lag') * 1000,
   };
 }
 
@@ -382,7 +396,7 @@ export function expectedCourse(
   // Run n follows the n-th retry.
   let running = plan.groups;
   for (let count = 0; ; count++) {
-    const run = runPlan(plan, count, random, 1, running);
+    const run = runPlan(plan, count, random, running);
     if (!run.fails) return { retries: count, finalStatus: 'SUCCEEDED' };
     const retryable = runClasses(run, plan).every((c) =>
       policy?.retryOn.includes(c),
@@ -416,6 +430,10 @@ export interface BatchHistory {
     classes: FailureClass[];
     retried: boolean;
     healed: boolean;
+    /** The run's number (1: the first). */
+    run: number;
+    settledAt: number;
+    retriedAt?: number;
   }[];
   /** Classes of the groups that failed so far in the current run. */
   classes: FailureClass[];
@@ -500,7 +518,7 @@ export class WorkloadDriver {
   #startRun(history: BatchHistory) {
     const { emulator, clock, random, tickMs } = this.#o;
     const { plan } = history;
-    const run = runPlan(plan, history.runs++, random, tickMs);
+    const run = runPlan(plan, history.runs++, random);
     const preBuild = PRE_BUILD[plan.preBuild ?? 'always'];
     history.classes = run.preBuild ? [preBuild.class] : [];
     if (!history.arn) {
@@ -537,8 +555,8 @@ export class WorkloadDriver {
       .filter((b) => b.buildStatus === 'IN_PROGRESS')
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
     const groups = running.map((r) => r.group);
-    const { random, tickMs } = this.#o;
-    const run = runPlan(history.plan, history.runs - 1, random, tickMs, groups);
+    const { random } = this.#o;
+    const run = runPlan(history.plan, history.runs - 1, random, groups);
     for (const { build, group } of running) {
       const name = run.failingGroups.includes(group)
         ? (run.causes[group] ?? 'testFailure')
@@ -609,6 +627,8 @@ export class WorkloadDriver {
         classes: history.classes,
         retried: false,
         healed: false,
+        run: history.runs,
+        settledAt: this.#o.clock.now(),
       });
       this.#awaitingRetry.add(history);
     } else if (last?.retried && batch.buildBatchStatus === 'SUCCEEDED') {
@@ -628,7 +648,8 @@ export class WorkloadDriver {
       this.lastChangeAt = this.#o.clock.now();
       this.#awaitingRetry.delete(history);
       const last = history.failedRuns.at(-1);
-      if (last) last.retried = true;
+      const retriedAt = this.#o.clock.now();
+      if (last) Object.assign(last, { retried: true, retriedAt });
       this.#startRun(history);
     }
   }

@@ -35,10 +35,10 @@ const batch = (key: string): BatchResult => {
 
 describe('the demo scenario', () => {
   it('goes as expected for every batch, with every invariant holding', () => {
-    expect(result.batches).toHaveLength(19);
+    expect(result.batches).toHaveLength(20);
     expect(result.batches.filter((b) => !asExpected(b))).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.figures.retriesIssued).toBe(17);
+    expect(result.figures.retriesIssued).toBe(18);
     expect(result.figures.nonRetryableRetried).toBe(0);
     expect(result.figures.retryableMissed).toBe(0);
   });
@@ -96,7 +96,21 @@ describe('the demo scenario', () => {
     expect(paths.get(batch('d05').arn as string)).toEqual(['sweep']);
     expect(classText(batch('d05'))).toBe('unknown');
     expect(paths.get(batch('d07').arn as string)).toEqual(['sweep']);
-    expect(paths.get(batch('d08').arn as string)).toEqual(['sweep']);
+  });
+
+  it('re-checks a batch still running when its build failed, from the queue', () => {
+    const paths = retryPaths(result);
+    for (const key of ['d08', 'd20']) {
+      expect(paths.get(batch(key).arn as string), key).toEqual(['re-check']);
+    }
+    // d20 settles 60 s after its failed last build; the settle chain's
+    // re-checks (5, 15, 30, 50, 80 s after it) retry it 20 s after.
+    const [run] = batch('d20').failedRuns;
+    const seconds = ((run?.retriedAt ?? 0) - (run?.settledAt ?? 0)) / 1000;
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThanOrEqual(20);
+    expect(result.figures.retriesByPath.recheck.retries).toBe(3);
+    expect(result.figures.recheckDlqMessages).toBe(0);
   });
 
   it('retries once for an event delivered three times', () => {
@@ -132,7 +146,7 @@ describe('the demo scenario', () => {
 
   it('prints a table row per batch and a summary', () => {
     const text = demoTable(result);
-    expect(text.split('\n')).toHaveLength(2 + 19);
+    expect(text.split('\n')).toHaveLength(2 + 20);
     expect(text).toContain('sweep (resumed)');
     expect(text.split('\n')[0]).toContain('class');
     expect(text).toMatch(/d17 .* configuration .* FAILED, not retryable/);

@@ -51,6 +51,8 @@ function deployment(
       maximumEventAgeSeconds: overrides.maximumEventAgeSeconds ?? 3600,
     },
     rules: [],
+    queues: [],
+    eventSources: [],
     table: {
       logicalId: 'T',
       name: 't',
@@ -100,6 +102,7 @@ async function rig(
     codebuildEndpoint: url,
     logsEndpoint: url,
     dynamodbEndpoint: url,
+    sqsEndpoint: url,
     random: new Random(1),
   });
   const records: InvocationRecord[] = [];

@@ -104,7 +104,7 @@ describe('the workload model', () => {
     const random = new Random(8);
     const seen = new Set<string>();
     for (const plan of plans(8, 1000)) {
-      const first = runPlan(plan, 0, random, TICK);
+      const first = runPlan(plan, 0, random);
       const classes = first.fails ? runClasses(first, plan) : [];
       for (const c of classes) seen.add(c);
       const causes = Object.values(first.causes);
@@ -119,7 +119,7 @@ describe('the workload model', () => {
         classes.every((c) => RETRYABLE.includes(c))
       ) {
         // Persistent: the same cause every run.
-        const later = Object.values(runPlan(plan, 3, random, TICK).causes);
+        const later = Object.values(runPlan(plan, 3, random).causes);
         expect(new Set([...causes, ...later]).size).toBe(1);
       }
       if (plan.fastFail) expect(new Set(causes).size).toBeLessThanOrEqual(1);
@@ -176,7 +176,7 @@ describe('the workload model', () => {
     const random = new Random(5);
     for (const plan of plans(5, 200)) {
       for (let run = 0; run < 3; run++) {
-        const p = runPlan(plan, run, random, TICK, ['unit']);
+        const p = runPlan(plan, run, random, ['unit']);
         if (p.fails && !p.preBuild) expect(p.failingGroups).toEqual(['unit']);
         if (!p.fails) expect(p.failingGroups).toEqual([]);
       }

@@ -2,7 +2,8 @@
  * What one deployment of the synthesized template consists of, with
  * parameter values resolved as CloudFormation would: the function and its
  * bundled asset, its asynchronous invocation settings, the rules that
- * invoke it, and its table.
+ * invoke it, its table, its SQS queues and the queue event sources that
+ * invoke it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -71,6 +72,26 @@ export function resolveDeployment(
   const rules = resolved('AWS::Events::Rule')
     .map(([id, p]) => resolveRule(cfn, id, p as RuleProperties, fn.arn))
     .filter((rule) => rule.targets.length > 0);
+  const queues = resolved('AWS::SQS::Queue').map(([id, p]) =>
+    resolveQueue(cfn, id, p as QueueProperties),
+  );
+  // Ordered so that a dead-letter queue exists before the queues using it.
+  queues.sort((a, b) => Number(!!a.redrive) - Number(!!b.redrive));
+  const eventSources = resolved('AWS::Lambda::EventSourceMapping').map(
+    ([id, p]) => {
+      const props = p as Record<string, unknown>;
+      const queue = queues.find((q) => q.arn === props.EventSourceArn);
+      if (!queue) throw new Error(`${id}: only SQS event sources are read`);
+      return {
+        queue,
+        batchSize: Number(props.BatchSize ?? 10),
+        reportBatchItemFailures: (
+          (props.FunctionResponseTypes as string[] | undefined) ?? []
+        ).includes('ReportBatchItemFailures'),
+        enabled: props.Enabled !== false && props.Enabled !== 'false',
+      };
+    },
+  );
   const [tableId, table] = only(
     ['AWS::DynamoDB::GlobalTable', 'AWS::DynamoDB::Table'],
     'DynamoDB table',
@@ -91,6 +112,8 @@ export function resolveDeployment(
       ),
     },
     rules,
+    queues,
+    eventSources,
     table: {
       logicalId: tableId,
       name: tableProps.TableName ?? cfn.physicalId(tableId),
@@ -176,6 +199,33 @@ function assetDirectory(
     if (path) return resolve(assembly.directory, path);
   }
   throw new Error(`asset ${hash} is not in the assembly's asset manifests`);
+}
+
+interface QueueProperties {
+  VisibilityTimeout?: number | string;
+  MessageRetentionPeriod?: number | string;
+  DelaySeconds?: number | string;
+  RedrivePolicy?: { deadLetterTargetArn: string; maxReceiveCount: number };
+}
+
+/** A queue: its name and CreateQueue's attributes (encryption left out). */
+function resolveQueue(cfn: CfnResolver, id: string, props: QueueProperties) {
+  const names = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds'];
+  const attributes: Record<string, string> = {};
+  for (const name of names) {
+    const value = props[name as keyof QueueProperties];
+    if (value !== undefined) attributes[name] = String(value);
+  }
+  const redrive = props.RedrivePolicy;
+  if (redrive) attributes.RedrivePolicy = JSON.stringify(redrive);
+  const url = cfn.physicalId(id);
+  return {
+    logicalId: id,
+    name: url.split('/').pop() as string,
+    arn: cfn.attribute(id, 'Arn'),
+    attributes,
+    redrive,
+  };
 }
 
 interface RuleProperties {

@@ -160,6 +160,15 @@ export class SqsEmulator {
     this.arrivals.length = 0;
   }
 
+  /** A queue's messages by state (what GetQueueAttributes approximates), off the wire. */
+  counts(name: string) {
+    const queue = this.#queue(name);
+    const [visible, inFlight, delayed] = [0, 1, 2].map(
+      (i) => queue.messages.filter((m) => this.#state(m) === i).length,
+    );
+    return { visible, inFlight, delayed };
+  }
+
   /** CreateQueue: `QueueUrl` and `QueueArn`; an existing queue is kept. */
   createQueue(name: string, given: Record<string, string> = {}) {
     if (!/^[\w-]{1,80}$/.test(name)) {
