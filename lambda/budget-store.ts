@@ -262,24 +262,15 @@ export class BudgetStore {
     for (let i = 0; i < runningBuilds.length; i += BATCH_WRITE_LIMIT) {
       const puts = runningBuilds.slice(i, i + BATCH_WRITE_LIMIT).map((arn) => ({
         PutRequest: {
-          Item: {
-            [ID]: buildKeyOf(arn),
-            batchArn,
-            [TTL]: this.#expiration(),
-          },
+          Item: { [ID]: buildKeyOf(arn), batchArn, [TTL]: this.#expiration() },
         },
       }));
-      let items: typeof puts | undefined = puts;
-      for (let round = 0; items && items.length > 0; round++) {
-        if (round === UNPROCESSED_KEYS_ROUNDS) {
-          throw new UnprocessedKeysError(items.length);
-        }
-        if (round > 0) await sleep(backoffMs(round));
+      await untilProcessed(puts, async (items) => {
         const result = await this.#doc.send(
           new BatchWriteCommand({ RequestItems: { [this.#table]: items } }),
         );
-        items = result.UnprocessedItems?.[this.#table] as typeof puts;
-      }
+        return result.UnprocessedItems?.[this.#table] as typeof puts;
+      });
     }
     return { first: Attributes?.[CHAIN] === undefined };
   }
@@ -378,26 +369,22 @@ export class BudgetStore {
   ): Promise<Map<string, BudgetView>> {
     const budgets = new Map<string, BudgetView>();
     for (let i = 0; i < batchArns.length; i += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] | undefined = batchArns
+      const keys: Record<string, unknown>[] = batchArns
         .slice(i, i + BATCH_GET_LIMIT)
         .map((arn) => ({ [ID]: keyOf(arn) }));
-      for (let round = 0; keys && keys.length > 0; round++) {
-        if (round === UNPROCESSED_KEYS_ROUNDS) {
-          throw new UnprocessedKeysError(keys.length);
-        }
-        if (round > 0) await sleep(backoffMs(round));
+      await untilProcessed(keys, async (pending) => {
         const result: BatchGetCommandOutput = await this.#doc.send(
           new BatchGetCommand({
             RequestItems: {
-              [this.#table]: { Keys: keys, ConsistentRead: true },
+              [this.#table]: { Keys: pending, ConsistentRead: true },
             },
           }),
         );
         for (const item of result.Responses?.[this.#table] ?? []) {
           budgets.set(String(item.batchArn), toBudget(item));
         }
-        keys = result.UnprocessedKeys?.[this.#table]?.Keys;
-      }
+        return result.UnprocessedKeys?.[this.#table]?.Keys;
+      });
     }
     return budgets;
   }
@@ -418,6 +405,24 @@ export class BudgetStore {
 
   #expiration(): number {
     return Math.floor(this.#now() / 1000) + this.#retentionSeconds;
+  }
+}
+
+/**
+ * Sends `items` and then whatever DynamoDB left unprocessed, backing off
+ * between rounds, at most {@link UNPROCESSED_KEYS_ROUNDS} of them.
+ */
+async function untilProcessed<T>(
+  items: T[],
+  send: (items: T[]) => Promise<T[] | undefined>,
+): Promise<void> {
+  let pending: T[] | undefined = items;
+  for (let round = 0; pending && pending.length > 0; round++) {
+    if (round === UNPROCESSED_KEYS_ROUNDS) {
+      throw new UnprocessedKeysError(pending.length);
+    }
+    if (round > 0) await sleep(backoffMs(round));
+    pending = await send(pending);
   }
 }
 

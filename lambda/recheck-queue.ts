@@ -27,23 +27,23 @@ const batchArn = z
   .string()
   .check(z.refine((arn) => parseBatchArn(arn) !== undefined, 'a batch ARN'));
 
-const MessageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
+const SCHEMAS = {
+  recheck: z.strictObject({
     kind: z.literal('recheck'),
     batchArn,
     chain: z.enum(['backstop', 'settle']),
-    round: z.int().check(z.gte(0)),
+    round: z.number().check(z.gte(0), z.refine(Number.isInteger)),
   }),
-  z.strictObject({
+  retry: z.strictObject({
     kind: z.literal('retry'),
     batchArn,
     batchId: z.string().check(z.minLength(1)),
-    attempt: z.int().check(z.gte(1)),
+    attempt: z.number().check(z.gte(1), z.refine(Number.isInteger)),
     failure: z.string().check(z.minLength(1)),
     retryType: z.enum(RETRY_TYPES),
     token: z.string().check(z.regex(/^[\w-]{1,128}$/)),
   }),
-]);
+};
 
 /**
  * Reads a queue message body; throws {@link InvalidEventError} naming the
@@ -59,7 +59,9 @@ export function parseQueueMessage(body: string): QueueMessage {
   } catch {
     throw new InvalidEventError('queue message body is not JSON');
   }
-  const parsed = MessageSchema.safeParse(json);
+  const kind = (json as { kind?: unknown } | null)?.kind;
+  const schema = SCHEMAS[kind === 'retry' ? 'retry' : 'recheck'];
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const paths = parsed.error.issues.map((i) => i.path.join('.') || '(root)');
     throw new InvalidEventError(
