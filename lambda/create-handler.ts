@@ -133,7 +133,9 @@ export function createHandler(
       const watched = await budgetStore.batchOfRunningChild(event.buildArn);
       if (!watched) return ignore('batch-not-watched');
       const ended = await budgetStore.childEnded(watched, event.buildArn);
-      if (ended !== 'last') return ignore('siblings-running');
+      // `unknown`: the watch ended (the batch was decided) or this is a copy.
+      if (ended === 'unknown') return ignore('batch-not-watched');
+      if (ended === 'more') return ignore('siblings-running');
       const [batch] = await codebuild.getBatches([watched]);
       if (!batch) return ignore('batch-not-found');
       return {
