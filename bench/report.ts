@@ -23,7 +23,14 @@ export function table(r: Results): string {
 | bundle, minified | ${kb(r.bundleBytes)} | ${kb(r.referenceBundleBytes)} | ${kb(r.floorBundleBytes)} | ${verdict(t.bundleOverReference)} | ${r.bundleRatio} |
 | cold start, median (IQR) | ${ms(c.ours)} | ${ms(c.reference)} | ${ms(c.floor)} | ${verdict(t.coldStartOverReference)} | ${r.coldStartRatio} |
 | burst: batches retried | ${verdict(t.burstRetries)} | | | | |
-`;
+${
+  // Absent from results measured before the re-check queue.
+  t.codebuildCallsPerHealthyBuild
+    ? `| CodeBuild calls per healthy child build | ${verdict(t.codebuildCallsPerHealthyBuild)} | | | | |
+| CodeBuild calls per re-check | ${verdict(t.codebuildCallsPerRecheck)} | | | | |
+`
+    : ''
+}`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { markdown, table } from './report.js';
 import * as settings from './settings.js';
 import { ratio, round } from './stats.js';
 import { readShipped } from './synth.js';
-import { measureBurst, measureSweep } from './workloads.js';
+import { measureBurst, measureQueueCalls, measureSweep } from './workloads.js';
 
 const { SCRATCH } = settings;
 const [startedAt, loadStart] = [performance.now(), round(loadavg()[0], 2)];
@@ -70,6 +70,8 @@ for (const account of settings.SWEEP_ACCOUNTS) {
 }
 progress('burst: failure events at once under throttling');
 const burst = await measureBurst(shipped.reservedConcurrency);
+progress('queue: CodeBuild calls per healthy child build and per re-check');
+const queueCalls = await measureQueueCalls();
 
 const bundleOverReference = ratio(ours.bytes, reference.bytes);
 const coldOverReference = ratio(cold.ours.medianMs, cold.reference.medianMs);
@@ -93,6 +95,12 @@ const results = {
       target: `= ${burst.events}, none twice`,
       met: burst.retriesIssued === burst.events && burst.overRetried === 0,
     },
+    codebuildCallsPerHealthyBuild: {
+      value: queueCalls.codebuildCallsPerHealthyBuild,
+      target: '= 0',
+      met: queueCalls.codebuildCallsPerHealthyBuild === 0,
+    },
+    codebuildCallsPerRecheck: atMost(queueCalls.codebuildCallsPerRecheck, 1),
   },
   shippedAssetMatchesRebuild: readFileSync(rebuild.file).equals(
     readFileSync(ours.file),
@@ -109,6 +117,7 @@ const results = {
   coldStartOverReference: coldOverReference,
   sweeps,
   burst,
+  queueCalls,
 };
 /** What one `npm run bench` measured (bench/results.json). */
 export type Results = typeof results;

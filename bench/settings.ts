@@ -25,5 +25,7 @@ export const BURST_EVENTS = 500;
 export const BURST_FAULTS = { throttleRate: 0.2, latencyMs: 10 };
 /** Lambda's asynchronous invocation retries (the stack's RetryPolicy). */
 export const ASYNC_RETRIES = 2;
+/** Unwatched two-build batches whose healthy events the queue figures count. */
+export const QUEUE_HEALTHY_BATCHES = 20;
 /** The project every bench batch belongs to. */
 export const PROJECT = 'bench';

@@ -1,9 +1,11 @@
 // Workloads on the function wired to the CodeBuild emulator and dynalite
 // (the test harness), with remote calls counted from the servers' request
 // logs and the function's logs swallowed.
-import { SWEEP_INPUT } from '../lambda/contract.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { RECHECK, SWEEP_INPUT } from '../lambda/contract.js';
 import { captureLogs } from '../tools/local-aws/capture-logs.js';
 import { lambdaContext, startHarness } from '../tools/local-aws/harness.js';
+import { SqsEventSource } from '../tools/local-aws/sqs/event-source.js';
 import * as settings from './settings.js';
 import { round } from './stats.js';
 
@@ -145,5 +147,84 @@ export async function measureBurst(reservedConcurrency: number) {
     calls,
     lambdaRetries,
     deadLettered,
+  };
+}
+
+/** CodeBuild calls per healthy child build's event and per re-check. */
+export type QueueCalls = Awaited<ReturnType<typeof measureQueueCalls>>;
+
+/**
+ * The CodeBuild calls the function makes for healthy child builds' events
+ * (of `settings.QUEUE_HEALTHY_BATCHES` unwatched two-build batches, and the
+ * siblings of a failed build) and per re-check message of a watched batch:
+ * its failed build starts a backstop chain, a re-check finds it running,
+ * its last sibling starts a settle chain, a re-check finds it running, it
+ * settles FAILED, and the queue is drained (messages one per invocation,
+ * the clocks of CodeBuild and SQS moved on to each delay).
+ */
+export async function measureQueueCalls() {
+  const h = await startHarness();
+  const cb = h.codebuild;
+  cb.createProject(settings.PROJECT);
+  const handler = h.handler({}, { now: h.clock.now });
+  const source = new SqsEventSource({
+    client: new SQSClient({}),
+    queueUrl: h.recheckQueueUrl,
+    batchSize: 1,
+    handler: (event) => handler(event, lambdaContext()),
+  });
+  const healthy = { builds: 0, calls: 0 };
+  const rechecks = { messages: 0, calls: 0, byMessage: [] as number[] };
+  const counted = async (work: () => Promise<unknown>) => {
+    const before = cb.requests.length;
+    await quietly(work);
+    return cb.requests.length - before;
+  };
+  const ended = async (buildArn: string, status: 'SUCCEEDED' | 'FAILED') => {
+    const event = cb.completeBuild(buildArn, status);
+    const calls = await counted(() => handler(event, lambdaContext()));
+    if (status === 'SUCCEEDED') {
+      healthy.builds++;
+      healthy.calls += calls;
+    }
+  };
+  const recheck = async (afterSeconds: number) => {
+    h.clock.shift(afterSeconds * 1000);
+    for (;;) {
+      let made: unknown;
+      const calls = await counted(async () => (made = await source.poll()));
+      if (!made) return;
+      rechecks.messages++;
+      rechecks.calls += calls;
+      rechecks.byMessage.push(calls);
+    }
+  };
+  for (let i = 0; i < settings.QUEUE_HEALTHY_BATCHES; i++) {
+    const batch = cb.startBatch(settings.PROJECT, { groups: ['unit', 'lint'] });
+    for (const build of cb.currentBuilds(batch.arn)) {
+      await ended(build.arn, 'SUCCEEDED');
+    }
+    cb.settleBatch(batch.arn);
+  }
+  const groups = ['build', 'unit', 'e2e'];
+  const watched = cb.startBatch(settings.PROJECT, { groups });
+  const [failed, ...siblings] = cb.currentBuilds(watched.arn);
+  await ended(failed.arn, 'FAILED');
+  await recheck(RECHECK.backstopSeconds);
+  for (const build of siblings) await ended(build.arn, 'SUCCEEDED');
+  await recheck(RECHECK.settleSeconds[0]);
+  cb.settleBatch(watched.arn);
+  for (const delay of [RECHECK.settleSeconds[1], RECHECK.backstopSeconds]) {
+    await recheck(delay);
+  }
+  await h.stop();
+  return {
+    healthyBuilds: healthy.builds,
+    codebuildCallsPerHealthyBuild: round(healthy.calls / healthy.builds, 3),
+    rechecks: rechecks.messages,
+    /** CodeBuild calls of each re-check, in order (the retry included). */
+    codebuildCallsByRecheck: rechecks.byMessage,
+    codebuildCallsPerRecheck: round(rechecks.calls / rechecks.messages, 3),
+    retried: cb.retryCount(watched.arn),
   };
 }
