@@ -183,6 +183,8 @@ export async function runSimulation(options: SimulationOptions) {
       figures,
       batches: batches as readonly BatchResult[],
       invocations: sim.invocations as readonly InvocationRecord[],
+      /** Every call the function made, with its invocation and time. */
+      calls: sim.calls as readonly (CallRecord & { readonly at: number })[],
       /** Every line the function wrote, with its stack. */
       logs: sim.logs as readonly { stack: string; line: string }[],
       secrets: aws.secrets,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../lambda/contract.js';
+import type { BusEvent } from '../../sim/bus.js';
 import { randomScenario } from '../../sim/scenarios.js';
 import { runSimulation, type SimulationResult } from '../../sim/simulation.js';
 import { type Assembly, synthesize } from '../../tools/local-aws/synth.js';
@@ -139,6 +140,41 @@ describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
     );
     expect(leaking).toEqual([]);
     expect(result.figures.secretLeaks).toBe(0);
+  });
+
+  it('re-checks watched batches from the queue, well within a sweep interval', () => {
+    const { figures } = result;
+    expect(figures.invocationsByKind.queue).toBeGreaterThan(0);
+    expect(figures.retriesByPath.recheck.retries).toBeGreaterThan(
+      figures.retriesByPath.sweep.retries,
+    );
+    expect(figures.retriesByPath.unknown.retries).toBe(0);
+    expect(figures.settleToRetrySeconds.p50).toBeLessThanOrEqual(30);
+    expect(figures.apiCalls['sqs:SendMessage']).toBeGreaterThan(0);
+    expect(figures.recheckDlqMessages).toBe(0);
+  });
+
+  it('costs no CodeBuild call for a healthy build outside a watched batch', () => {
+    const { figures } = result;
+    expect(figures.childBuilds.healthy).toBeGreaterThan(100);
+    // Only the last sibling of a watched batch reads it (and may retry it).
+    expect(figures.codebuildCallsPerHealthyBuild).toBeLessThan(0.5);
+    const callsOf = new Map<string, number>();
+    for (const { service, requestId = '' } of result.calls) {
+      if (service === 'codebuild') {
+        callsOf.set(requestId, (callsOf.get(requestId) ?? 0) + 1);
+      }
+    }
+    let ignored = 0;
+    for (const record of result.invocations) {
+      const detail = (record.event.payload as { detail?: BusEvent }).detail;
+      if (detail?.['build-status'] !== 'SUCCEEDED') continue;
+      const outcome = record.result as { kind?: string; reason?: string };
+      if (outcome?.kind !== 'ignored') continue;
+      ignored++;
+      expect(callsOf.get(record.requestId) ?? 0, outcome.reason).toBe(0);
+    }
+    expect(ignored).toBeGreaterThan(100);
   });
 
   it('reports a result that passes', () => {
