@@ -155,6 +155,18 @@ const schema = z.object({
   [ENV.retryPatterns]: z.optional(retryPattern),
   [ENV.logTailLines]: wholeNumber(SETTINGS.logTailLines),
   [ENV.retryDelaySeconds]: wholeNumber(SETTINGS.retryDelaySeconds),
+  [ENV.historyDays]: wholeNumber(SETTINGS.historyDays),
+  [ENV.eventBusName]: z._default(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[\w.\-/:]{1,256}$/,
+          'must be an EventBridge event bus name or ARN',
+        ),
+      ),
+    SETTINGS.eventBusName.default,
+  ),
   [ENV.recheckQueueUrl]: z.optional(
     z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an SQS queue URL')),
   ),
@@ -192,6 +204,10 @@ export interface Config {
    * made through it. Without it only the sweep re-reads batches.
    */
   readonly recheckQueueUrl?: string;
+  /** Days an outcome history item is kept. */
+  readonly historyDays: number;
+  /** The event bus batch-level events go to. */
+  readonly eventBusName: string;
 }
 
 /**
@@ -235,6 +251,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(c[ENV.retryPatterns] ? { retryPattern: c[ENV.retryPatterns] } : {}),
     logTailLines: c[ENV.logTailLines],
     retryDelaySeconds: c[ENV.retryDelaySeconds],
+    historyDays: c[ENV.historyDays],
+    eventBusName: c[ENV.eventBusName],
     ...(c[ENV.recheckQueueUrl]
       ? { recheckQueueUrl: c[ENV.recheckQueueUrl] }
       : {}),

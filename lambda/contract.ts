@@ -198,6 +198,12 @@ export const SETTINGS = {
     max: 900,
     default: 0,
   },
+  historyDays: { parameter: 'HistoryDays', min: 1, max: 365, default: 30 },
+  eventBusName: {
+    parameter: 'EventBusName',
+    maxLength: 256,
+    default: 'default',
+  },
 } as const satisfies Record<
   string,
   | NumberSetting
@@ -226,6 +232,8 @@ export const ENV = {
   logTailLines: 'LOG_TAIL_LINES',
   retryDelaySeconds: 'RETRY_DELAY_SECONDS',
   recheckQueueUrl: 'RECHECK_QUEUE_URL',
+  historyDays: 'HISTORY_DAYS',
+  eventBusName: 'EVENT_BUS_NAME',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -264,6 +272,9 @@ export const METRIC = {
   InvalidProjectTag: 'InvalidProjectTag',
   BuildLogRead: 'BuildLogRead',
   RecheckScheduled: 'RecheckScheduled',
+  RetryOutcome: 'RetryOutcome',
+  EventPublished: 'EventPublished',
+  EventPublishFailed: 'EventPublishFailed',
   RetryDelayed: 'RetryDelayed',
 } as const;
 
@@ -290,3 +301,29 @@ export const RECHECK = {
   /** Receives of a message before the queue moves it to its DLQ. */
   maxReceives: 5,
 } as const;
+
+/** The `source` of the batch-level events the service publishes. */
+export const EVENT_SOURCE = SERVICE_NAME;
+
+/** The `detail-type` of each batch-level event. */
+export const BATCH_EVENTS = {
+  retryIssued: 'Batch Retry Issued',
+  healed: 'Batch Healed',
+  failedAgain: 'Batch Failed Again',
+  notRetried: 'Batch Not Retried',
+  budgetExhausted: 'Batch Retry Budget Exhausted',
+  circuitOpened: 'Project Circuit Opened',
+  circuitClosed: 'Project Circuit Closed',
+} as const;
+
+/** A batch-level event's `detail-type`. */
+export type BatchEventType = (typeof BATCH_EVENTS)[keyof typeof BATCH_EVENTS];
+
+/** What a retried batch did next. */
+export const OUTCOMES = ['healed', 'failed-again', 'stopped', 'gone'] as const;
+
+/** An outcome of a retry. */
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The dimension that splits `RetryOutcome` by outcome. */
+export const OUTCOME_DIMENSION = 'Outcome';

@@ -3,6 +3,7 @@ import { failureKey } from './batch.js';
 import type { Config } from './config.js';
 import {
   FAILURE_BUILD_STATUSES,
+  type Outcome,
   RECHECK,
   type TerminalBuildStatus,
 } from './contract.js';
@@ -291,7 +292,9 @@ export type RecheckChain =
   /** Children still run: a slow backstop for their lost events. */
   | 'backstop'
   /** The last child ended: quick re-reads until the batch settles. */
-  | 'settle';
+  | 'settle'
+  /** A retried batch, followed until its outcome is known. */
+  | 'follow';
 
 /**
  * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
@@ -303,7 +306,7 @@ export function recheckDelaySeconds(
   chain: RecheckChain,
   round: number,
 ): number {
-  if (chain === 'backstop') return RECHECK.backstopSeconds;
+  if (chain !== 'settle') return RECHECK.backstopSeconds;
   const steps = RECHECK.settleSeconds;
   return steps[Math.min(round, steps.length - 1)] as number;
 }
@@ -438,6 +441,30 @@ export function logTailsWorthReading(
   const others = classifications.filter((c) => !c.logTailWouldHelp);
   if (!retryableByClass(policy, others).retryable) return [];
   return undecided.map((c) => c.identifier);
+}
+
+/**
+ * What a retried batch did, as far as it can be told now: `pending` while
+ * it runs (or CodeBuild has not restarted it yet), else its outcome.
+ *
+ * @example
+ * retryOutcome(batch, failure); // 'healed' once it SUCCEEDED
+ */
+export function retryOutcome(
+  batch: BatchView | undefined,
+  retriedFailure: string,
+): Outcome | 'pending' {
+  if (!batch) return 'gone';
+  switch (batch.status) {
+    case 'IN_PROGRESS':
+      return 'pending';
+    case 'SUCCEEDED':
+      return 'healed';
+    case 'STOPPED':
+      return 'stopped';
+    default:
+      return failureKey(batch) === retriedFailure ? 'pending' : 'failed-again';
+  }
 }
 
 /**

@@ -154,6 +154,19 @@ export interface BatchRetryServiceProps {
   readonly retryDelaySeconds?: number;
 
   /**
+   * Days each outcome history item is kept (DynamoDB TTL), 1-365.
+   * @default 30
+   */
+  readonly historyDays?: number;
+
+  /**
+   * The event bus batch-level events (`source: codebuild-batch-retry`) go
+   * to; the function may put events on this bus only.
+   * @default 'default'
+   */
+  readonly eventBusName?: string;
+
+  /**
    * Prefix of the projects' CloudWatch log groups; the function may read
    * log streams only in `<prefix><project>`. Builds logging elsewhere are
    * classified from their messages alone.
@@ -209,6 +222,7 @@ export class BatchRetryService extends Construct {
     super(scope, id);
     const projectNames = props.projectNames ?? [];
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const eventBusName = props.eventBusName ?? SETTINGS.eventBusName.default;
     validateProps(props, projectNames);
 
     this.table = new dynamodb.TableV2(this, 'Table', {
@@ -344,6 +358,10 @@ export class BatchRetryService extends Construct {
           props.retryDelaySeconds ?? SETTINGS.retryDelaySeconds.default,
         ),
         [ENV.recheckQueueUrl]: this.recheckQueue.queueUrl,
+        [ENV.historyDays]: Tokenization.stringifyNumber(
+          props.historyDays ?? SETTINGS.historyDays.default,
+        ),
+        [ENV.eventBusName]: eventBusName,
         [ENV.serviceName]: SERVICE_NAME,
         [ENV.metricsNamespace]: METRIC_NAMESPACE,
         [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,
@@ -384,6 +402,19 @@ export class BatchRetryService extends Construct {
     );
 
     this.recheckQueue.grantSendMessages(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishBatchEvents',
+        actions: ['events:PutEvents'],
+        resources: [
+          Fn.sub(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${Bus}',
+            { Bus: eventBusName },
+          ),
+        ],
+      }),
+    );
     const recheckSource = new eventSources.SqsEventSource(this.recheckQueue, {
       batchSize: 10,
       // Only the failed messages go back to the queue.

@@ -114,6 +114,23 @@ export class BatchRetryStack extends Stack {
       'Seconds before a retry, doubled per attempt (at most 900), for failures an immediate retry would meet again (capacity, rate limits). 0 retries at once.',
     );
 
+    const historyDays = this.numberParameter(
+      SETTINGS.historyDays,
+      'Days each retry outcome is kept for the flakiness report.',
+    );
+    const eventBusName = new CfnParameter(
+      this,
+      SETTINGS.eventBusName.parameter,
+      {
+        type: 'String',
+        default: SETTINGS.eventBusName.default,
+        allowedPattern: '^[\\w.\\-/]{1,256}$',
+        constraintDescription: 'must be an EventBridge event bus name',
+        description:
+          'The event bus batch-level events (source codebuild-batch-retry) are published on.',
+      },
+    );
+
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
       retryType: retryType.valueAsString,
@@ -128,6 +145,8 @@ export class BatchRetryStack extends Stack {
       retryPatterns: retryPatterns.valueAsString,
       logTailLines: logTailLines.valueAsNumber,
       retryDelaySeconds: retryDelaySeconds.valueAsNumber,
+      historyDays: historyDays.valueAsNumber,
+      eventBusName: eventBusName.valueAsString,
     });
 
     new CfnOutput(this, 'TableName', {

@@ -16,6 +16,7 @@ const RANGES: readonly [keyof BatchRetryServiceProps, NumberSetting][] = [
   ['reservedConcurrency', SETTINGS.reservedConcurrency],
   ['logTailLines', SETTINGS.logTailLines],
   ['retryDelaySeconds', SETTINGS.retryDelaySeconds],
+  ['historyDays', SETTINGS.historyDays],
 ];
 
 const CHOICES: readonly [keyof BatchRetryServiceProps, ChoiceSetting][] = [
