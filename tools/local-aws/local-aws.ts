@@ -13,9 +13,8 @@ export type LocalAws = Awaited<ReturnType<typeof startLocalAws>>;
 
 /**
  * Starts the CodeBuild, CloudWatch Logs, EventBridge and SQS emulators (on
- * clock `now`,
- * default `Date.now`; builds' logs land in CloudWatch Logs) and dynalite
- * (with `tables`, default the template's) on free loopback ports.
+ * clock `now`, default `Date.now`; builds' logs land in CloudWatch Logs) and
+ * dynalite (with `tables`, default the template's) on free loopback ports.
  *
  * @example
  * const aws = await startLocalAws();

@@ -44,21 +44,12 @@ const MALFORMED = {
 };
 const BUS_ARN = /^arn:[^:]*:events:[^:]*:[^:]*:event-bus\//;
 const check = checker('ValidationException');
-const bytes = (t: unknown) =>
-  typeof t === 'string' ? Buffer.byteLength(t) : 0;
 
 /** An entry's size as AWS counts it: UTF-8 texts, 14 bytes for a Time. */
 function entrySize({ Source, DetailType, Detail, Resources, Time }: Entry) {
-  const texts = [
-    Source,
-    DetailType,
-    Detail,
-    ...(Array.isArray(Resources) ? Resources : []),
-  ];
-  return texts.reduce<number>(
-    (n, t) => n + bytes(t),
-    Time === undefined ? 0 : 14,
-  );
+  const texts = [Source, DetailType, Detail, [Resources ?? []]].flat(2);
+  const text = texts.filter((t) => typeof t === 'string').join('');
+  return Buffer.byteLength(text) + (Time === undefined ? 0 : 14);
 }
 
 /**
