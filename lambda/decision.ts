@@ -445,25 +445,32 @@ export function logTailsWorthReading(
 
 /**
  * What a retried batch did, as far as it can be told now: `pending` while
- * it runs (or CodeBuild has not restarted it yet), else its outcome.
+ * the run the retry started goes on, else its outcome. A batch's phases
+ * grow by one when a run starts and one when it settles, so more phases
+ * than the retried failure had plus two mean the run settled and a later
+ * retry started another: the retry did not help.
  *
  * @example
- * retryOutcome(batch, failure); // 'healed' once it SUCCEEDED
+ * retryOutcome(batch, failure); // 'healed' once the run SUCCEEDED
  */
 export function retryOutcome(
   batch: BatchView | undefined,
   retriedFailure: string,
 ): Outcome | 'pending' {
   if (!batch) return 'gone';
+  const before = Number(/\/p(\d+)$/.exec(retriedFailure)?.[1] ?? Number.NaN);
+  const settledAt = before + 2;
+  if (batch.phaseCount > settledAt) return 'failed-again';
+  if (batch.status === 'IN_PROGRESS' || failureKey(batch) === retriedFailure) {
+    return 'pending';
+  }
   switch (batch.status) {
-    case 'IN_PROGRESS':
-      return 'pending';
     case 'SUCCEEDED':
       return 'healed';
     case 'STOPPED':
       return 'stopped';
     default:
-      return failureKey(batch) === retriedFailure ? 'pending' : 'failed-again';
+      return 'failed-again';
   }
 }
 

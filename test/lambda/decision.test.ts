@@ -18,6 +18,7 @@ import {
   recheckDelaySeconds,
   retryableByClass,
   retryDelaySeconds,
+  retryOutcome,
   retryReason,
   scanPage,
   triggerOf,
@@ -39,6 +40,8 @@ const config: Config = {
   retryExitCodes: [137],
   logTailLines: 100,
   retryDelaySeconds: 0,
+  historyDays: 30,
+  eventBusName: 'default',
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -544,5 +547,39 @@ describe('re-check and retry delays', () => {
         eventBuildArn: 'b1',
       }),
     ).toEqual({ action: 'skip', reason: 'build-superseded' });
+  });
+});
+
+describe('retryOutcome', () => {
+  // The failure retried: the batch had 4 phases when it settled FAILED.
+  const retried = failureKey({ ...failed, phaseCount: 4 });
+  const after = (status: string, phaseCount: number, endTime?: Date) => ({
+    ...failed,
+    status,
+    phaseCount,
+    endTime,
+  });
+
+  it('waits while the retried run goes on, or before CodeBuild restarted it', () => {
+    expect(retryOutcome(after('IN_PROGRESS', 5), retried)).toBe('pending');
+    expect(retryOutcome({ ...failed, phaseCount: 4 }, retried)).toBe('pending');
+  });
+
+  it('tells how the retried run settled', () => {
+    const later = new Date('2026-11-20T11:30:00Z');
+    expect(retryOutcome(after('SUCCEEDED', 6, later), retried)).toBe('healed');
+    expect(retryOutcome(after('FAILED', 6, later), retried)).toBe(
+      'failed-again',
+    );
+    expect(retryOutcome(after('STOPPED', 6, later), retried)).toBe('stopped');
+    expect(retryOutcome(undefined, retried)).toBe('gone');
+  });
+
+  it('knows the retry did not help once a later run started', () => {
+    expect(retryOutcome(after('IN_PROGRESS', 7), retried)).toBe('failed-again');
+    const later = new Date('2026-11-20T11:50:00Z');
+    expect(retryOutcome(after('SUCCEEDED', 8, later), retried)).toBe(
+      'failed-again',
+    );
   });
 });

@@ -134,7 +134,7 @@ describe('parameters', () => {
     const names = Object.keys(json.Parameters).filter(
       (n) => n !== 'BootstrapVersion',
     );
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(15);
   });
 
   it('RetryOn and RetryExitCodes are checked per element', () => {
@@ -316,6 +316,8 @@ describe('function', () => {
       LOG_TAIL_LINES: { Ref: 'LogTailLines' },
       RETRY_DELAY_SECONDS: { Ref: 'RetryDelaySeconds' },
       RECHECK_QUEUE_URL: { Ref: ids().recheckQueue },
+      HISTORY_DAYS: { Ref: 'HistoryDays' },
+      EVENT_BUS_NAME: { Ref: 'EventBusName' },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
@@ -594,6 +596,18 @@ describe('IAM', () => {
           'sqs:SendMessage',
         ],
         Resource: [getAtt(queue), getAtt(recheckQueue)],
+      },
+      {
+        Sid: 'PublishBatchEvents',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Sub': [
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${Bus}',
+            { Bus: { Ref: 'EventBusName' } },
+          ],
+        },
       },
       {
         // The event source mapping, on the re-check queue only.
