@@ -40,6 +40,14 @@ export interface BatchEventDetail {
   readonly retriedAt?: string;
   readonly failureToRetrySeconds?: number;
   readonly retryToOutcomeSeconds?: number;
+  /** A project's circuit breaker, for its opening and closing. */
+  readonly circuit?: {
+    readonly streak: number;
+    readonly threshold: number;
+    readonly cooldownMinutes: number;
+    /** ISO: until when retries are held back. */
+    readonly until?: string;
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
 import type { BatchClassifier } from './batch-classifier.js';
 import type { BatchEventDetail, BatchEvents } from './batch-events.js';
 import type { BudgetStore } from './budget-store.js';
+import type { CircuitStore } from './circuit-store.js';
 import type { Config } from './config.js';
 import {
   BATCH_EVENTS,
@@ -17,6 +18,8 @@ import {
 } from './contract.js';
 import {
   type BatchResult,
+  circuitAfter,
+  circuitVerdict,
   decideRetry,
   dryRunAttempt,
   isRetryDelayed,
@@ -32,7 +35,7 @@ import {
 import type { Classification } from './failure-class.js';
 import type { HistoryStore } from './history-store.js';
 import { logger } from './logger.js';
-import { count, countClass, countOutcome } from './metrics.js';
+import { count, countClass, countOutcome, measureSeconds } from './metrics.js';
 import type { ProjectPolicies } from './project-policies.js';
 import { type ProjectPolicy, stackPolicy } from './project-policy.js';
 import type {
@@ -65,6 +68,7 @@ export interface BatchRetrierDeps {
   readonly queue?: RecheckQueue;
   readonly history: HistoryStore;
   readonly events: BatchEvents;
+  readonly circuits: CircuitStore;
   readonly now: () => number;
 }
 
@@ -175,6 +179,8 @@ export class BatchRetrier {
             complete,
           );
         }
+        const held = await this.#heldByCircuit(batch, decision.dryRun);
+        if (held) return held;
         return decision.dryRun
           ? this.#dryRun(
               batch,
@@ -228,6 +234,76 @@ export class BatchRetrier {
     // A chain's later rounds are routine; the first watch is worth a line.
     if (recheck) logger.debug('Batch still running; re-checking', line);
     else logger.info('Watching batch until it settles', line);
+  }
+
+  /**
+   * Holds a retryable batch back while its project's circuit is open; after
+   * the cooldown, lets exactly one through (the half-open probe). The batch
+   * keeps its budget, so the sweep retries it once the circuit closes.
+   */
+  async #heldByCircuit(
+    batch: BatchView,
+    dryRun: boolean,
+  ): Promise<BatchOutcome | undefined> {
+    const { config, circuits, now } = this.#deps;
+    if (config.circuitBreakerThreshold === 0) return undefined;
+    const circuit = await circuits.read(batch.projectName);
+    const verdict = circuitVerdict(config, circuit, batch.arn, now());
+    if (verdict === 'closed') return undefined;
+    const log = { batchArn: batch.arn, projectName: batch.projectName };
+    if (verdict === 'probe' && circuit) {
+      const took =
+        dryRun ||
+        (await circuits.takeProbe(batch.projectName, circuit, batch.arn));
+      if (took) {
+        logger.info('Circuit half-open: one retry goes through', log);
+        return undefined;
+      }
+    }
+    recordSkip('Retry held back: circuit open', 'circuit-open', log);
+    return { batchArn: batch.arn, result: 'skipped', reason: 'circuit-open' };
+  }
+
+  /** An outcome moves the project's circuit; each move published once. */
+  async #moveCircuit(
+    projectName: string,
+    batchArn: string,
+    outcome: Outcome,
+  ): Promise<void> {
+    const { config, circuits, events, now } = this.#deps;
+    if (config.circuitBreakerThreshold === 0) return;
+    if (outcome !== 'healed' && outcome !== 'failed-again') return;
+    const circuit = await circuits.count(projectName, outcome);
+    const next = circuitAfter(config, circuit, outcome, batchArn);
+    const at = now();
+    const moved =
+      next === 'open'
+        ? await circuits.open(projectName, circuit, at)
+        : next === 'closed' && (await circuits.close(projectName, batchArn));
+    if (!moved) return;
+    const cooldownMinutes = config.circuitBreakerCooldownMinutes;
+    const detail = {
+      streak: circuit.streak,
+      threshold: config.circuitBreakerThreshold,
+      cooldownMinutes,
+      ...(next === 'open'
+        ? { until: new Date(at + cooldownMinutes * 60_000).toISOString() }
+        : {}),
+    };
+    if (next === 'open') {
+      logger.warn('Circuit opened: retries of the project are not helping', {
+        projectName,
+        batchArn,
+        ...detail,
+      });
+      count(METRIC.CircuitOpened);
+    } else {
+      logger.info('Circuit closed: a retry healed', { projectName, batchArn });
+    }
+    await events.publish(
+      next === 'open' ? BATCH_EVENTS.circuitOpened : BATCH_EVENTS.circuitClosed,
+      { batchArn, projectName, circuit: detail },
+    );
   }
 
   /** A decision not to retry, recorded and published once per failure. */
@@ -485,6 +561,12 @@ export class BatchRetrier {
   ): Promise<void> {
     const { events, queue, now } = this.#deps;
     const failedAt = failedAtOf(request.failure);
+    if (failedAt !== undefined) {
+      measureSeconds(
+        METRIC.FailureToRetrySeconds,
+        Math.max(0, (now() - failedAt) / 1000),
+      );
+    }
     const record: RetryRecord = {
       projectName: parseBatchArn(request.batchArn)?.projectName ?? '',
       failure: request.failure,
@@ -549,6 +631,7 @@ export class BatchRetrier {
         retryToOutcomeSeconds,
       });
       countOutcome(outcome);
+      await this.#moveCircuit(retry.projectName, batchArn, outcome);
       const type = OUTCOME_EVENTS[outcome];
       if (type) {
         await events.publish(type, {

@@ -156,6 +156,10 @@ const schema = z.object({
   [ENV.logTailLines]: wholeNumber(SETTINGS.logTailLines),
   [ENV.retryDelaySeconds]: wholeNumber(SETTINGS.retryDelaySeconds),
   [ENV.historyDays]: wholeNumber(SETTINGS.historyDays),
+  [ENV.circuitBreakerThreshold]: wholeNumber(SETTINGS.circuitBreakerThreshold),
+  [ENV.circuitBreakerCooldownMinutes]: wholeNumber(
+    SETTINGS.circuitBreakerCooldownMinutes,
+  ),
   [ENV.eventBusName]: z._default(
     z
       .string()
@@ -208,6 +212,10 @@ export interface Config {
   readonly historyDays: number;
   /** The event bus batch-level events go to. */
   readonly eventBusName: string;
+  /** Consecutive failed-again retries that open a project's circuit; 0 never. */
+  readonly circuitBreakerThreshold: number;
+  /** How long an open circuit holds retries back before one probe. */
+  readonly circuitBreakerCooldownMinutes: number;
 }
 
 /**
@@ -253,6 +261,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     retryDelaySeconds: c[ENV.retryDelaySeconds],
     historyDays: c[ENV.historyDays],
     eventBusName: c[ENV.eventBusName],
+    circuitBreakerThreshold: c[ENV.circuitBreakerThreshold],
+    circuitBreakerCooldownMinutes: c[ENV.circuitBreakerCooldownMinutes],
     ...(c[ENV.recheckQueueUrl]
       ? { recheckQueueUrl: c[ENV.recheckQueueUrl] }
       : {}),

@@ -199,6 +199,18 @@ export const SETTINGS = {
     default: 0,
   },
   historyDays: { parameter: 'HistoryDays', min: 1, max: 365, default: 30 },
+  circuitBreakerThreshold: {
+    parameter: 'CircuitBreakerThreshold',
+    min: 0,
+    max: 50,
+    default: 5,
+  },
+  circuitBreakerCooldownMinutes: {
+    parameter: 'CircuitBreakerCooldownMinutes',
+    min: 5,
+    max: 1440,
+    default: 60,
+  },
   eventBusName: {
     parameter: 'EventBusName',
     maxLength: 256,
@@ -234,6 +246,8 @@ export const ENV = {
   recheckQueueUrl: 'RECHECK_QUEUE_URL',
   historyDays: 'HISTORY_DAYS',
   eventBusName: 'EVENT_BUS_NAME',
+  circuitBreakerThreshold: 'CIRCUIT_BREAKER_THRESHOLD',
+  circuitBreakerCooldownMinutes: 'CIRCUIT_BREAKER_COOLDOWN_MINUTES',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -275,6 +289,8 @@ export const METRIC = {
   RetryOutcome: 'RetryOutcome',
   EventPublished: 'EventPublished',
   EventPublishFailed: 'EventPublishFailed',
+  CircuitOpened: 'CircuitOpened',
+  FailureToRetrySeconds: 'FailureToRetrySeconds',
   RetryDelayed: 'RetryDelayed',
 } as const;
 

@@ -15,6 +15,7 @@ import { BatchEvents } from './batch-events.js';
 import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
 import { BudgetStore } from './budget-store.js';
 import { BuildLogs } from './build-logs.js';
+import { CircuitStore } from './circuit-store.js';
 import { CodeBuildGateway } from './codebuild-gateway.js';
 import type { Config } from './config.js';
 import { METRIC, SDK_MAX_ATTEMPTS } from './contract.js';
@@ -114,6 +115,7 @@ export function createHandler(
     ...(queue ? { queue } : {}),
     retry: createRetryStep(codebuild, persistenceStore, idempotencyConfig),
     policies: new ProjectPolicies(codebuild, config, now),
+    circuits: new CircuitStore(dynamodb, config.tableName),
     history: new HistoryStore(dynamodb, {
       tableName: config.tableName,
       historyDays: config.historyDays,

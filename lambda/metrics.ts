@@ -72,3 +72,17 @@ export function countOutcome(outcome: Outcome): void {
   outcomes.addDimension(OUTCOME_DIMENSION, outcome);
   outcomes.addMetric(METRIC.RetryOutcome, MetricUnit.Count, 1);
 }
+
+/**
+ * Records a duration in seconds (a distribution: p50 and p95 on the
+ * dashboard).
+ *
+ * @example
+ * measureSeconds(METRIC.FailureToRetrySeconds, 12);
+ */
+export function measureSeconds(
+  name: typeof METRIC.FailureToRetrySeconds,
+  seconds: number,
+): void {
+  metrics.addMetric(name, MetricUnit.Seconds, seconds);
+}

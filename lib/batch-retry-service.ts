@@ -160,6 +160,20 @@ export interface BatchRetryServiceProps {
   readonly historyDays?: number;
 
   /**
+   * Retries in a row of one project that end failed-again before its
+   * circuit opens and its retries stop for a while, 0-50; 0 never opens.
+   * @default 5
+   */
+  readonly circuitBreakerThreshold?: number;
+
+  /**
+   * Minutes an open circuit holds a project's retries back before letting
+   * one through, 5-1440.
+   * @default 60
+   */
+  readonly circuitBreakerCooldownMinutes?: number;
+
+  /**
    * The event bus batch-level events (`source: codebuild-batch-retry`) go
    * to; the function may put events on this bus only.
    * @default 'default'
@@ -362,6 +376,14 @@ export class BatchRetryService extends Construct {
           props.historyDays ?? SETTINGS.historyDays.default,
         ),
         [ENV.eventBusName]: eventBusName,
+        [ENV.circuitBreakerThreshold]: Tokenization.stringifyNumber(
+          props.circuitBreakerThreshold ??
+            SETTINGS.circuitBreakerThreshold.default,
+        ),
+        [ENV.circuitBreakerCooldownMinutes]: Tokenization.stringifyNumber(
+          props.circuitBreakerCooldownMinutes ??
+            SETTINGS.circuitBreakerCooldownMinutes.default,
+        ),
         [ENV.serviceName]: SERVICE_NAME,
         [ENV.metricsNamespace]: METRIC_NAMESPACE,
         [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,

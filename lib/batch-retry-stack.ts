@@ -131,6 +131,15 @@ export class BatchRetryStack extends Stack {
       },
     );
 
+    const circuitBreakerThreshold = this.numberParameter(
+      SETTINGS.circuitBreakerThreshold,
+      "Retries in a row of one project that fail again before the project's circuit opens and its retries stop for the cooldown. 0 never opens it.",
+    );
+    const circuitBreakerCooldownMinutes = this.numberParameter(
+      SETTINGS.circuitBreakerCooldownMinutes,
+      'Minutes an open circuit holds retries back before letting one through.',
+    );
+
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
       retryType: retryType.valueAsString,
@@ -147,6 +156,9 @@ export class BatchRetryStack extends Stack {
       retryDelaySeconds: retryDelaySeconds.valueAsNumber,
       historyDays: historyDays.valueAsNumber,
       eventBusName: eventBusName.valueAsString,
+      circuitBreakerThreshold: circuitBreakerThreshold.valueAsNumber,
+      circuitBreakerCooldownMinutes:
+        circuitBreakerCooldownMinutes.valueAsNumber,
     });
 
     new CfnOutput(this, 'TableName', {

@@ -17,6 +17,8 @@ const RANGES: readonly [keyof BatchRetryServiceProps, NumberSetting][] = [
   ['logTailLines', SETTINGS.logTailLines],
   ['retryDelaySeconds', SETTINGS.retryDelaySeconds],
   ['historyDays', SETTINGS.historyDays],
+  ['circuitBreakerThreshold', SETTINGS.circuitBreakerThreshold],
+  ['circuitBreakerCooldownMinutes', SETTINGS.circuitBreakerCooldownMinutes],
 ];
 
 const CHOICES: readonly [keyof BatchRetryServiceProps, ChoiceSetting][] = [

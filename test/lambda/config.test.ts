@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       retryDelaySeconds: 0,
       historyDays: 30,
       eventBusName: 'default',
+      circuitBreakerThreshold: 5,
+      circuitBreakerCooldownMinutes: 60,
     });
   });
 

@@ -42,6 +42,8 @@ const config: Config = {
   retryDelaySeconds: 0,
   historyDays: 30,
   eventBusName: 'default',
+  circuitBreakerThreshold: 5,
+  circuitBreakerCooldownMinutes: 60,
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -581,5 +583,51 @@ describe('retryOutcome', () => {
     expect(retryOutcome(after('SUCCEEDED', 8, later), retried)).toBe(
       'failed-again',
     );
+  });
+});
+
+describe('the circuit breaker rules', () => {
+  const arn = failed.arn;
+  const t = now.getTime();
+  const cooldown = config.circuitBreakerCooldownMinutes * 60_000;
+
+  it('holds retries back while open, then offers one probe', () => {
+    expect(circuitVerdict(config, undefined, arn, t)).toBe('closed');
+    expect(circuitVerdict(config, { state: 'closed', streak: 9 }, arn, t)).toBe(
+      'closed',
+    );
+    const open = { state: 'open' as const, streak: 5, openedAt: t };
+    expect(circuitVerdict(config, open, arn, t + cooldown - 1)).toBe('open');
+    expect(circuitVerdict(config, open, arn, t + cooldown)).toBe('probe');
+    const half = { ...open, state: 'half-open' as const, probeBatch: 'other' };
+    expect(circuitVerdict(config, half, arn, t + cooldown)).toBe('open');
+    expect(circuitVerdict(config, { ...half, probeBatch: arn }, arn, t)).toBe(
+      'closed',
+    );
+    // A probe that never came to an outcome is replaced after a while.
+    expect(circuitVerdict(config, half, arn, t + 2 * cooldown)).toBe('probe');
+    const off = { ...config, circuitBreakerThreshold: 0 };
+    expect(circuitVerdict(off, open, arn, t)).toBe('closed');
+  });
+
+  it('opens at the threshold, closes on a healed probe, re-opens on a failed one', () => {
+    const closed = (streak: number) => ({ state: 'closed' as const, streak });
+    expect(circuitAfter(config, closed(4), 'failed-again', arn)).toBe(
+      'unchanged',
+    );
+    expect(circuitAfter(config, closed(5), 'failed-again', arn)).toBe('open');
+    expect(circuitAfter(config, closed(0), 'healed', arn)).toBe('unchanged');
+    const probe = { state: 'half-open' as const, streak: 5, probeBatch: arn };
+    expect(circuitAfter(config, probe, 'healed', arn)).toBe('closed');
+    expect(circuitAfter(config, probe, 'failed-again', arn)).toBe('open');
+    expect(circuitAfter(config, probe, 'stopped', arn)).toBe('unchanged');
+    expect(
+      circuitAfter(
+        { ...config, circuitBreakerThreshold: 0 },
+        closed(9),
+        'failed-again',
+        arn,
+      ),
+    ).toBe('unchanged');
   });
 });

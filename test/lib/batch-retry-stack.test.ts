@@ -134,7 +134,7 @@ describe('parameters', () => {
     const names = Object.keys(json.Parameters).filter(
       (n) => n !== 'BootstrapVersion',
     );
-    expect(names).toHaveLength(15);
+    expect(names).toHaveLength(17);
   });
 
   it('RetryOn and RetryExitCodes are checked per element', () => {
@@ -318,6 +318,10 @@ describe('function', () => {
       RECHECK_QUEUE_URL: { Ref: ids().recheckQueue },
       HISTORY_DAYS: { Ref: 'HistoryDays' },
       EVENT_BUS_NAME: { Ref: 'EventBusName' },
+      CIRCUIT_BREAKER_THRESHOLD: { Ref: 'CircuitBreakerThreshold' },
+      CIRCUIT_BREAKER_COOLDOWN_MINUTES: {
+        Ref: 'CircuitBreakerCooldownMinutes',
+      },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
