@@ -4,6 +4,8 @@ import type { Config } from '../../lambda/config.js';
 import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
 import {
   buildSkipReason,
+  circuitAfter,
+  circuitVerdict,
   DELAYED_RETRY_GRACE_MS,
   decideRetry,
   dryRunAttempt,
