@@ -47,6 +47,12 @@ export const PROJECT_NAME_PATTERN = `^${PROJECT_NAME_BODY}$`;
  */
 export const MAX_PROJECT_NAMES = 20;
 
+/**
+ * An email address as `NotificationEmail` accepts it: something@domain.tld,
+ * no spaces. SNS sends the confirmation mail; this only catches typos.
+ */
+export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
+
 /** The CodeBuild event the rule matches; there is no batch-level event. */
 export const BUILD_STATE_CHANGE = 'CodeBuild Build State Change';
 
@@ -215,6 +221,11 @@ export const SETTINGS = {
     parameter: 'EventBusName',
     maxLength: 256,
     default: 'default',
+  },
+  notificationEmail: {
+    parameter: 'NotificationEmail',
+    maxLength: 254,
+    default: '',
   },
 } as const satisfies Record<
   string,

@@ -2,6 +2,7 @@ import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   type ChoiceSetting,
+  EMAIL_PATTERN,
   FAILURE_CLASSES,
   MAX_PROJECT_NAMES,
   type NumberSetting,
@@ -139,6 +140,19 @@ export class BatchRetryStack extends Stack {
       SETTINGS.circuitBreakerCooldownMinutes,
       'Minutes an open circuit holds retries back before letting one through.',
     );
+    const notificationEmail = new CfnParameter(
+      this,
+      SETTINGS.notificationEmail.parameter,
+      {
+        type: 'String',
+        default: SETTINGS.notificationEmail.default,
+        maxLength: SETTINGS.notificationEmail.maxLength,
+        allowedPattern: `^$|${EMAIL_PATTERN}`,
+        constraintDescription: 'must be empty or an email address',
+        description:
+          "An email address for alarms and for batches that need a person (retry budget exhausted, a project's retries paused or resumed). SNS mails a confirmation link first. Empty: no subscription.",
+      },
+    );
 
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
@@ -159,6 +173,7 @@ export class BatchRetryStack extends Stack {
       circuitBreakerThreshold: circuitBreakerThreshold.valueAsNumber,
       circuitBreakerCooldownMinutes:
         circuitBreakerCooldownMinutes.valueAsNumber,
+      notificationEmail: notificationEmail.valueAsString,
     });
 
     new CfnOutput(this, 'TableName', {
@@ -173,6 +188,15 @@ export class BatchRetryStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'Events and invocations that failed after all retries',
       value: this.service.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description:
+        'SNS topic of the alarms and notified batch events: subscribe email, AWS Chatbot or anything else',
+      value: this.service.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of the service',
+      value: this.service.dashboard.dashboardName,
     });
   }
 
