@@ -1,10 +1,25 @@
-import type { BatchView, BudgetView, BuildView } from './batch.js';
+import { parseBatchArn } from './arn.js';
+import {
+  type BatchView,
+  type BudgetView,
+  type BuildView,
+  failedAtOf,
+} from './batch.js';
 import type { BatchClassifier } from './batch-classifier.js';
+import type { BatchEventDetail, BatchEvents } from './batch-events.js';
 import type { BudgetStore } from './budget-store.js';
+import type { CircuitStore } from './circuit-store.js';
 import type { Config } from './config.js';
-import { METRIC } from './contract.js';
+import {
+  BATCH_EVENTS,
+  type BatchEventType,
+  METRIC,
+  type Outcome,
+} from './contract.js';
 import {
   type BatchResult,
+  circuitAfter,
+  circuitVerdict,
   decideRetry,
   dryRunAttempt,
   isRetryDelayed,
@@ -13,15 +28,21 @@ import {
   type RecheckChain,
   retryableByClass,
   retryDelaySeconds,
+  retryOutcome,
   retryReason,
   type Trigger,
 } from './decision.js';
 import type { Classification } from './failure-class.js';
+import type { HistoryStore } from './history-store.js';
 import { logger } from './logger.js';
-import { count, countClass } from './metrics.js';
+import { count, countClass, countOutcome, measureSeconds } from './metrics.js';
 import type { ProjectPolicies } from './project-policies.js';
 import { type ProjectPolicy, stackPolicy } from './project-policy.js';
-import type { RecheckMessage, RecheckQueue } from './recheck-queue.js';
+import type {
+  RecheckMessage,
+  RecheckQueue,
+  RetryRecord,
+} from './recheck-queue.js';
 import type { RetryRequest, RetryStep } from './retry-step.js';
 import { retryToken } from './retry-token.js';
 import { recordSkip } from './skip-log.js';
@@ -45,6 +66,9 @@ export interface BatchRetrierDeps {
   readonly classifier: BatchClassifier;
   /** The re-check queue; without it, only the sweep re-reads batches. */
   readonly queue?: RecheckQueue;
+  readonly history: HistoryStore;
+  readonly events: BatchEvents;
+  readonly circuits: CircuitStore;
   readonly now: () => number;
 }
 
@@ -155,6 +179,8 @@ export class BatchRetrier {
             complete,
           );
         }
+        const held = await this.#heldByCircuit(batch, decision.dryRun);
+        if (held) return held;
         return decision.dryRun
           ? this.#dryRun(
               batch,
@@ -210,6 +236,126 @@ export class BatchRetrier {
     else logger.info('Watching batch until it settles', line);
   }
 
+  /**
+   * Holds a retryable batch back while its project's circuit is open; after
+   * the cooldown, lets exactly one through (the half-open probe). The batch
+   * keeps its budget, so the sweep retries it once the circuit closes.
+   */
+  async #heldByCircuit(
+    batch: BatchView,
+    dryRun: boolean,
+  ): Promise<BatchOutcome | undefined> {
+    const { config, circuits, now } = this.#deps;
+    if (config.circuitBreakerThreshold === 0) return undefined;
+    const circuit = await circuits.read(batch.projectName);
+    const verdict = circuitVerdict(config, circuit, batch.arn, now());
+    if (verdict === 'closed') return undefined;
+    const log = { batchArn: batch.arn, projectName: batch.projectName };
+    if (verdict === 'probe' && circuit) {
+      const took =
+        dryRun ||
+        (await circuits.takeProbe(batch.projectName, circuit, batch.arn));
+      if (took) {
+        logger.info('Circuit half-open: one retry goes through', log);
+        return undefined;
+      }
+    }
+    recordSkip('Retry held back: circuit open', 'circuit-open', log);
+    return { batchArn: batch.arn, result: 'skipped', reason: 'circuit-open' };
+  }
+
+  /** An outcome moves the project's circuit; each move published once. */
+  async #moveCircuit(
+    projectName: string,
+    batchArn: string,
+    outcome: Outcome,
+  ): Promise<void> {
+    const { config, circuits, events, now } = this.#deps;
+    if (config.circuitBreakerThreshold === 0) return;
+    if (outcome !== 'healed' && outcome !== 'failed-again') return;
+    const circuit = await circuits.count(projectName, outcome);
+    const next = circuitAfter(config, circuit, outcome, batchArn);
+    const at = now();
+    const moved =
+      next === 'open'
+        ? await circuits.open(projectName, circuit, at)
+        : next === 'closed' && (await circuits.close(projectName, batchArn));
+    if (!moved) return;
+    const cooldownMinutes = config.circuitBreakerCooldownMinutes;
+    const detail = {
+      streak: circuit.streak,
+      threshold: config.circuitBreakerThreshold,
+      cooldownMinutes,
+      ...(next === 'open'
+        ? { until: new Date(at + cooldownMinutes * 60_000).toISOString() }
+        : {}),
+    };
+    if (next === 'open') {
+      logger.warn('Circuit opened: retries of the project are not helping', {
+        projectName,
+        batchArn,
+        ...detail,
+      });
+      count(METRIC.CircuitOpened);
+    } else {
+      logger.info('Circuit closed: a retry healed', { projectName, batchArn });
+    }
+    await events.publish(
+      next === 'open' ? BATCH_EVENTS.circuitOpened : BATCH_EVENTS.circuitClosed,
+      { batchArn, projectName, circuit: detail },
+    );
+  }
+
+  /** A decision not to retry, recorded and published once per failure. */
+  async #decided(
+    batch: BatchView,
+    failure: string,
+    decision: 'not-retried' | 'exhausted',
+    detail: {
+      readonly reason: Reason;
+      readonly failedGroups?: readonly Classification[];
+      readonly attempt?: number;
+      readonly maxRetries?: number;
+    },
+  ): Promise<void> {
+    const { history, events } = this.#deps;
+    const failedAt = failedAtOf(failure);
+    const failedGroups = detail.failedGroups?.map((c) => ({
+      identifier: c.identifier,
+      class: c.class,
+    }));
+    const { reason, attempt, maxRetries } = detail;
+    const optional = {
+      ...(failedGroups ? { failedGroups } : {}),
+      ...(attempt === undefined ? {} : { attempt }),
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+    };
+    const { arn: batchArn, projectName } = batch;
+    await history.record({
+      batchArn,
+      projectName,
+      failure,
+      decision,
+      reason,
+      ...optional,
+      ...(failedAt === undefined ? {} : { failedAt }),
+    });
+    await events.publish(
+      decision === 'exhausted'
+        ? BATCH_EVENTS.budgetExhausted
+        : BATCH_EVENTS.notRetried,
+      {
+        batchArn,
+        projectName,
+        reason,
+        ...optional,
+        ...(failedAt === undefined
+          ? {}
+          : { failedAt: new Date(failedAt).toISOString() }),
+      },
+    );
+  }
+
   async #notRetryable(
     batch: BatchView,
     failure: string,
@@ -230,7 +376,13 @@ export class BatchRetrier {
     // interval; not when a log the decision wanted could not be read, so
     // the next sweep tries again with the log. A dry run writes nothing.
     if (complete && !config.dryRun) {
-      await budgetStore.markDeclined(batch.arn, failure);
+      const first = await budgetStore.markDeclined(batch.arn, failure);
+      if (first) {
+        await this.#decided(batch, failure, 'not-retried', {
+          reason: 'not-retryable',
+          failedGroups: classifications,
+        });
+      }
     }
     return {
       batchArn: batch.arn,
@@ -348,12 +500,12 @@ export class BatchRetrier {
 
     if (step.kind === 'in-flight') {
       recordSkip('Retry already in flight', 'in-flight', log);
-      return { batchArn: batchArn, result: 'in-flight', attempt };
+      return { batchArn, result: 'in-flight', attempt };
     }
     const { response, fresh } = step;
     if (response.kind === 'retried' && !fresh) {
       recordSkip('Failure already retried', 'already-retried', log);
-      return { batchArn: batchArn, result: 'already-retried', attempt };
+      return { batchArn, result: 'already-retried', attempt };
     }
     if (response.kind === 'retried') {
       logger.info('Retried batch', {
@@ -364,8 +516,9 @@ export class BatchRetrier {
         failedGroups: classifications.map(evidence),
       });
       count(METRIC.RetryIssued);
+      await this.#retried(request, maxRetries, classifications);
       return {
-        batchArn: batchArn,
+        batchArn,
         result: 'retried',
         attempt,
         classifications,
@@ -390,11 +543,107 @@ export class BatchRetrier {
     });
     count(METRIC.RetryRefused);
     return {
-      batchArn: batchArn,
+      batchArn,
       result: refused ? 'refused' : 'not-found',
       reason,
       attempt,
     };
+  }
+
+  /**
+   * After a retry CodeBuild accepted (once per token): `Batch Retry
+   * Issued`, and a follow-up chain that waits for its outcome.
+   */
+  async #retried(
+    request: RetryRequest,
+    maxRetries: number | undefined,
+    classifications: readonly Classification[],
+  ): Promise<void> {
+    const { events, queue, now } = this.#deps;
+    const failedAt = failedAtOf(request.failure);
+    if (failedAt !== undefined) {
+      measureSeconds(
+        METRIC.FailureToRetrySeconds,
+        Math.max(0, (now() - failedAt) / 1000),
+      );
+    }
+    const record: RetryRecord = {
+      projectName: parseBatchArn(request.batchArn)?.projectName ?? '',
+      failure: request.failure,
+      attempt: request.attempt,
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+      token: request.token,
+      ...(failedAt === undefined ? {} : { failedAt }),
+      retriedAt: now(),
+      failedGroups: classifications.map((c) => ({
+        identifier: c.identifier,
+        class: c.class,
+      })),
+    };
+    await events.publish(
+      BATCH_EVENTS.retryIssued,
+      eventDetail(request.batchArn, record),
+    );
+    await queue?.recheck(request.batchArn, 'follow', 0, record);
+  }
+
+  /**
+   * A follow-up re-check of a retried batch: once it settled (or is gone),
+   * its outcome is recorded and published once; a new failure then goes
+   * through the decision like any other.
+   *
+   * @example
+   * await retrier.follow(batch, message);
+   */
+  async follow(
+    batch: BatchView | undefined,
+    message: RecheckMessage & { readonly retry: RetryRecord },
+  ): Promise<BatchOutcome | undefined> {
+    const { history, events, queue, now } = this.#deps;
+    const { batchArn, retry } = message;
+    const outcome = retryOutcome(batch, retry.failure);
+    if (outcome === 'pending') {
+      await queue?.recheck(batchArn, 'follow', message.round + 1, retry);
+      return undefined;
+    }
+    const outcomeAt = batch?.endTime?.getTime() ?? now();
+    const first = await history.record({
+      batchArn,
+      projectName: retry.projectName,
+      failure: retry.failure,
+      decision: 'retried',
+      ...(retry.failedGroups ? { failedGroups: retry.failedGroups } : {}),
+      attempt: retry.attempt,
+      ...(retry.maxRetries === undefined
+        ? {}
+        : { maxRetries: retry.maxRetries }),
+      ...(retry.failedAt === undefined ? {} : { failedAt: retry.failedAt }),
+      retriedAt: retry.retriedAt,
+      outcome,
+      outcomeAt,
+    });
+    if (first) {
+      const retryToOutcomeSeconds = seconds(outcomeAt - retry.retriedAt);
+      logger.info(`Retry outcome: ${outcome}`, {
+        batchArn,
+        attempt: retry.attempt,
+        outcome,
+        retryToOutcomeSeconds,
+      });
+      countOutcome(outcome);
+      await this.#moveCircuit(retry.projectName, batchArn, outcome);
+      const type = OUTCOME_EVENTS[outcome];
+      if (type) {
+        await events.publish(type, {
+          ...eventDetail(batchArn, retry),
+          outcome,
+          retryToOutcomeSeconds,
+        });
+      }
+    }
+    return batch?.status === 'FAILED'
+      ? this.handle(batch, 'recheck')
+      : undefined;
   }
 
   async #dryRun(
@@ -456,6 +705,13 @@ export class BatchRetrier {
     const firstReport =
       !alreadyReported &&
       (config.dryRun || (await budgetStore.markExhausted(batch.arn, failure)));
+    if (firstReport && !config.dryRun) {
+      await this.#decided(batch, failure, 'exhausted', {
+        reason: 'budget-exhausted',
+        attempt: retries,
+        maxRetries: policy.maxRetries,
+      });
+    }
     if (firstReport) {
       logger.warn(
         `Retry budget exhausted after ${retries} of ${policy.maxRetries} retries`,
@@ -478,4 +734,36 @@ export class BatchRetrier {
 function evidence(c: Classification) {
   const { logTailWouldHelp: _, ...reported } = c;
   return reported;
+}
+
+/** The event each outcome publishes, if any. */
+const OUTCOME_EVENTS: Partial<Record<Outcome, BatchEventType>> = {
+  healed: BATCH_EVENTS.healed,
+  'failed-again': BATCH_EVENTS.failedAgain,
+};
+
+/** A retry's event detail, from what its follow-up carries. */
+function eventDetail(batchArn: string, retry: RetryRecord): BatchEventDetail {
+  const { failedAt, retriedAt } = retry;
+  return {
+    batchArn,
+    projectName: retry.projectName,
+    attempt: retry.attempt,
+    ...(retry.maxRetries === undefined ? {} : { maxRetries: retry.maxRetries }),
+    token: retry.token,
+    ...(retry.failedGroups
+      ? { failedGroups: retry.failedGroups as BatchEventDetail['failedGroups'] }
+      : {}),
+    ...(failedAt === undefined
+      ? {}
+      : {
+          failedAt: new Date(failedAt).toISOString(),
+          failureToRetrySeconds: seconds(retriedAt - failedAt),
+        }),
+    retriedAt: new Date(retriedAt).toISOString(),
+  };
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.round(ms / 1000));
 }

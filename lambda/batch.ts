@@ -81,6 +81,18 @@ export function failureKey(batch: BatchView): string {
   return `${settled}/p${batch.phaseCount}`;
 }
 
+/**
+ * When the failure `failure` settled (epoch ms), read back from its key;
+ * undefined for a batch that failed without an end time.
+ *
+ * @example
+ * failedAtOf('2026-11-20T09:41:09.000Z/p6'); // 1763631669000
+ */
+export function failedAtOf(failure: string): number | undefined {
+  const at = Date.parse(failure.split('/')[0] ?? '');
+  return Number.isNaN(at) ? undefined : at;
+}
+
 /** What a build state event's build turned out to be (BatchGetBuilds). */
 export type BuildLookup =
   | {

@@ -155,6 +155,22 @@ const schema = z.object({
   [ENV.retryPatterns]: z.optional(retryPattern),
   [ENV.logTailLines]: wholeNumber(SETTINGS.logTailLines),
   [ENV.retryDelaySeconds]: wholeNumber(SETTINGS.retryDelaySeconds),
+  [ENV.historyDays]: wholeNumber(SETTINGS.historyDays),
+  [ENV.circuitBreakerThreshold]: wholeNumber(SETTINGS.circuitBreakerThreshold),
+  [ENV.circuitBreakerCooldownMinutes]: wholeNumber(
+    SETTINGS.circuitBreakerCooldownMinutes,
+  ),
+  [ENV.eventBusName]: z._default(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[\w.\-/:]{1,256}$/,
+          'must be an EventBridge event bus name or ARN',
+        ),
+      ),
+    SETTINGS.eventBusName.default,
+  ),
   [ENV.recheckQueueUrl]: z.optional(
     z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an SQS queue URL')),
   ),
@@ -192,6 +208,14 @@ export interface Config {
    * made through it. Without it only the sweep re-reads batches.
    */
   readonly recheckQueueUrl?: string;
+  /** Days an outcome history item is kept. */
+  readonly historyDays: number;
+  /** The event bus batch-level events go to. */
+  readonly eventBusName: string;
+  /** Consecutive failed-again retries that open a project's circuit; 0 never. */
+  readonly circuitBreakerThreshold: number;
+  /** How long an open circuit holds retries back before one probe. */
+  readonly circuitBreakerCooldownMinutes: number;
 }
 
 /**
@@ -235,6 +259,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(c[ENV.retryPatterns] ? { retryPattern: c[ENV.retryPatterns] } : {}),
     logTailLines: c[ENV.logTailLines],
     retryDelaySeconds: c[ENV.retryDelaySeconds],
+    historyDays: c[ENV.historyDays],
+    eventBusName: c[ENV.eventBusName],
+    circuitBreakerThreshold: c[ENV.circuitBreakerThreshold],
+    circuitBreakerCooldownMinutes: c[ENV.circuitBreakerCooldownMinutes],
     ...(c[ENV.recheckQueueUrl]
       ? { recheckQueueUrl: c[ENV.recheckQueueUrl] }
       : {}),

@@ -47,6 +47,12 @@ export const PROJECT_NAME_PATTERN = `^${PROJECT_NAME_BODY}$`;
  */
 export const MAX_PROJECT_NAMES = 20;
 
+/**
+ * An email address as `NotificationEmail` accepts it: something@domain.tld,
+ * no spaces. SNS sends the confirmation mail; this only catches typos.
+ */
+export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
+
 /** The CodeBuild event the rule matches; there is no batch-level event. */
 export const BUILD_STATE_CHANGE = 'CodeBuild Build State Change';
 
@@ -198,6 +204,29 @@ export const SETTINGS = {
     max: 900,
     default: 0,
   },
+  historyDays: { parameter: 'HistoryDays', min: 1, max: 365, default: 30 },
+  circuitBreakerThreshold: {
+    parameter: 'CircuitBreakerThreshold',
+    min: 0,
+    max: 50,
+    default: 5,
+  },
+  circuitBreakerCooldownMinutes: {
+    parameter: 'CircuitBreakerCooldownMinutes',
+    min: 5,
+    max: 1440,
+    default: 60,
+  },
+  eventBusName: {
+    parameter: 'EventBusName',
+    maxLength: 256,
+    default: 'default',
+  },
+  notificationEmail: {
+    parameter: 'NotificationEmail',
+    maxLength: 254,
+    default: '',
+  },
 } as const satisfies Record<
   string,
   | NumberSetting
@@ -226,6 +255,10 @@ export const ENV = {
   logTailLines: 'LOG_TAIL_LINES',
   retryDelaySeconds: 'RETRY_DELAY_SECONDS',
   recheckQueueUrl: 'RECHECK_QUEUE_URL',
+  historyDays: 'HISTORY_DAYS',
+  eventBusName: 'EVENT_BUS_NAME',
+  circuitBreakerThreshold: 'CIRCUIT_BREAKER_THRESHOLD',
+  circuitBreakerCooldownMinutes: 'CIRCUIT_BREAKER_COOLDOWN_MINUTES',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -264,6 +297,11 @@ export const METRIC = {
   InvalidProjectTag: 'InvalidProjectTag',
   BuildLogRead: 'BuildLogRead',
   RecheckScheduled: 'RecheckScheduled',
+  RetryOutcome: 'RetryOutcome',
+  EventPublished: 'EventPublished',
+  EventPublishFailed: 'EventPublishFailed',
+  CircuitOpened: 'CircuitOpened',
+  FailureToRetrySeconds: 'FailureToRetrySeconds',
   RetryDelayed: 'RetryDelayed',
 } as const;
 
@@ -290,3 +328,29 @@ export const RECHECK = {
   /** Receives of a message before the queue moves it to its DLQ. */
   maxReceives: 5,
 } as const;
+
+/** The `source` of the batch-level events the service publishes. */
+export const EVENT_SOURCE = SERVICE_NAME;
+
+/** The `detail-type` of each batch-level event. */
+export const BATCH_EVENTS = {
+  retryIssued: 'Batch Retry Issued',
+  healed: 'Batch Healed',
+  failedAgain: 'Batch Failed Again',
+  notRetried: 'Batch Not Retried',
+  budgetExhausted: 'Batch Retry Budget Exhausted',
+  circuitOpened: 'Project Circuit Opened',
+  circuitClosed: 'Project Circuit Closed',
+} as const;
+
+/** A batch-level event's `detail-type`. */
+export type BatchEventType = (typeof BATCH_EVENTS)[keyof typeof BATCH_EVENTS];
+
+/** What a retried batch did next. */
+export const OUTCOMES = ['healed', 'failed-again', 'stopped', 'gone'] as const;
+
+/** An outcome of a retry. */
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The dimension that splits `RetryOutcome` by outcome. */
+export const OUTCOME_DIMENSION = 'Outcome';

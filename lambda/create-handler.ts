@@ -7,12 +7,15 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { BatchClassifier } from './batch-classifier.js';
+import { BatchEvents } from './batch-events.js';
 import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
 import { BudgetStore } from './budget-store.js';
 import { BuildLogs } from './build-logs.js';
+import { CircuitStore } from './circuit-store.js';
 import { CodeBuildGateway } from './codebuild-gateway.js';
 import type { Config } from './config.js';
 import { METRIC, SDK_MAX_ATTEMPTS } from './contract.js';
@@ -24,6 +27,7 @@ import {
 } from './decision.js';
 import { InvalidEventError } from './errors.js';
 import { type BuildStateChange, parseInvocation } from './event.js';
+import { HistoryStore } from './history-store.js';
 import { logger } from './logger.js';
 import { count, metrics } from './metrics.js';
 import { ProjectPolicies } from './project-policies.js';
@@ -58,6 +62,7 @@ export interface HandlerOptions {
   readonly dynamodb?: DynamoDBClient;
   readonly logs?: CloudWatchLogsClient;
   readonly sqs?: SQSClient;
+  readonly events?: EventBridgeClient;
   /** Clock in milliseconds. */
   readonly now?: () => number;
 }
@@ -110,6 +115,17 @@ export function createHandler(
     ...(queue ? { queue } : {}),
     retry: createRetryStep(codebuild, persistenceStore, idempotencyConfig),
     policies: new ProjectPolicies(codebuild, config, now),
+    circuits: new CircuitStore(dynamodb, config.tableName),
+    history: new HistoryStore(dynamodb, {
+      tableName: config.tableName,
+      historyDays: config.historyDays,
+      now,
+    }),
+    events: new BatchEvents(
+      options.events ??
+        new EventBridgeClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+      config.eventBusName,
+    ),
     classifier: new BatchClassifier(
       codebuild,
       new BuildLogs(options.logs),
@@ -184,6 +200,10 @@ export function createHandler(
       return;
     }
     const [batch] = await codebuild.getBatches([message.batchArn]);
+    if (message.retry) {
+      await retrier.follow(batch, { ...message, retry: message.retry });
+      return;
+    }
     if (!batch) {
       recordSkip('Re-checked batch is gone', 'batch-not-found', {
         batchArn: message.batchArn,

@@ -3,6 +3,7 @@ import { failureKey } from './batch.js';
 import type { Config } from './config.js';
 import {
   FAILURE_BUILD_STATUSES,
+  type Outcome,
   RECHECK,
   type TerminalBuildStatus,
 } from './contract.js';
@@ -49,6 +50,8 @@ export type SkipReason =
   | 'retry-delayed'
   /** The project opted out with its `enabled` tag. */
   | 'project-disabled'
+  /** The project's circuit is open: its retries have not been helping. */
+  | 'circuit-open'
   /** A failed group's class is not in the policy's RetryOn. */
   | 'not-retryable'
   /** Another invocation is making this very RetryBuildBatch call. */
@@ -291,7 +294,9 @@ export type RecheckChain =
   /** Children still run: a slow backstop for their lost events. */
   | 'backstop'
   /** The last child ended: quick re-reads until the batch settles. */
-  | 'settle';
+  | 'settle'
+  /** A retried batch, followed until its outcome is known. */
+  | 'follow';
 
 /**
  * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
@@ -303,7 +308,7 @@ export function recheckDelaySeconds(
   chain: RecheckChain,
   round: number,
 ): number {
-  if (chain === 'backstop') return RECHECK.backstopSeconds;
+  if (chain !== 'settle') return RECHECK.backstopSeconds;
   const steps = RECHECK.settleSeconds;
   return steps[Math.min(round, steps.length - 1)] as number;
 }
@@ -438,6 +443,113 @@ export function logTailsWorthReading(
   const others = classifications.filter((c) => !c.logTailWouldHelp);
   if (!retryableByClass(policy, others).retryable) return [];
   return undecided.map((c) => c.identifier);
+}
+
+/**
+ * What a retried batch did, as far as it can be told now: `pending` while
+ * the run the retry started goes on, else its outcome. A batch's phases
+ * grow by one when a run starts and one when it settles, so more phases
+ * than the retried failure had plus two mean the run settled and a later
+ * retry started another: the retry did not help.
+ *
+ * @example
+ * retryOutcome(batch, failure); // 'healed' once the run SUCCEEDED
+ */
+export function retryOutcome(
+  batch: BatchView | undefined,
+  retriedFailure: string,
+): Outcome | 'pending' {
+  if (!batch) return 'gone';
+  const before = Number(/\/p(\d+)$/.exec(retriedFailure)?.[1] ?? Number.NaN);
+  const settledAt = before + 2;
+  if (batch.phaseCount > settledAt) return 'failed-again';
+  if (batch.status === 'IN_PROGRESS' || failureKey(batch) === retriedFailure) {
+    return 'pending';
+  }
+  switch (batch.status) {
+    case 'SUCCEEDED':
+      return 'healed';
+    case 'STOPPED':
+      return 'stopped';
+    default:
+      return 'failed-again';
+  }
+}
+
+/** A project's circuit, as stored. */
+export interface CircuitView {
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** Retries in a row whose outcome was failed-again. */
+  readonly streak: number;
+  /** When it last opened (epoch ms). */
+  readonly openedAt?: number;
+  /** The batch let through after the cooldown, while half-open. */
+  readonly probeBatch?: string;
+}
+
+/**
+ * Whether a project's circuit lets `batchArn` be retried now: `closed`
+ * (yes), `open` (no: retries have not been helping), or `probe` (the
+ * cooldown is over: this batch may be the one retry let through, if it
+ * wins the conditional write that takes the probe).
+ *
+ * @example
+ * circuitVerdict(config, circuit, batch.arn, Date.now()); // 'open'
+ */
+export function circuitVerdict(
+  config: Config,
+  circuit: CircuitView | undefined,
+  batchArn: string,
+  now: number,
+): 'closed' | 'open' | 'probe' {
+  if (config.circuitBreakerThreshold === 0 || !circuit) return 'closed';
+  switch (circuit.state) {
+    case 'closed':
+      return 'closed';
+    case 'half-open': {
+      // The probe's own redelivery goes on; every other batch waits, unless
+      // the probe never came to an outcome (it was not retried after all).
+      if (circuit.probeBatch === batchArn) return 'closed';
+      const stale = 2 * config.circuitBreakerCooldownMinutes * 60_000;
+      return now >= (circuit.openedAt ?? 0) + stale ? 'probe' : 'open';
+    }
+    case 'open': {
+      const cooldownMs = config.circuitBreakerCooldownMinutes * 60_000;
+      return now >= (circuit.openedAt ?? 0) + cooldownMs ? 'probe' : 'open';
+    }
+  }
+}
+
+/**
+ * What an outcome does to the circuit: `healed` closes it (and resets the
+ * streak), `failed-again` of the probe re-opens it, and the threshold-th
+ * failed-again in a row opens it.
+ *
+ * @example
+ * circuitAfter(config, { state: 'closed', streak: 4 }, 'failed-again', arn); // 'open'
+ */
+export function circuitAfter(
+  config: Config,
+  circuit: CircuitView,
+  outcome: Outcome,
+  batchArn: string,
+): 'open' | 'closed' | 'unchanged' {
+  if (config.circuitBreakerThreshold === 0) return 'unchanged';
+  const probe =
+    circuit.state === 'half-open' && circuit.probeBatch === batchArn;
+  if (outcome === 'healed') {
+    return circuit.state === 'closed'
+      ? 'unchanged'
+      : probe
+        ? 'closed'
+        : 'unchanged';
+  }
+  if (outcome !== 'failed-again') return 'unchanged';
+  if (probe) return 'open';
+  return circuit.state === 'closed' &&
+    circuit.streak >= config.circuitBreakerThreshold
+    ? 'open'
+    : 'unchanged';
 }
 
 /**

@@ -5,6 +5,8 @@ import {
   METRIC,
   METRIC_NAMESPACE,
   type MetricName,
+  OUTCOME_DIMENSION,
+  type Outcome,
   SERVICE_NAME,
   SKIP_REASON_DIMENSION,
 } from './contract.js';
@@ -21,6 +23,7 @@ export const metrics = new Metrics({
 // construction (config and environment lookups) on the most common path.
 const skips = metrics.singleMetric();
 const classes = metrics.singleMetric();
+const outcomes = metrics.singleMetric();
 
 /**
  * Counts occurrences of a metric.
@@ -57,4 +60,29 @@ export function countClass(
 ): void {
   classes.addDimension(FAILURE_CLASS_DIMENSION, failureClass);
   classes.addMetric(name, MetricUnit.Count, 1);
+}
+
+/**
+ * Counts a retry's outcome under its `Outcome` dimension.
+ *
+ * @example
+ * countOutcome('healed');
+ */
+export function countOutcome(outcome: Outcome): void {
+  outcomes.addDimension(OUTCOME_DIMENSION, outcome);
+  outcomes.addMetric(METRIC.RetryOutcome, MetricUnit.Count, 1);
+}
+
+/**
+ * Records a duration in seconds (a distribution: p50 and p95 on the
+ * dashboard).
+ *
+ * @example
+ * measureSeconds(METRIC.FailureToRetrySeconds, 12);
+ */
+export function measureSeconds(
+  name: typeof METRIC.FailureToRetrySeconds,
+  seconds: number,
+): void {
+  metrics.addMetric(name, MetricUnit.Seconds, seconds);
 }

@@ -7,12 +7,27 @@ import { InvalidEventError } from './errors.js';
 import { count } from './metrics.js';
 import type { RetryRequest } from './retry-step.js';
 
+/** A retry made, as its follow-up re-checks carry it to its outcome. */
+export interface RetryRecord {
+  readonly projectName: string;
+  readonly failure: string;
+  readonly attempt: number;
+  readonly maxRetries?: number;
+  readonly token: string;
+  /** Epoch ms: when the batch had failed, and when it was retried. */
+  readonly failedAt?: number;
+  readonly retriedAt: number;
+  readonly failedGroups?: readonly { identifier: string; class: string }[];
+}
+
 /** Re-read a batch that was still running; `round` counts its chain. */
 export interface RecheckMessage {
   readonly kind: 'recheck';
   readonly batchArn: string;
   readonly chain: RecheckChain;
   readonly round: number;
+  /** The retry a `follow` chain waits on the outcome of. */
+  readonly retry?: RetryRecord;
 }
 
 /** Make a reserved attempt's retry, after its RetryDelaySeconds. */
@@ -31,8 +46,22 @@ const SCHEMAS = {
   recheck: z.strictObject({
     kind: z.literal('recheck'),
     batchArn,
-    chain: z.enum(['backstop', 'settle']),
+    chain: z.enum(['backstop', 'settle', 'follow']),
     round: z.number().check(z.gte(0), z.refine(Number.isInteger)),
+    retry: z.optional(
+      z.object({
+        projectName: z.string(),
+        failure: z.string().check(z.minLength(1)),
+        attempt: z.number(),
+        maxRetries: z.optional(z.number()),
+        token: z.string(),
+        failedAt: z.optional(z.number()),
+        retriedAt: z.number(),
+        failedGroups: z.optional(
+          z.array(z.object({ identifier: z.string(), class: z.string() })),
+        ),
+      }),
+    ),
   }),
   retry: z.strictObject({
     kind: z.literal('retry'),
@@ -94,9 +123,17 @@ export class RecheckQueue {
     batchArn: string,
     chain: RecheckChain,
     round: number,
+    retry?: RetryRecord,
   ): Promise<number> {
     const delaySeconds = recheckDelaySeconds(chain, round);
-    await this.#send({ kind: 'recheck', batchArn, chain, round }, delaySeconds);
+    const message: RecheckMessage = {
+      kind: 'recheck',
+      batchArn,
+      chain,
+      round,
+      ...(retry ? { retry } : {}),
+    };
+    await this.#send(message, delaySeconds);
     count(METRIC.RecheckScheduled);
     return delaySeconds;
   }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  Aws,
   CfnCondition,
   Duration,
   Fn,
@@ -9,6 +10,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,16 +20,21 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   BUILD_STATE_CHANGE,
   DEFAULT_LOG_GROUP_PREFIX,
   ENV,
+  FAILURE_CLASS_DIMENSION,
+  type FailureClass,
   MAX_PROJECT_NAMES,
   METRIC,
   METRIC_NAMESPACE,
   type MetricName,
+  OUTCOME_DIMENSION,
+  type Outcome,
   RECHECK,
   SERVICE_NAME,
   SETTINGS,
@@ -38,6 +45,12 @@ import {
 } from '../lambda/contract.js';
 import type { SkipReason } from '../lambda/decision.js';
 import { FUNCTION_BUNDLING } from './private/bundling.js';
+import { createDashboard } from './private/dashboard.js';
+import {
+  createTopic,
+  notifyOnBatchEvents,
+  subscribeEmail,
+} from './private/notifications.js';
 import {
   acknowledgeAllProjects,
   acknowledgeLogStreams,
@@ -154,6 +167,48 @@ export interface BatchRetryServiceProps {
   readonly retryDelaySeconds?: number;
 
   /**
+   * Days each outcome history item is kept (DynamoDB TTL), 1-365.
+   * @default 30
+   */
+  readonly historyDays?: number;
+
+  /**
+   * Retries in a row of one project that end failed-again before its
+   * circuit opens and its retries stop for a while, 0-50; 0 never opens.
+   * @default 5
+   */
+  readonly circuitBreakerThreshold?: number;
+
+  /**
+   * Minutes an open circuit holds a project's retries back before letting
+   * one through, 5-1440.
+   * @default 60
+   */
+  readonly circuitBreakerCooldownMinutes?: number;
+
+  /**
+   * The event bus batch-level events (`source: codebuild-batch-retry`) go
+   * to; the function may put events on this bus only.
+   * @default 'default'
+   */
+  readonly eventBusName?: string;
+
+  /**
+   * An email address subscribed to the notification topic (SNS mails a
+   * confirmation link first). Empty subscribes nobody; subscribe whatever
+   * you like to {@link BatchRetryService.topic} yourself.
+   * @default '' (none)
+   */
+  readonly notificationEmail?: string;
+
+  /**
+   * Name of the CloudWatch dashboard. Dashboards are global to the account,
+   * so the default includes the region.
+   * @default '<stack name>-<region>'
+   */
+  readonly dashboardName?: string;
+
+  /**
    * Prefix of the projects' CloudWatch log groups; the function may read
    * log streams only in `<prefix><project>`. Builds logging elsewhere are
    * classified from their messages alone.
@@ -200,6 +255,18 @@ export class BatchRetryService extends Construct {
   public readonly recheckQueue: sqs.Queue;
   /** Re-check messages that failed `RECHECK.maxReceives` times. */
   public readonly recheckDeadLetterQueue: sqs.Queue;
+  /**
+   * Notifications for people: every alarm, and the batch-level events that
+   * need one (budget exhausted, a project's circuit opened or closed).
+   * Encrypted with a customer managed key, TLS-only.
+   */
+  public readonly topic: sns.Topic;
+  /** Rules sending the notified batch-level events to {@link topic}. */
+  public readonly notificationRules: events.Rule[];
+  /** Every alarm of the service; each notifies {@link topic}. */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** Retries, outcomes, refusals, latency and queues at a glance. */
+  public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(
     scope: Construct,
@@ -209,6 +276,7 @@ export class BatchRetryService extends Construct {
     super(scope, id);
     const projectNames = props.projectNames ?? [];
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const eventBusName = props.eventBusName ?? SETTINGS.eventBusName.default;
     validateProps(props, projectNames);
 
     this.table = new dynamodb.TableV2(this, 'Table', {
@@ -344,6 +412,18 @@ export class BatchRetryService extends Construct {
           props.retryDelaySeconds ?? SETTINGS.retryDelaySeconds.default,
         ),
         [ENV.recheckQueueUrl]: this.recheckQueue.queueUrl,
+        [ENV.historyDays]: Tokenization.stringifyNumber(
+          props.historyDays ?? SETTINGS.historyDays.default,
+        ),
+        [ENV.eventBusName]: eventBusName,
+        [ENV.circuitBreakerThreshold]: Tokenization.stringifyNumber(
+          props.circuitBreakerThreshold ??
+            SETTINGS.circuitBreakerThreshold.default,
+        ),
+        [ENV.circuitBreakerCooldownMinutes]: Tokenization.stringifyNumber(
+          props.circuitBreakerCooldownMinutes ??
+            SETTINGS.circuitBreakerCooldownMinutes.default,
+        ),
         [ENV.serviceName]: SERVICE_NAME,
         [ENV.metricsNamespace]: METRIC_NAMESPACE,
         [ENV.logLevel]: props.logLevel ?? SETTINGS.logLevel.default,
@@ -384,6 +464,19 @@ export class BatchRetryService extends Construct {
     );
 
     this.recheckQueue.grantSendMessages(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishBatchEvents',
+        actions: ['events:PutEvents'],
+        resources: [
+          Fn.sub(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${Bus}',
+            { Bus: eventBusName },
+          ),
+        ],
+      }),
+    );
     const recheckSource = new eventSources.SqsEventSource(this.recheckQueue, {
       batchSize: 10,
       // Only the failed messages go back to the queue.
@@ -395,7 +488,14 @@ export class BatchRetryService extends Construct {
       reason:
         "An SQS event source mapping takes no on-failure destination: messages that keep failing move to the re-check queue's own dead-letter queue through its redrive policy, which is alarmed.",
     });
-    this.createAlarms();
+    this.topic = createTopic(this, removalPolicy);
+    subscribeEmail(
+      this,
+      this.topic,
+      props.notificationEmail,
+      this.deadLetterQueue,
+    );
+    this.alarms = this.createAlarms();
 
     const projectScope = this.grantCodeBuild(
       role,
@@ -442,6 +542,21 @@ export class BatchRetryService extends Construct {
         }),
       ],
     });
+
+    // Events the topic could not take go to the same dead-letter queue, so
+    // its alarm also tells of a notification that never arrived.
+    this.notificationRules = notifyOnBatchEvents(
+      this,
+      this.topic,
+      eventBusName,
+      targetOptions,
+    );
+    this.dashboard = createDashboard(
+      this,
+      this,
+      props.dashboardName ?? Fn.join('-', [Aws.STACK_NAME, Aws.REGION]),
+      this.alarms,
+    );
   }
 
   /**
@@ -523,6 +638,87 @@ export class BatchRetryService extends Construct {
   }
 
   /**
+   * Retried batches that then `healed` or came to another outcome
+   * (`failed-again`, `stopped`, `gone`).
+   *
+   * @example
+   * service.metricOutcomes('healed', { period: Duration.days(1) });
+   */
+  public metricOutcomes(
+    outcome: Outcome,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.RetryOutcome, {
+      ...props,
+      dimensionsMap: { [OUTCOME_DIMENSION]: outcome, ...props.dimensionsMap },
+    });
+  }
+
+  /**
+   * Percentage of the retries followed to `healed` or `failed-again` that
+   * healed, hourly unless `props` say otherwise; empty while no retried
+   * batch settled.
+   *
+   * @example
+   * service.metricHealRate({ period: Duration.days(1) });
+   */
+  public metricHealRate(
+    props: { readonly period?: Duration; readonly label?: string } = {},
+  ): cloudwatch.MathExpression {
+    const period = props.period ?? Duration.hours(1);
+    return new cloudwatch.MathExpression({
+      expression: '100 * healed / (healed + failedAgain)',
+      usingMetrics: {
+        healed: this.metricOutcomes('healed', { period }),
+        failedAgain: this.metricOutcomes('failed-again', { period }),
+      },
+      label: props.label ?? 'heal rate (%)',
+      period,
+    });
+  }
+
+  /**
+   * Batches not retried because of their failed groups' classes, counted
+   * under each class that blocked the retry.
+   *
+   * @example
+   * service.metricNotRetryable('script');
+   */
+  public metricNotRetryable(
+    failureClass: FailureClass,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.NotRetryable, {
+      ...props,
+      dimensionsMap: {
+        [FAILURE_CLASS_DIMENSION]: failureClass,
+        ...props.dimensionsMap,
+      },
+    });
+  }
+
+  /**
+   * Seconds from a batch's failure to CodeBuild accepting its retry, as
+   * `statistic` (a percentile such as `p95`, or `Average`, `Maximum`).
+   *
+   * @example
+   * service.metricFailureToRetry('p95');
+   */
+  public metricFailureToRetry(
+    statistic = 'p50',
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.FailureToRetrySeconds, { ...props, statistic });
+  }
+
+  /** Projects whose circuit opened: their retries are paused. */
+  public metricCircuitOpened(
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return this.metric(METRIC.CircuitOpened, props);
+  }
+
+  /**
    * Batches and builds not retried, for one reason.
    *
    * @example
@@ -560,42 +756,72 @@ export class BatchRetryService extends Construct {
   }
 
   /**
-   * Alarms on what needs a person: messages in either dead-letter queue
-   * (something stayed broken through every retry), and re-checks waiting
-   * far longer than any delay the function sets (the consumer is stuck).
+   * Alarms on what needs a person, each notifying the topic: messages in
+   * either dead-letter queue (something stayed broken through every retry),
+   * re-checks waiting far longer than any delay the function sets (the
+   * consumer is stuck), the function failing, and a project's circuit
+   * opening (its retries keep failing again, so they are paused). Missing
+   * data is not breaching: these metrics are silent while all is well.
    */
-  private createAlarms(): void {
+  private createAlarms(): cloudwatch.Alarm[] {
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator:
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
     const deadLetters = [
-      ['DeadLetterAlarm', this.deadLetterQueue],
-      ['RecheckDeadLetterAlarm', this.recheckDeadLetterQueue],
+      [
+        'DeadLetterAlarm',
+        this.deadLetterQueue,
+        'an event, invocation or notification',
+      ],
+      ['RecheckDeadLetterAlarm', this.recheckDeadLetterQueue, 'a re-check'],
     ] as const;
-    for (const [id, queue] of deadLetters) {
+    const alarms = deadLetters.map(([id, queue, what]) =>
       queue
         .metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: cloudwatch.Stats.MAXIMUM,
         })
         .createAlarm(this, id, {
-          alarmDescription: `Messages in ${id.replace('Alarm', '')}: an event or re-check failed every retry`,
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator:
-            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          alarmDescription: `Messages in ${id.replace('Alarm', '')}: ${what} failed every retry`,
+          ...atLeastOnce,
+        }),
+    );
+    alarms.push(
+      this.recheckQueue
+        .metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        })
+        .createAlarm(this, 'RecheckQueueAgeAlarm', {
+          alarmDescription:
+            'A re-check has waited far longer than the longest delay (900 s): the function is not consuming the queue',
+          threshold: RECHECK.maxDelaySeconds * 2,
+          evaluationPeriods: 2,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-    }
-    this.recheckQueue
-      .metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      })
-      .createAlarm(this, 'RecheckQueueAgeAlarm', {
+        }),
+      this.handler
+        .metricErrors({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.SUM,
+        })
+        .createAlarm(this, 'FunctionErrorsAlarm', {
+          alarmDescription:
+            'The function failed an invocation (Lambda retries it; what still fails lands in the dead-letter queue): see its log group',
+          ...atLeastOnce,
+        }),
+      this.metricCircuitOpened().createAlarm(this, 'CircuitOpenedAlarm', {
         alarmDescription:
-          'A re-check has waited far longer than the longest delay (900 s): the function is not consuming the queue',
-        threshold: RECHECK.maxDelaySeconds * 2,
-        evaluationPeriods: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+          "A project's circuit opened: its retries kept failing again, so its failed batches are not retried for now",
+        ...atLeastOnce,
+      }),
+    );
+    const notify = new cloudwatchActions.SnsAction(this.topic);
+    for (const alarm of alarms) alarm.addAlarmAction(notify);
+    return alarms;
   }
 
   /**

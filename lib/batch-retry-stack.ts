@@ -2,6 +2,7 @@ import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   type ChoiceSetting,
+  EMAIL_PATTERN,
   FAILURE_CLASSES,
   MAX_PROJECT_NAMES,
   type NumberSetting,
@@ -114,6 +115,45 @@ export class BatchRetryStack extends Stack {
       'Seconds before a retry, doubled per attempt (at most 900), for failures an immediate retry would meet again (capacity, rate limits). 0 retries at once.',
     );
 
+    const historyDays = this.numberParameter(
+      SETTINGS.historyDays,
+      'Days each retry outcome is kept for the flakiness report.',
+    );
+    const eventBusName = new CfnParameter(
+      this,
+      SETTINGS.eventBusName.parameter,
+      {
+        type: 'String',
+        default: SETTINGS.eventBusName.default,
+        allowedPattern: '^[\\w.\\-/]{1,256}$',
+        constraintDescription: 'must be an EventBridge event bus name',
+        description:
+          'The event bus batch-level events (source codebuild-batch-retry) are published on.',
+      },
+    );
+
+    const circuitBreakerThreshold = this.numberParameter(
+      SETTINGS.circuitBreakerThreshold,
+      "Retries in a row of one project that fail again before the project's circuit opens and its retries stop for the cooldown. 0 never opens it.",
+    );
+    const circuitBreakerCooldownMinutes = this.numberParameter(
+      SETTINGS.circuitBreakerCooldownMinutes,
+      'Minutes an open circuit holds retries back before letting one through.',
+    );
+    const notificationEmail = new CfnParameter(
+      this,
+      SETTINGS.notificationEmail.parameter,
+      {
+        type: 'String',
+        default: SETTINGS.notificationEmail.default,
+        maxLength: SETTINGS.notificationEmail.maxLength,
+        allowedPattern: `^$|${EMAIL_PATTERN}`,
+        constraintDescription: 'must be empty or an email address',
+        description:
+          "An email address for alarms and for batches that need a person (retry budget exhausted, a project's retries paused or resumed). SNS mails a confirmation link first. Empty: no subscription.",
+      },
+    );
+
     this.service = new BatchRetryService(this, 'Service', {
       maxRetries: maxRetries.valueAsNumber,
       retryType: retryType.valueAsString,
@@ -128,6 +168,12 @@ export class BatchRetryStack extends Stack {
       retryPatterns: retryPatterns.valueAsString,
       logTailLines: logTailLines.valueAsNumber,
       retryDelaySeconds: retryDelaySeconds.valueAsNumber,
+      historyDays: historyDays.valueAsNumber,
+      eventBusName: eventBusName.valueAsString,
+      circuitBreakerThreshold: circuitBreakerThreshold.valueAsNumber,
+      circuitBreakerCooldownMinutes:
+        circuitBreakerCooldownMinutes.valueAsNumber,
+      notificationEmail: notificationEmail.valueAsString,
     });
 
     new CfnOutput(this, 'TableName', {
@@ -142,6 +188,15 @@ export class BatchRetryStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'Events and invocations that failed after all retries',
       value: this.service.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description:
+        'SNS topic of the alarms and notified batch events: subscribe email, AWS Chatbot or anything else',
+      value: this.service.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of the service',
+      value: this.service.dashboard.dashboardName,
     });
   }
 

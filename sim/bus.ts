@@ -7,7 +7,7 @@
  * simulated clock.
  */
 import type { RuleSpec } from '../tools/local-aws/deployment.js';
-import { matchesPattern } from './event-pattern.js';
+import { matchesPattern } from '../tools/local-aws/events/pattern.js';
 import type { LambdaRuntime } from './lambda-runtime.js';
 import type { Random } from './random.js';
 import type { Scheduler } from './scheduler.js';

@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import {
   type ChoiceSetting,
+  EMAIL_PATTERN,
   FAILURE_CLASSES,
   type NumberSetting,
   PROJECT_NAME_PATTERN,
@@ -16,6 +17,9 @@ const RANGES: readonly [keyof BatchRetryServiceProps, NumberSetting][] = [
   ['reservedConcurrency', SETTINGS.reservedConcurrency],
   ['logTailLines', SETTINGS.logTailLines],
   ['retryDelaySeconds', SETTINGS.retryDelaySeconds],
+  ['historyDays', SETTINGS.historyDays],
+  ['circuitBreakerThreshold', SETTINGS.circuitBreakerThreshold],
+  ['circuitBreakerCooldownMinutes', SETTINGS.circuitBreakerCooldownMinutes],
 ];
 
 const CHOICES: readonly [keyof BatchRetryServiceProps, ChoiceSetting][] = [
@@ -52,6 +56,18 @@ export function validateProps(
     }
   }
   validateLists(props);
+  const email = props.notificationEmail;
+  if (
+    email !== undefined &&
+    email !== '' &&
+    !Token.isUnresolved(email) &&
+    !new RegExp(EMAIL_PATTERN).test(email)
+  ) {
+    throw new InvalidPropsError(
+      'notificationEmail',
+      'must be empty or an email address',
+    );
+  }
   if (!Token.isUnresolved(projectNames)) {
     const pattern = new RegExp(PROJECT_NAME_PATTERN);
     const bad = projectNames.filter(

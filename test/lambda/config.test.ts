@@ -17,6 +17,10 @@ describe('loadConfig', () => {
       retryExitCodes: [137],
       logTailLines: 100,
       retryDelaySeconds: 0,
+      historyDays: 30,
+      eventBusName: 'default',
+      circuitBreakerThreshold: 5,
+      circuitBreakerCooldownMinutes: 60,
     });
   });
 
@@ -75,6 +79,9 @@ describe('loadConfig', () => {
     ['RETRY_DELAY_SECONDS', '901', 'at most 900'],
     ['RETRY_DELAY_SECONDS', '30', 'needs RECHECK_QUEUE_URL'],
     ['RECHECK_QUEUE_URL', 'queue', 'must be an SQS queue URL'],
+    ['HISTORY_DAYS', '0', 'at least 1'],
+    ['HISTORY_DAYS', '366', 'at most 365'],
+    ['EVENT_BUS_NAME', 'bus name', 'must be an EventBridge event bus name'],
   ])('rejects %s=%s naming the setting', (name, value, hint) => {
     const attempt = () => loadConfig({ ...base, [name]: value });
     expect(attempt).toThrow(InvalidConfigError);

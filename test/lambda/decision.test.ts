@@ -4,6 +4,8 @@ import type { Config } from '../../lambda/config.js';
 import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
 import {
   buildSkipReason,
+  circuitAfter,
+  circuitVerdict,
   DELAYED_RETRY_GRACE_MS,
   decideRetry,
   dryRunAttempt,
@@ -18,6 +20,7 @@ import {
   recheckDelaySeconds,
   retryableByClass,
   retryDelaySeconds,
+  retryOutcome,
   retryReason,
   scanPage,
   triggerOf,
@@ -39,6 +42,10 @@ const config: Config = {
   retryExitCodes: [137],
   logTailLines: 100,
   retryDelaySeconds: 0,
+  historyDays: 30,
+  eventBusName: 'default',
+  circuitBreakerThreshold: 5,
+  circuitBreakerCooldownMinutes: 60,
 };
 const failed: BatchView = {
   arn: 'arn:aws:codebuild:eu-west-1:111122223333:build-batch/web:1',
@@ -544,5 +551,85 @@ describe('re-check and retry delays', () => {
         eventBuildArn: 'b1',
       }),
     ).toEqual({ action: 'skip', reason: 'build-superseded' });
+  });
+});
+
+describe('retryOutcome', () => {
+  // The failure retried: the batch had 4 phases when it settled FAILED.
+  const retried = failureKey({ ...failed, phaseCount: 4 });
+  const after = (status: string, phaseCount: number, endTime?: Date) => ({
+    ...failed,
+    status,
+    phaseCount,
+    endTime,
+  });
+
+  it('waits while the retried run goes on, or before CodeBuild restarted it', () => {
+    expect(retryOutcome(after('IN_PROGRESS', 5), retried)).toBe('pending');
+    expect(retryOutcome({ ...failed, phaseCount: 4 }, retried)).toBe('pending');
+  });
+
+  it('tells how the retried run settled', () => {
+    const later = new Date('2026-11-20T11:30:00Z');
+    expect(retryOutcome(after('SUCCEEDED', 6, later), retried)).toBe('healed');
+    expect(retryOutcome(after('FAILED', 6, later), retried)).toBe(
+      'failed-again',
+    );
+    expect(retryOutcome(after('STOPPED', 6, later), retried)).toBe('stopped');
+    expect(retryOutcome(undefined, retried)).toBe('gone');
+  });
+
+  it('knows the retry did not help once a later run started', () => {
+    expect(retryOutcome(after('IN_PROGRESS', 7), retried)).toBe('failed-again');
+    const later = new Date('2026-11-20T11:50:00Z');
+    expect(retryOutcome(after('SUCCEEDED', 8, later), retried)).toBe(
+      'failed-again',
+    );
+  });
+});
+
+describe('the circuit breaker rules', () => {
+  const arn = failed.arn;
+  const t = now.getTime();
+  const cooldown = config.circuitBreakerCooldownMinutes * 60_000;
+
+  it('holds retries back while open, then offers one probe', () => {
+    expect(circuitVerdict(config, undefined, arn, t)).toBe('closed');
+    expect(circuitVerdict(config, { state: 'closed', streak: 9 }, arn, t)).toBe(
+      'closed',
+    );
+    const open = { state: 'open' as const, streak: 5, openedAt: t };
+    expect(circuitVerdict(config, open, arn, t + cooldown - 1)).toBe('open');
+    expect(circuitVerdict(config, open, arn, t + cooldown)).toBe('probe');
+    const half = { ...open, state: 'half-open' as const, probeBatch: 'other' };
+    expect(circuitVerdict(config, half, arn, t + cooldown)).toBe('open');
+    expect(circuitVerdict(config, { ...half, probeBatch: arn }, arn, t)).toBe(
+      'closed',
+    );
+    // A probe that never came to an outcome is replaced after a while.
+    expect(circuitVerdict(config, half, arn, t + 2 * cooldown)).toBe('probe');
+    const off = { ...config, circuitBreakerThreshold: 0 };
+    expect(circuitVerdict(off, open, arn, t)).toBe('closed');
+  });
+
+  it('opens at the threshold, closes on a healed probe, re-opens on a failed one', () => {
+    const closed = (streak: number) => ({ state: 'closed' as const, streak });
+    expect(circuitAfter(config, closed(4), 'failed-again', arn)).toBe(
+      'unchanged',
+    );
+    expect(circuitAfter(config, closed(5), 'failed-again', arn)).toBe('open');
+    expect(circuitAfter(config, closed(0), 'healed', arn)).toBe('unchanged');
+    const probe = { state: 'half-open' as const, streak: 5, probeBatch: arn };
+    expect(circuitAfter(config, probe, 'healed', arn)).toBe('closed');
+    expect(circuitAfter(config, probe, 'failed-again', arn)).toBe('open');
+    expect(circuitAfter(config, probe, 'stopped', arn)).toBe('unchanged');
+    expect(
+      circuitAfter(
+        { ...config, circuitBreakerThreshold: 0 },
+        closed(9),
+        'failed-again',
+        arn,
+      ),
+    ).toBe('unchanged');
   });
 });

@@ -45,6 +45,8 @@ async function callsOf(event: unknown, fn: Handler = handler) {
     h.codebuild,
     h.logs,
     h.dynamo,
+    h.events,
+    h.sqs,
   ];
   const marks = logs.map((s) => s.requests.length);
   const result = await fn(event, lambdaContext());
@@ -128,15 +130,20 @@ describe('remote calls per event', () => {
     expect(operations).toEqual([]);
   });
 
-  it('costs at most 7 for a retried batch, and at most 3 for its duplicate', async () => {
+  it('costs at most 9 for a retried batch, and at most 3 for its duplicate', async () => {
     const { arn, event } = failedBatch();
 
     const retried = await callsOf(event);
 
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
-    // At most one more when the project's tags are due (every five minutes).
-    expect(retried.operations.length).toBeLessThanOrEqual(7);
+    // At most one more when the project's tags are due (every five minutes),
+    // and two that account for the retry: Batch Retry Issued, and the
+    // follow-up re-check that will record its outcome.
+    expect(retried.operations.length).toBeLessThanOrEqual(9);
+    expect(retried.operations).toEqual(
+      expect.arrayContaining(['PutEvents', 'SendMessage']),
+    );
     expect(retried.operations).toEqual(
       expect.arrayContaining([
         'BatchGetBuildBatches',
@@ -160,21 +167,21 @@ describe('remote calls per event', () => {
     expect(duplicate.operations).not.toContain('RetryBuildBatch');
   });
 
-  it('costs at most 8 for a batch retried on its log tail, tags already read', async () => {
+  it('costs at most 10 for a batch retried on its log tail, tags already read', async () => {
     const { arn, event } = failedBatch(FAILURES.networkInLog);
 
     const retried = await callsOf(event);
 
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
-    expect(retried.operations.length).toBeLessThanOrEqual(8);
+    expect(retried.operations.length).toBeLessThanOrEqual(10);
     expect(retried.operations.filter((op) => op === 'GetLogEvents')).toEqual([
       'GetLogEvents',
     ]);
     expect(retried.operations).not.toContain('BatchGetProjects');
   });
 
-  it('costs at most 5 for a genuine test failure, log read included', async () => {
+  it('costs at most 7 for a genuine test failure, log read and its record included', async () => {
     const { arn, event } = failedBatch(FAILURES.testFailure);
 
     const declined = await callsOf(event);
@@ -182,11 +189,14 @@ describe('remote calls per event', () => {
     expect(declined.result).toMatchObject({ result: 'not-retryable' });
     expect(h.codebuild.retryCount(arn)).toBe(0);
     // BatchGetBuilds, BatchGetBuildBatches, GetLogEvents, UpdateItem (the
-    // failure remembered as declined), and no retry.
+    // failure remembered as declined), its history item and Batch Not
+    // Retried, and no retry.
     expect(declined.operations).toEqual([
       'BatchGetBuildBatches',
       'BatchGetBuilds',
       'GetLogEvents',
+      'PutEvents',
+      'PutItem',
       'UpdateItem',
     ]);
   });

@@ -49,6 +49,8 @@ beforeAll(() => {
     reservedConcurrency: 5,
     logRetention: logs.RetentionDays.ONE_WEEK,
     removalPolicy: RemovalPolicy.DESTROY,
+    notificationEmail: 'ops@example.com',
+    dashboardName: 'ci-retries',
   });
   const allStack = new Stack(app, 'All');
   new BatchRetryService(allStack, 'Service');
@@ -158,6 +160,25 @@ describe('BatchRetryService with literal props', () => {
     );
   });
 
+  it('subscribes a literal email without a condition, and none by default', () => {
+    expect(only(named, 'AWS::SNS::Subscription')).toMatchObject({
+      Properties: { Protocol: 'email', Endpoint: 'ops@example.com' },
+    });
+    expect(only(named, 'AWS::SNS::Subscription').Condition).toBeUndefined();
+    const subscriptions = Object.values(all.Resources).filter(
+      (r: Json) => r.Type === 'AWS::SNS::Subscription',
+    );
+    expect(subscriptions).toEqual([]);
+  });
+
+  it('names the dashboard as asked; the topic key follows the removal policy', () => {
+    expect(
+      only(named, 'AWS::CloudWatch::Dashboard').Properties.DashboardName,
+    ).toBe('ci-retries');
+    expect(only(named, 'AWS::KMS::Key').DeletionPolicy).toBe('Delete');
+    expect(only(all, 'AWS::KMS::Key').DeletionPolicy).toBe('Retain');
+  });
+
   it('passes cdk-nag in both shapes', () => {
     expect(violations).toEqual([]);
     expect(Template.fromJSON(named)).toBeDefined();
@@ -179,6 +200,7 @@ describe('BatchRetryService rejects bad literal props at synth', () => {
     ['dry run not a flag', { dryRun: 'yes' }, /dryRun/],
     ['wildcard project', { projectNames: ['*'] }, /projectNames/],
     ['spaced project', { projectNames: [' api'] }, /projectNames/],
+    ['email without domain', { notificationEmail: 'ops' }, /notificationEmail/],
   ])('%s', (_, props, message) => {
     const stack = new Stack(new App({ outdir: scratchOutdir('bad') }), 'Bad');
     expect(() => new BatchRetryService(stack, 'Service', props)).toThrow(

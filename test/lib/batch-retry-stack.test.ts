@@ -5,6 +5,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BATCH_EVENTS,
+  FAILURE_CLASSES,
   MAX_PROJECT_NAMES,
   TERMINAL_BUILD_STATUSES,
 } from '../../lambda/contract.js';
@@ -56,13 +58,26 @@ const ids = () => ({
   table: logicalId('AWS::DynamoDB::GlobalTable'),
   logGroup: logicalId('AWS::Logs::LogGroup'),
   role: logicalId('AWS::IAM::Role'),
-  eventRule: logicalId('AWS::Events::Rule', { EventPattern: Match.anyValue() }),
+  eventRule: logicalId('AWS::Events::Rule', {
+    EventPattern: Match.objectLike({ source: ['aws.codebuild'] }),
+  }),
   sweepRule: logicalId('AWS::Events::Rule', {
     ScheduleExpression: Match.anyValue(),
   }),
 });
 
 const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+
+const topicId = () => logicalId('AWS::SNS::Topic');
+
+/** The rules on the EventBusName bus (the notifications), by logical id. */
+function notificationRules(): string[] {
+  return Object.keys(
+    template.findResources('AWS::Events::Rule', {
+      Properties: { EventBusName: { Ref: 'EventBusName' } },
+    }),
+  );
+}
 
 /** Statements of every AWS::IAM::Policy, with the policy's condition. */
 function allStatements(): { condition?: string; statement: Json }[] {
@@ -134,7 +149,27 @@ describe('parameters', () => {
     const names = Object.keys(json.Parameters).filter(
       (n) => n !== 'BootstrapVersion',
     );
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(18);
+  });
+
+  it('NotificationEmail is empty or an email address', () => {
+    const param = json.Parameters.NotificationEmail;
+    expect(param).toMatchObject({ Type: 'String', Default: '' });
+    expect(param.Description).toMatch(/\w{3,}/);
+    expect(param.ConstraintDescription).toBeTruthy();
+    const pattern = new RegExp(param.AllowedPattern);
+    for (const ok of ['', 'ops@example.com', 'first.last+ci@team.example.co']) {
+      expect(pattern.test(ok), ok).toBe(true);
+    }
+    for (const bad of [
+      'ops',
+      'ops@',
+      '@example.com',
+      'a b@example.com',
+      'ops@example',
+    ]) {
+      expect(pattern.test(bad), bad).toBe(false);
+    }
   });
 
   it('RetryOn and RetryExitCodes are checked per element', () => {
@@ -316,6 +351,12 @@ describe('function', () => {
       LOG_TAIL_LINES: { Ref: 'LogTailLines' },
       RETRY_DELAY_SECONDS: { Ref: 'RetryDelaySeconds' },
       RECHECK_QUEUE_URL: { Ref: ids().recheckQueue },
+      HISTORY_DAYS: { Ref: 'HistoryDays' },
+      EVENT_BUS_NAME: { Ref: 'EventBusName' },
+      CIRCUIT_BREAKER_THRESHOLD: { Ref: 'CircuitBreakerThreshold' },
+      CIRCUIT_BREAKER_COOLDOWN_MINUTES: {
+        Ref: 'CircuitBreakerCooldownMinutes',
+      },
       POWERTOOLS_SERVICE_NAME: 'codebuild-batch-retry',
       POWERTOOLS_METRICS_NAMESPACE: 'CodeBuildBatchRetry',
       POWERTOOLS_LOG_LEVEL: { Ref: 'LogLevel' },
@@ -390,7 +431,7 @@ describe('dead-letter queue', () => {
     });
   });
 
-  it('refuses non-TLS requests and accepts only the two rules', () => {
+  it('refuses non-TLS requests; accepts only the rules and the topic', () => {
     const { queue, eventRule, sweepRule } = ids();
     const statements = resource('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queue }],
@@ -403,8 +444,18 @@ describe('dead-letter queue', () => {
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
     const allows = statements.filter((s: Json) => s.Effect === 'Allow');
-    expect(allows).toHaveLength(2);
-    for (const rule of [eventRule, sweepRule]) {
+    const rules = [eventRule, sweepRule, ...notificationRules()];
+    expect(allows).toHaveLength(rules.length + 1);
+    // Email the topic could not deliver.
+    expect(allows).toContainEqual(
+      expect.objectContaining({
+        Action: 'sqs:SendMessage',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Resource: getAtt(queue),
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topicId() } } },
+      }),
+    );
+    for (const rule of rules) {
       expect(allows).toContainEqual(
         expect.objectContaining({
           Action: 'sqs:SendMessage',
@@ -484,6 +535,299 @@ describe('re-check queue', () => {
     expect(on(recheckQueue, 'ApproximateAgeOfOldestMessage')).toMatchObject({
       Threshold: 1800,
     });
+  });
+});
+
+describe('notification topic', () => {
+  it('is encrypted with a rotated customer managed key', () => {
+    const topic = json.Resources[topicId()].Properties;
+    const key = logicalId('AWS::KMS::Key');
+    expect(topic.KmsMasterKeyId).toEqual(getAtt(key));
+    expect(json.Resources[key].Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('the key lets EventBridge and CloudWatch encrypt for it, nothing more', () => {
+    const statements = resource('AWS::KMS::Key').Properties.KeyPolicy.Statement;
+    const services = statements.filter((s: Json) => s.Principal.Service);
+    expect(services).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: {
+          Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
+        },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      },
+    ]);
+  });
+
+  it('refuses non-TLS publishing; EventBridge and this account’s alarms may publish', () => {
+    const statements = resource('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId() }],
+    }).Properties.PolicyDocument.Statement;
+    const topic = { Ref: topicId() };
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sns:Publish',
+        Resource: topic,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    const allows = statements.filter((s: Json) => s.Effect === 'Allow');
+    expect(allows).toHaveLength(2);
+    expect(allows).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topic,
+      }),
+    );
+    const alarms = allows.find(
+      (s: Json) => s.Principal.Service === 'cloudwatch.amazonaws.com',
+    );
+    expect(alarms).toMatchObject({ Action: 'sns:Publish', Resource: topic });
+    expect(
+      new CfnResolver(json).resolve(alarms.Condition.ArnLike['aws:SourceArn']),
+    ).toBe('arn:aws:cloudwatch:eu-west-1:111122223333:alarm:*');
+  });
+});
+
+describe('email subscription', () => {
+  it('exists only when NotificationEmail is set', () => {
+    const id = logicalId('AWS::SNS::Subscription');
+    const subscription = json.Resources[id];
+    expect(subscription.Properties).toEqual({
+      Protocol: 'email',
+      Endpoint: { Ref: 'NotificationEmail' },
+      TopicArn: { Ref: topicId() },
+      RedrivePolicy: { deadLetterTargetArn: getAtt(ids().queue) },
+    });
+    expect(new CfnResolver(json).exists(id)).toBe(false);
+    const set = new CfnResolver(json, { NotificationEmail: 'ops@example.com' });
+    expect(set.exists(id)).toBe(true);
+    expect(set.resolve(subscription.Properties.Endpoint)).toBe(
+      'ops@example.com',
+    );
+  });
+
+  it('refuses a NotificationEmail that is not an address', () => {
+    expect(
+      () => new CfnResolver(json, { NotificationEmail: 'not an address' }),
+    ).toThrow(/NotificationEmail/);
+  });
+});
+
+describe('notification rules', () => {
+  const notified = [
+    BATCH_EVENTS.budgetExhausted,
+    BATCH_EVENTS.circuitOpened,
+    BATCH_EVENTS.circuitClosed,
+  ];
+
+  /** The notification rule for one detail-type. */
+  const ruleFor = (detailType: string): Json => {
+    const found = notificationRules()
+      .map((id) => json.Resources[id])
+      .filter(
+        (r: Json) =>
+          JSON.stringify(r.Properties.EventPattern['detail-type']) ===
+          JSON.stringify([detailType]),
+      );
+    expect(found, detailType).toHaveLength(1);
+    return found[0];
+  };
+
+  it('one per notified event, on the EventBusName bus, from the service only', () => {
+    expect(notificationRules()).toHaveLength(notified.length);
+    for (const detailType of notified) {
+      const rule = ruleFor(detailType);
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ['codebuild-batch-retry'],
+        'detail-type': [detailType],
+      });
+    }
+    const custom = new CfnResolver(json, { EventBusName: 'ci-events' });
+    expect(
+      custom.resolve(ruleFor(notified[0] as string).Properties.EventBusName),
+    ).toBe('ci-events');
+  });
+
+  it('send the topic a readable text, with retries and the DLQ', () => {
+    for (const detailType of notified) {
+      const [target, ...rest] = ruleFor(detailType).Properties.Targets;
+      expect(rest).toEqual([]);
+      expect(target).toMatchObject({
+        Arn: { Ref: topicId() },
+        RetryPolicy: {
+          MaximumRetryAttempts: 2,
+          MaximumEventAgeInSeconds: 3600,
+        },
+        DeadLetterConfig: { Arn: getAtt(ids().queue) },
+      });
+      const { InputPathsMap, InputTemplate } = target.InputTransformer;
+      // One JSON string per line: the email shows one line per string.
+      const lines = (InputTemplate as string)
+        .split('\n')
+        .map((line) => JSON.parse(line) as string);
+      expect(lines[0], detailType).toMatch(
+        /^codebuild-batch-retry: .*<detail-projectName>/,
+      );
+      expect(lines).toContain('Batch: <detail-batchArn>');
+      expect(lines).toContain('Console: <detail-consoleUrl>');
+      expect(InputPathsMap).toMatchObject({
+        'detail-projectName': '$.detail.projectName',
+        'detail-batchArn': '$.detail.batchArn',
+        'detail-consoleUrl': '$.detail.consoleUrl',
+      });
+      // Every placeholder has a path; no path goes unused.
+      const used = [...(InputTemplate as string).matchAll(/<([\w-]+)>/g)].map(
+        (m) => m[1],
+      );
+      expect(new Set(used)).toEqual(new Set(Object.keys(InputPathsMap)));
+    }
+  });
+
+  it('the budget email says how many retries and the failed classes', () => {
+    const target = ruleFor(BATCH_EVENTS.budgetExhausted).Properties.Targets[0];
+    const { InputPathsMap, InputTemplate } = target.InputTransformer;
+    expect(JSON.parse(InputTemplate.split('\n')[0])).toBe(
+      'codebuild-batch-retry: <detail-projectName> batch gave up after <detail-attempt> of <detail-maxRetries> retries',
+    );
+    expect(InputTemplate).toContain(
+      "Failed groups' classes: <detail-failedGroups----class>",
+    );
+    expect(InputPathsMap['detail-failedGroups----class']).toBe(
+      '$.detail.failedGroups[*].class',
+    );
+  });
+});
+
+describe('alarms', () => {
+  const alarms = (): Json[] =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a: Json) => a.Properties,
+    );
+
+  it('every alarm notifies the topic and is quiet without data', () => {
+    expect(alarms()).toHaveLength(5);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions, alarm.MetricName).toEqual([
+        { Ref: topicId() },
+      ]);
+      expect(alarm.TreatMissingData, alarm.MetricName).toBe('notBreaching');
+    }
+  });
+
+  it('on any function error and any opened circuit within 5 minutes', () => {
+    const { fn } = ids();
+    const byMetric = (name: string) =>
+      alarms().find((a) => a.MetricName === name);
+    const atLeastOnce = {
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Period: 300,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    };
+    expect(byMetric('Errors')).toMatchObject({
+      ...atLeastOnce,
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+    });
+    expect(byMetric('CircuitOpened')).toMatchObject({
+      ...atLeastOnce,
+      Namespace: 'CodeBuildBatchRetry',
+      Dimensions: [{ Name: 'service', Value: 'codebuild-batch-retry' }],
+    });
+  });
+});
+
+describe('dashboard', () => {
+  /** The dashboard body with its references resolved. */
+  const body = (): Json => {
+    const id = logicalId('AWS::CloudWatch::Dashboard');
+    const props = json.Resources[id].Properties;
+    const cfn = new CfnResolver(json);
+    expect(cfn.resolve(props.DashboardName)).toBe(
+      'CodeBuildBatchRetry-eu-west-1',
+    );
+    return JSON.parse(cfn.resolve(props.DashboardBody) as string);
+  };
+
+  /** Each metric line's namespace, name and dimensions, as one string. */
+  const metricLines = (): string[] =>
+    body().widgets.flatMap((w: Json) =>
+      (w.properties.metrics ?? []).map((m: Json[]) =>
+        m.filter((part) => typeof part === 'string').join(' '),
+      ),
+    );
+
+  it('graphs retries, outcomes, classes, budget, latency and queues', () => {
+    const service = 'service codebuild-batch-retry';
+    const lines = metricLines();
+    for (const expected of [
+      `CodeBuildBatchRetry RetryIssued ${service}`,
+      `CodeBuildBatchRetry RetryOutcome Outcome healed ${service}`,
+      `CodeBuildBatchRetry RetryOutcome Outcome failed-again ${service}`,
+      `CodeBuildBatchRetry BudgetExhausted ${service}`,
+      `CodeBuildBatchRetry FailureToRetrySeconds ${service}`,
+      ...FAILURE_CLASSES.map(
+        (cls) => `CodeBuildBatchRetry NotRetryable Class ${cls} ${service}`,
+      ),
+    ]) {
+      expect(lines).toContain(expected);
+    }
+    const titles = body().widgets.map((w: Json) => w.properties.title);
+    expect(titles).toEqual([
+      'Retries issued',
+      'Retried batches: healed or failed again',
+      'Heal rate (%, hourly)',
+      'Not retried, by failure class',
+      'Retry budget exhausted',
+      'Failure to retry (seconds)',
+      'Dead-letter queues (messages)',
+      'Re-check queue: oldest message (seconds)',
+      'Alarms',
+    ]);
+  });
+
+  it('heal rate is healed / (healed + failed again); latency p50 and p95', () => {
+    const widgets = body().widgets;
+    const heal = widgets.find(
+      (w: Json) => w.properties.title === 'Heal rate (%, hourly)',
+    ).properties.metrics;
+    expect(heal[0][0]).toMatchObject({
+      expression: '100 * healed / (healed + failedAgain)',
+    });
+    const latency = widgets.find(
+      (w: Json) => w.properties.title === 'Failure to retry (seconds)',
+    ).properties.metrics;
+    expect(latency.map((m: Json[]) => (m.at(-1) as Json).stat)).toEqual([
+      'p50',
+      'p95',
+    ]);
+  });
+
+  it('shows both dead-letter queues, the re-check queue and every alarm', () => {
+    const { queue, recheckQueue, recheckDeadLetterQueue } = ids();
+    const cfn = new CfnResolver(json);
+    const name = (id: string) => cfn.attribute(id, 'QueueName');
+    const lines = metricLines();
+    for (const dlq of [queue, recheckDeadLetterQueue]) {
+      expect(lines).toContain(
+        `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${name(dlq)}`,
+      );
+    }
+    expect(lines).toContain(
+      `AWS/SQS ApproximateAgeOfOldestMessage QueueName ${name(recheckQueue)}`,
+    );
+    const alarmWidget = body().widgets.find(
+      (w: Json) => w.properties.title === 'Alarms',
+    );
+    expect(alarmWidget.properties.alarms).toHaveLength(5);
   });
 });
 
@@ -594,6 +938,18 @@ describe('IAM', () => {
           'sqs:SendMessage',
         ],
         Resource: [getAtt(queue), getAtt(recheckQueue)],
+      },
+      {
+        Sid: 'PublishBatchEvents',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Sub': [
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax
+            'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${Bus}',
+            { Bus: { Ref: 'EventBusName' } },
+          ],
+        },
       },
       {
         // The event source mapping, on the re-check queue only.
@@ -738,12 +1094,18 @@ describe('IAM', () => {
 });
 
 describe('outputs', () => {
-  it('table name, function name and DLQ URL', () => {
+  it('table name, function name, DLQ URL, topic ARN and dashboard', () => {
     const { table, fn, queue } = ids();
     expect(json.Outputs).toEqual({
       TableName: expect.objectContaining({ Value: { Ref: table } }),
       FunctionName: expect.objectContaining({ Value: { Ref: fn } }),
       DeadLetterQueueUrl: expect.objectContaining({ Value: { Ref: queue } }),
+      NotificationTopicArn: expect.objectContaining({
+        Value: { Ref: topicId() },
+      }),
+      DashboardName: expect.objectContaining({
+        Value: { Ref: logicalId('AWS::CloudWatch::Dashboard') },
+      }),
     });
   });
 });

@@ -248,10 +248,12 @@ function resolveRule(
   props: RuleProperties,
   functionArn: string,
 ) {
-  if (props.EventBusName && props.EventBusName !== 'default') {
+  const targets = (props.Targets ?? []).filter((t) => t.Arn === functionArn);
+  // Rules invoking something else (the notification topic) are not run.
+  const bus = props.EventBusName ?? 'default';
+  if (targets.length > 0 && bus !== 'default') {
     throw new Error(`${logicalId}: only the default bus is simulated`);
   }
-  const targets = (props.Targets ?? []).filter((t) => t.Arn === functionArn);
   if (targets.some((t) => t.InputPath || t.InputTransformer)) {
     throw new Error(`${logicalId}: InputPath/InputTransformer not simulated`);
   }

@@ -26,6 +26,7 @@ export interface Endpoints {
   readonly codebuild: string;
   readonly logs: string;
   readonly dynamodb: string;
+  readonly events: string;
   readonly sqs: string;
 }
 
@@ -59,6 +60,8 @@ export function functionEnvironment(
       // From the client's serviceId, "CloudWatch Logs".
       AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      // From the client's serviceId, "EventBridge".
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     }),
   };

@@ -64,6 +64,7 @@ export async function startHarness() {
   return {
     codebuild: aws.codebuild,
     logs: aws.logs,
+    events: aws.events,
     dynamo: aws.dynamo,
     sqs: aws.sqs,
     recheckQueueUrl,

@@ -2,6 +2,10 @@ import {
   CloudWatchLogsClient,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FAILURES } from '../../../tools/local-aws/codebuild/emulator.js';
@@ -60,6 +64,25 @@ it('serves SQS where the SDK finds it through AWS_ENDPOINT_URL_SQS', async () =>
       new CreateQueueCommand({ QueueName: 'recheck' }),
     );
     expect(QueueUrl).toBe(`${aws.sqs.endpoint}/${ACCOUNT}/recheck`);
+  } finally {
+    client.destroy();
+  }
+});
+
+it('serves EventBridge where the SDK finds it through AWS_ENDPOINT_URL_EVENTBRIDGE', async () => {
+  const env = functionEnvironment(aws.endpoints);
+  expect(env.AWS_ENDPOINT_URL_EVENTBRIDGE).toBe(aws.events.endpoint);
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const client = new EventBridgeClient({});
+  try {
+    const { Entries } = await client.send(
+      new PutEventsCommand({
+        Entries: [{ Source: 'batch-retry', DetailType: 'Probe', Detail: '{}' }],
+      }),
+    );
+    expect(aws.events.events).toMatchObject([
+      { id: Entries?.[0].EventId, source: 'batch-retry', account: ACCOUNT },
+    ]);
   } finally {
     client.destroy();
   }

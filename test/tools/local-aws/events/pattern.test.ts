@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   BUILD_STATE_CHANGE,
   TERMINAL_BUILD_STATUSES,
-} from '../../lambda/contract.js';
+} from '../../../../lambda/contract.js';
 import {
   InvalidPatternError,
   matchesPattern,
-} from '../../sim/event-pattern.js';
+} from '../../../../tools/local-aws/events/pattern.js';
 
 // Example events and patterns from the EventBridge user guide ("Event pattern
 // syntax", "Matching on multiple field values", "Matching events on null
@@ -192,7 +192,7 @@ describe('the rule this stack deploys, either branch of its Fn::If', () => {
   const fixture = (name: string) =>
     JSON.parse(
       readFileSync(
-        new URL(`../fixtures/events/${name}.json`, import.meta.url),
+        new URL(`../../../fixtures/events/${name}.json`, import.meta.url),
         'utf8',
       ),
     ) as Record<string, unknown>;

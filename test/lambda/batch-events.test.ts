@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_EVENTS, EVENT_SOURCE } from '../../lambda/contract.js';
+import type { Handler } from '../../lambda/create-handler.js';
+import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
+import { FAILURES } from '../../tools/local-aws/codebuild/failures.js';
+import {
+  type Harness,
+  lambdaContext,
+  startHarness,
+} from '../../tools/local-aws/harness.js';
+import { createSecretProject, FIXTURE_SECRET } from '../support/fixtures.js';
+
+// Integration: outcomes and batch-level events end to end. The real handler
+// publishes through the real EventBridge client to the PutEvents emulator,
+// whose rules match like EventBridge's; re-checks go through the SQS
+// emulator and Lambda's event source mapping.
+
+const schema = JSON.parse(
+  readFileSync(
+    new URL('../../docs/events.schema.json', import.meta.url),
+    'utf8',
+  ),
+);
+
+let h: Harness;
+let handler: Handler;
+let follow: ReturnType<Harness['recheckSource']>;
+
+beforeAll(async () => {
+  h = await startHarness();
+  handler = h.handler({}, { now: h.clock.now });
+  follow = h.recheckSource(handler);
+  // A rule per detail-type, as a user would write one.
+  for (const type of Object.values(BATCH_EVENTS)) {
+    h.events.addRule(type, {
+      pattern: { source: [EVENT_SOURCE], 'detail-type': [type] },
+    });
+  }
+});
+afterAll(() => h.stop());
+
+/** The events a rule on `type` received for `batchArn`. */
+const received = (type: string, batchArn: string) =>
+  h.events
+    .delivered(type)
+    .filter((e) => (e.detail as { batchArn?: string }).batchArn === batchArn);
+
+/** A one-group batch settled FAILED with `failure`; its event. */
+function failed(project: string, failure = FAILURES.outOfMemory) {
+  const batch = h.codebuild.startBatch(project, { groups: ['unit'] });
+  const [build] = h.codebuild.currentBuilds(batch.arn);
+  const event = h.codebuild.completeBuild(
+    build?.arn as string,
+    'FAILED',
+    failure,
+  );
+  h.codebuild.settleBatch(batch.arn);
+  return { batch, event };
+}
+
+/** Ends the retried run of `batchArn` with `status`; its event. */
+function endRerun(batchArn: string, status: 'SUCCEEDED' | 'FAILED') {
+  const [build] = h.codebuild
+    .currentBuilds(batchArn)
+    .filter((b) => b.buildStatus === 'IN_PROGRESS');
+  const event = h.codebuild.completeBuild(build?.arn as string, status);
+  h.codebuild.settleBatch(batchArn);
+  return event;
+}
+
+/** Lets the follow-up re-checks (every 90 s) run. */
+async function afterFollowUp() {
+  h.clock.shift(90_000);
+  await follow.drain();
+}
+
+function expectSchema(event: { detail: unknown }) {
+  const detail = event.detail as Record<string, unknown>;
+  const props = schema.$defs.detail.properties;
+  for (const key of Object.keys(detail)) expect(props, key).toHaveProperty(key);
+  for (const key of schema.$defs.detail.required)
+    expect(detail).toHaveProperty(key);
+}
+
+describe('a retry and its outcome', () => {
+  it('publishes Batch Retry Issued once, then Batch Healed once, and records the outcome', async () => {
+    const project = createSecretProject(h.codebuild);
+    const { batch, event } = failed(project);
+
+    await handler(event, lambdaContext());
+    await handler(event, lambdaContext()); // a duplicate
+    const [issued, ...more] = received(BATCH_EVENTS.retryIssued, batch.arn);
+    expect(more).toEqual([]);
+    expect(issued).toMatchObject({
+      source: EVENT_SOURCE,
+      'detail-type': BATCH_EVENTS.retryIssued,
+      resources: [batch.arn],
+      detail: {
+        batchArn: batch.arn,
+        projectName: project,
+        attempt: 1,
+        maxRetries: 2,
+        token: expect.stringMatching(/^cbr-1-/),
+        failedGroups: [{ identifier: 'unit', class: 'transient' }],
+        consoleUrl: expect.stringContaining(
+          `/codesuite/codebuild/111122223333/projects/${project}/batch/`,
+        ),
+      },
+    });
+    expectSchema(issued as { detail: unknown });
+    expect(JSON.stringify(h.events.events)).not.toContain(FIXTURE_SECRET);
+
+    endRerun(batch.arn, 'SUCCEEDED');
+    await afterFollowUp();
+    await afterFollowUp(); // nothing more to publish
+
+    const healed = received(BATCH_EVENTS.healed, batch.arn);
+    expect(healed).toHaveLength(1);
+    expect(healed[0]?.detail).toMatchObject({
+      outcome: 'healed',
+      attempt: 1,
+      retryToOutcomeSeconds: expect.any(Number),
+    });
+    expectSchema(healed[0] as { detail: unknown });
+    const history = (await h.dynamo.scan()).filter((i) =>
+      String(i.id).startsWith(`history#${batch.arn}#`),
+    );
+    expect(history).toEqual([
+      expect.objectContaining({
+        decision: 'retried',
+        outcome: 'healed',
+        projectName: project,
+        attempt: 1,
+        failedGroups: [{ identifier: 'unit', class: 'transient' }],
+        expiration: expect.any(Number),
+      }),
+    ]);
+  });
+
+  it('publishes Batch Failed Again once, and decides the new failure', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    await handler(event, lambdaContext());
+
+    const again = endRerun(batch.arn, 'FAILED');
+    await handler(again, lambdaContext()); // the new failure: attempt 2
+    await afterFollowUp();
+
+    expect(received(BATCH_EVENTS.failedAgain, batch.arn)).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({
+          outcome: 'failed-again',
+          attempt: 1,
+        }),
+      }),
+    ]);
+    expect(h.codebuild.retryCount(batch.arn)).toBe(2);
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(2);
+  });
+});
+
+describe('decisions not to retry', () => {
+  it('publishes Batch Not Retried once, however often the failure is seen', async () => {
+    const { batch, event } = failed(
+      createSecretProject(h.codebuild),
+      FAILURES.testFailure,
+    );
+    await handler(event, lambdaContext());
+    await handler(event, lambdaContext());
+    await handler({ kind: 'sweep' }, lambdaContext());
+
+    const [notRetried, ...more] = received(BATCH_EVENTS.notRetried, batch.arn);
+    expect(more).toEqual([]);
+    expect(notRetried?.detail).toMatchObject({
+      reason: 'not-retryable',
+      failedGroups: [{ identifier: 'unit', class: 'script' }],
+    });
+    expectSchema(notRetried as { detail: unknown });
+  });
+
+  it('publishes Batch Retry Budget Exhausted once', async () => {
+    const once = h.handler({ maxRetries: 1 }, { now: h.clock.now });
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    await once(event, lambdaContext());
+    const again = endRerun(batch.arn, 'FAILED');
+    await once(again, lambdaContext());
+    await once(again, lambdaContext());
+
+    const [exhausted, ...more] = received(
+      BATCH_EVENTS.budgetExhausted,
+      batch.arn,
+    );
+    expect(more).toEqual([]);
+    expect(exhausted?.detail).toMatchObject({
+      reason: 'budget-exhausted',
+      attempt: 1,
+      maxRetries: 1,
+    });
+    expectSchema(exhausted as { detail: unknown });
+  });
+});
+
+describe('when EventBridge fails', () => {
+  it('retries the call, then logs and counts the failure, and the retry still happens', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    h.events.failNext('PutEvents', 5, 'throttle');
+
+    const { value: result, logs } = await whileCapturing(() =>
+      handler(event, lambdaContext()),
+    );
+
+    expect(result).toMatchObject({ result: 'retried' });
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toEqual([]);
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Could not publish a batch event',
+        detailType: BATCH_EVENTS.retryIssued,
+      }),
+    );
+    expect(logs.text()).toContain('"EventPublishFailed"');
+  });
+});
