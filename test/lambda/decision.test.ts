@@ -557,7 +557,7 @@ describe('re-check and retry delays', () => {
 describe('retryOutcome', () => {
   // The failure retried: the batch had 4 phases when it settled FAILED.
   const retried = failureKey({ ...failed, phaseCount: 4 });
-  const after = (status: string, phaseCount: number, endTime?: Date) => ({
+  const run = (status: string, phaseCount: number, endTime?: Date) => ({
     ...failed,
     status,
     phaseCount,
@@ -565,24 +565,22 @@ describe('retryOutcome', () => {
   });
 
   it('waits while the retried run goes on, or before CodeBuild restarted it', () => {
-    expect(retryOutcome(after('IN_PROGRESS', 5), retried)).toBe('pending');
+    expect(retryOutcome(run('IN_PROGRESS', 5), retried)).toBe('pending');
     expect(retryOutcome({ ...failed, phaseCount: 4 }, retried)).toBe('pending');
   });
 
   it('tells how the retried run settled', () => {
     const later = new Date('2026-11-20T11:30:00Z');
-    expect(retryOutcome(after('SUCCEEDED', 6, later), retried)).toBe('healed');
-    expect(retryOutcome(after('FAILED', 6, later), retried)).toBe(
-      'failed-again',
-    );
-    expect(retryOutcome(after('STOPPED', 6, later), retried)).toBe('stopped');
+    expect(retryOutcome(run('SUCCEEDED', 6, later), retried)).toBe('healed');
+    expect(retryOutcome(run('FAILED', 6, later), retried)).toBe('failed-again');
+    expect(retryOutcome(run('STOPPED', 6, later), retried)).toBe('stopped');
     expect(retryOutcome(undefined, retried)).toBe('gone');
   });
 
   it('knows the retry did not help once a later run started', () => {
-    expect(retryOutcome(after('IN_PROGRESS', 7), retried)).toBe('failed-again');
+    expect(retryOutcome(run('IN_PROGRESS', 7), retried)).toBe('failed-again');
     const later = new Date('2026-11-20T11:50:00Z');
-    expect(retryOutcome(after('SUCCEEDED', 8, later), retried)).toBe(
+    expect(retryOutcome(run('SUCCEEDED', 8, later), retried)).toBe(
       'failed-again',
     );
   });
