@@ -24,6 +24,7 @@ import {
   dryRunAttempt,
   isRetryDelayed,
   needsProjectPolicy,
+  nextRecheck,
   type Reason,
   type RecheckChain,
   retryableByClass,
@@ -211,8 +212,12 @@ export class BatchRetrier {
     let chain: RecheckChain | undefined;
     let round = 0;
     if (recheck) {
-      chain = recheck.chain;
-      round = recheck.round + 1;
+      const next = nextRecheck(recheck, batch);
+      if (!next) {
+        logger.debug('Re-check chain ends: the batch ran again', log);
+        return;
+      }
+      ({ chain, round } = next);
     } else {
       const running = trigger === 'build-failed' ? batch.runningBuilds : [];
       const { first } = await budgetStore.watch(batch.arn, running);
@@ -222,7 +227,11 @@ export class BatchRetrier {
       count(METRIC.BatchWatched);
     }
     const delaySeconds =
-      queue && chain ? await queue.recheck(batch.arn, chain, round) : undefined;
+      queue && chain
+        ? await queue.recheck(batch.arn, chain, round, {
+            phases: recheck?.phases ?? batch.phaseCount,
+          })
+        : undefined;
     const line = {
       ...log,
       decision: 'watch',
@@ -584,7 +593,7 @@ export class BatchRetrier {
       BATCH_EVENTS.retryIssued,
       eventDetail(request.batchArn, record),
     );
-    await queue?.recheck(request.batchArn, 'follow', 0, record);
+    await queue?.recheck(request.batchArn, 'follow', 0, { retry: record });
   }
 
   /**
@@ -603,7 +612,7 @@ export class BatchRetrier {
     const { batchArn, retry } = message;
     const outcome = retryOutcome(batch, retry.failure);
     if (outcome === 'pending') {
-      await queue?.recheck(batchArn, 'follow', message.round + 1, retry);
+      await queue?.recheck(batchArn, 'follow', message.round + 1, { retry });
       return undefined;
     }
     const outcomeAt = batch?.endTime?.getTime() ?? now();

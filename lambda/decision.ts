@@ -299,6 +299,34 @@ export type RecheckChain =
   | 'follow';
 
 /**
+ * The next re-check of a chain that found its batch still running, or
+ * undefined when the chain should end: the batch settled and ran again
+ * since the chain began (its phases changed), so the run it watched is
+ * over and the new run has its own events. A backstop chain that finds no
+ * child running any more (the last one's event was lost) turns into a
+ * settle chain.
+ *
+ * @example
+ * nextRecheck({ chain: 'settle', round: 0, phases: 3 }, batch); // { chain: 'settle', round: 1 }
+ */
+export function nextRecheck(
+  message: {
+    readonly chain: RecheckChain;
+    readonly round: number;
+    readonly phases?: number;
+  },
+  batch: BatchView,
+): { readonly chain: RecheckChain; readonly round: number } | undefined {
+  if (message.phases !== undefined && batch.phaseCount !== message.phases) {
+    return undefined;
+  }
+  if (message.chain === 'backstop' && batch.runningBuilds.length === 0) {
+    return { chain: 'settle', round: 1 };
+  }
+  return { chain: message.chain, round: message.round + 1 };
+}
+
+/**
  * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
  *
  * @example

@@ -28,6 +28,8 @@ export interface RecheckMessage {
   readonly round: number;
   /** The retry a `follow` chain waits on the outcome of. */
   readonly retry?: RetryRecord;
+  /** The batch's phase count when the chain began (see `nextRecheck`). */
+  readonly phases?: number;
 }
 
 /** Make a reserved attempt's retry, after its RetryDelaySeconds. */
@@ -48,6 +50,7 @@ const SCHEMAS = {
     batchArn,
     chain: z.enum(['backstop', 'settle', 'follow']),
     round: z.number().check(z.gte(0), z.refine(Number.isInteger)),
+    phases: z.optional(z.number()),
     retry: z.optional(
       z.object({
         projectName: z.string(),
@@ -123,7 +126,7 @@ export class RecheckQueue {
     batchArn: string,
     chain: RecheckChain,
     round: number,
-    retry?: RetryRecord,
+    extra: Pick<RecheckMessage, 'retry' | 'phases'> = {},
   ): Promise<number> {
     const delaySeconds = recheckDelaySeconds(chain, round);
     const message: RecheckMessage = {
@@ -131,7 +134,7 @@ export class RecheckQueue {
       batchArn,
       chain,
       round,
-      ...(retry ? { retry } : {}),
+      ...extra,
     };
     await this.#send(message, delaySeconds);
     count(METRIC.RecheckScheduled);

@@ -422,6 +422,7 @@ export class LambdaRuntime {
           AWS_ENDPOINT_URL_CODEBUILD: url,
           AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: url,
           AWS_ENDPOINT_URL_SQS: url,
+          AWS_ENDPOINT_URL_EVENTBRIDGE: url,
           AWS_ENDPOINT_URL_DYNAMODB: url,
           ...this.#o.endpointEnvironment?.(url),
         },

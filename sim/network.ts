@@ -5,7 +5,7 @@
  * `AWS_ENDPOINT_URL_CODEBUILD`, `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` and
  * `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_SQS` all point there, and
  * the endpoint forwards each request, by its `X-Amz-Target`, to the
- * CodeBuild, CloudWatch Logs or SQS emulator or to dynalite. Knowing which environment talks
+ * CodeBuild, CloudWatch Logs, SQS or EventBridge emulator or to dynalite. Knowing which environment talks
  * lets it count calls, throttle DynamoDB, pass a DynamoDB outage through as
  * a reset connection, and kill the environment at a precise point of the
  * conversation (after CodeBuild accepted RetryBuildBatch and before the
@@ -40,7 +40,7 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 /** One API call seen on the wire. */
 export interface CallRecord {
-  readonly service: 'codebuild' | 'logs' | 'dynamodb' | 'sqs';
+  readonly service: 'codebuild' | 'logs' | 'dynamodb' | 'sqs' | 'events';
   readonly operation: string;
   /** The invocation the environment was running when it made the call. */
   readonly requestId?: string;
@@ -61,6 +61,7 @@ export interface NetworkOptions {
   readonly logsEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
+  readonly eventsEndpoint: string;
   readonly random: Random;
   /** Probability that a DynamoDB call is answered with a throttling error. */
   readonly dynamodbThrottleRate?: number;
@@ -79,6 +80,7 @@ const SERVICES: Readonly<Record<string, CallRecord['service']>> = {
   Logs_20140328: 'logs',
   DynamoDB_20120810: 'dynamodb',
   AmazonSQS: 'sqs',
+  AWSEvents: 'events',
 };
 
 /** What DynamoDB answers when throttled, as the SDK expects it. */

@@ -311,7 +311,7 @@ async function startStack(
   deployment: Deployment,
   i: number,
 ) {
-  const { codebuild: emulator, logs, dynamo, sqs } = aws.services;
+  const { codebuild: emulator, logs, dynamo, sqs, events } = aws.services;
   const { faults, random } = sim;
   await createTable(dynamo.client, deployment.table);
   for (const queue of deployment.queues) {
@@ -322,6 +322,7 @@ async function startStack(
     logsEndpoint: logs.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
     sqsEndpoint: sqs.endpoint,
+    eventsEndpoint: events.endpoint,
     random: random.fork(`network-${i}`),
     dynamodbThrottleRate: faults.dynamoThrottle,
     onCall: (call) => sim.calls.push({ ...call, at: sim.clock.now() }),

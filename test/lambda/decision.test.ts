@@ -17,6 +17,7 @@ import {
   MAX_SCAN_PAGES,
   MAX_WATCH_MS,
   needsProjectPolicy,
+  nextRecheck,
   recheckDelaySeconds,
   retryableByClass,
   retryDelaySeconds,
@@ -629,5 +630,46 @@ describe('the circuit breaker rules', () => {
         arn,
       ),
     ).toBe('unchanged');
+  });
+});
+
+describe('nextRecheck', () => {
+  const running = {
+    ...failed,
+    status: 'IN_PROGRESS',
+    endTime: undefined,
+    phaseCount: 3,
+    runningBuilds: ['b1'],
+  };
+
+  it('goes on while the run it watches goes on', () => {
+    expect(
+      nextRecheck({ chain: 'settle', round: 2, phases: 3 }, running),
+    ).toEqual({ chain: 'settle', round: 3 });
+    expect(nextRecheck({ chain: 'backstop', round: 0 }, running)).toEqual({
+      chain: 'backstop',
+      round: 1,
+    });
+  });
+
+  it('turns a backstop into a settle chain once no child runs', () => {
+    expect(
+      nextRecheck(
+        { chain: 'backstop', round: 4, phases: 3 },
+        { ...running, runningBuilds: [] },
+      ),
+    ).toEqual({ chain: 'settle', round: 1 });
+  });
+
+  it('ends when the batch settled and ran again since the chain began', () => {
+    expect(
+      nextRecheck(
+        { chain: 'settle', round: 1, phases: 3 },
+        {
+          ...running,
+          phaseCount: 5,
+        },
+      ),
+    ).toBeUndefined();
   });
 });

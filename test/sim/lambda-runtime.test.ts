@@ -103,6 +103,7 @@ async function rig(
     logsEndpoint: url,
     dynamodbEndpoint: url,
     sqsEndpoint: url,
+    eventsEndpoint: url,
     random: new Random(1),
   });
   const records: InvocationRecord[] = [];
