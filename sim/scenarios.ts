@@ -78,6 +78,10 @@ export function randomScenario(
       ...IN_SCOPE_PROJECTS,
       OPTED_OUT_PROJECT,
     ].join(','),
+    // The workload's expectation is that every retryable failure with
+    // budget is retried; an open circuit withholds exactly those on
+    // purpose, so this workload runs without the breaker.
+    [SETTINGS.circuitBreakerThreshold.parameter]: '0',
     ...options.parameters,
   };
   const lookbackHours = Number(
@@ -244,6 +248,7 @@ const DEMO_STACKS: readonly DeploymentOptions[] = [
         ...Object.keys(DEMO_TAGS),
       ].join(','),
       [SETTINGS.maxRetries.parameter]: '2',
+      [SETTINGS.circuitBreakerThreshold.parameter]: '0',
     },
   },
   {
