@@ -4,6 +4,7 @@
 import * as logs from '@aws-sdk/client-cloudwatch-logs';
 import * as codebuild from '@aws-sdk/client-codebuild';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
+import * as events from '@aws-sdk/client-eventbridge';
 import * as sqs from '@aws-sdk/client-sqs';
 
 type Command = new (input: never) => never;
@@ -14,6 +15,7 @@ export const clients = {
   dynamodb: new dynamodb.DynamoDBClient({}),
   logs: new logs.CloudWatchLogsClient({}),
   sqs: new sqs.SQSClient({}),
+  events: new events.EventBridgeClient({}),
 };
 
 /** Every command the function may send, by service and IAM action. */
@@ -36,6 +38,7 @@ export const COMMANDS: Record<string, Record<string, Command>> = {
     Query: dynamodb.QueryCommand,
   } as never,
   logs: { GetLogEvents: logs.GetLogEventsCommand } as never,
+  events: { PutEvents: events.PutEventsCommand } as never,
   sqs: {
     SendMessage: sqs.SendMessageCommand,
     ReceiveMessage: sqs.ReceiveMessageCommand,

@@ -45,7 +45,10 @@ const ours = sizeOf(shipped.bundle);
 const { COMMANDS } = await import('./floor.js');
 // IAM prefixes that differ from the client's package name, and actions the
 // Lambda runtime uses (the function's own log group), not the SDK.
-const PREFIX: Record<string, string> = { 'cloudwatch-logs': 'logs' };
+const PREFIX: Record<string, string> = {
+  'cloudwatch-logs': 'logs',
+  eventbridge: 'events',
+};
 const RUNTIME_ACTIONS = ['CreateLogStream', 'PutLogEvents'];
 for (const input of Object.keys(rebuild.metafile.inputs)) {
   const client = input.match(/@aws-sdk\/client-([^/]+)\//)?.[1] ?? '';
