@@ -53,7 +53,7 @@ export const DEFAULT_FAULTS: FaultKnobs = {
 /** Options of {@link randomScenario}; ProjectNames defaults to the in-scope projects. */
 export type RandomScenarioOptions = Pick<
   SimulationOptions,
-  'seed' | 'faults' | 'accountConcurrency'
+  'seed' | 'faults' | 'accountConcurrency' | 'projectOutage'
 > & {
   readonly batches: number;
   readonly parameters?: Record<string, string>;
@@ -80,8 +80,11 @@ export function randomScenario(
     ].join(','),
     // The workload's expectation is that every retryable failure with
     // budget is retried; an open circuit withholds exactly those on
-    // purpose, so this workload runs without the breaker.
-    [SETTINGS.circuitBreakerThreshold.parameter]: '0',
+    // purpose, so this workload runs without the breaker — unless a
+    // project outage is what it is about.
+    [SETTINGS.circuitBreakerThreshold.parameter]: options.projectOutage
+      ? String(SETTINGS.circuitBreakerThreshold.default)
+      : '0',
     ...options.parameters,
   };
   const lookbackHours = Number(
@@ -106,6 +109,7 @@ export function randomScenario(
     faults: { ...DEFAULT_FAULTS, ...options.faults },
     accountConcurrency: options.accountConcurrency,
     projectTags: PROJECT_TAGS_OF_RANDOM,
+    projectOutage: options.projectOutage,
   };
 }
 

@@ -14,7 +14,10 @@ import { CRASH_POINTS, type CrashPoint } from './network.js';
 import { figuresTable } from './report.js';
 import { DEFAULT_FAULTS, randomScenario } from './scenarios.js';
 import { type FaultKnobs, NO_FAULTS, runSimulation } from './simulation.js';
-import { DEFAULT_SETTLE_DELAY_SECONDS } from './workload.js';
+import {
+  DEFAULT_SETTLE_DELAY_SECONDS,
+  type ProjectOutage,
+} from './workload.js';
 
 const USAGE = `Usage: npm run simulate -- [options]
 
@@ -29,6 +32,10 @@ const USAGE = `Usage: npm run simulate -- [options]
   --crash P          chance of a kill at each crash point an invocation reaches (default ${DEFAULT_FAULTS.crash})
   --crash-at LIST    crash points to use (default all: ${CRASH_POINTS.join(',')})
   --outage MIN       DynamoDB outage of MIN minutes, an hour in (default 10; 0: none)
+  --outage-project PROJECT:START-END  every build of PROJECT fails as
+                     infrastructure (image pull rate limit), retries included,
+                     from START to END simulated minutes; turns the circuit
+                     breaker on (CircuitBreakerThreshold default 5) unless --param sets it
   --no-faults        every fault knob at 0 (flags after it still apply)
   --settle-delay MIN-MAX  seconds from a batch's last child (or first failure,
                      fast-fail) to its settling, uniform (default ${DEFAULT_SETTLE_DELAY_SECONDS.join('-')})
@@ -68,6 +75,7 @@ export function parseSimulateArgs(argv: readonly string[]) {
       seed: text,
       'crash-at': text,
       outage: text,
+      'outage-project': text,
       'settle-delay': text,
       'no-faults': { type: 'boolean' },
       param: { type: 'string', multiple: true },
@@ -119,6 +127,21 @@ export function parseSimulateArgs(argv: readonly string[]) {
     }
     settleDelaySeconds = [min, max];
   }
+  let projectOutage: ProjectOutage | undefined;
+  if (values['outage-project'] !== undefined) {
+    const match = /^([\w.-]+):(\d+)-(\d+)$/.exec(values['outage-project']);
+    const [from, to] = [Number(match?.[2]), Number(match?.[3])];
+    if (!match?.[1] || from >= to) {
+      throw new Error(
+        '--outage-project takes PROJECT:START-END in whole minutes, START < END',
+      );
+    }
+    projectOutage = {
+      project: match[1],
+      fromMs: from * 60_000,
+      toMs: to * 60_000,
+    };
+  }
   const parameters: Record<string, string> = {};
   for (const pair of values.param ?? []) {
     const eq = pair.indexOf('=');
@@ -131,6 +154,7 @@ export function parseSimulateArgs(argv: readonly string[]) {
     faults: faults as FaultKnobs,
     parameters,
     settleDelaySeconds,
+    projectOutage,
     accountConcurrency: whole('concurrency', values.concurrency),
     json: values.json ?? false,
     help: values.help ?? false,
@@ -161,7 +185,7 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}=${v}`);
     console.log(`Faults: ${JSON.stringify(args.faults)}`);
     console.log(`Stack parameters: ${stack.join(' ')}\n`);
-    console.log(figuresTable(figures));
+    console.log(figuresTable(figures, result.invariants));
     console.log(
       ok
         ? '\nAll invariants hold.'

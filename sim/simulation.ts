@@ -15,8 +15,11 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
+  BATCH_EVENTS,
+  EVENT_SOURCE,
   FAILURE_CLASSES,
   type FailureClass,
+  OUTCOMES,
   PROJECT_TAGS,
   SETTINGS,
   SWEEP_INPUT,
@@ -59,6 +62,7 @@ import { Scheduler } from './scheduler.js';
 import {
   type BatchPlan,
   expectedCourse,
+  type ProjectOutage,
   type RetryPolicy,
   WorkloadDriver,
 } from './workload.js';
@@ -86,7 +90,21 @@ export const INVARIANTS = [
   'retryableMissed',
   'secretLeaks',
   'unfinished',
+  'duplicateEvents',
+  'retriesDuringOpenCircuit',
 ] as const;
+
+/**
+ * The invariants that compare CodeBuild's retries with the workload's
+ * expected course: they do not apply when a circuit breaker may hold
+ * retries back on purpose, or when a project outage changes the course
+ * (`retriesDuringOpenCircuit` and the others still do).
+ */
+export const COURSE_INVARIANTS: readonly string[] = [
+  'overRetries',
+  'missedRetries',
+  'retryableMissed',
+];
 
 /** Whether an invocation was the schedule's sweep. */
 export const isSweep = ({ event }: InvocationRecord) =>
@@ -134,6 +152,16 @@ export interface SimulationOptions {
   readonly accountConcurrency?: number;
   /** CodeBuild project tags by project (the function's per-project policy). */
   readonly projectTags?: Readonly<Record<string, Record<string, string>>>;
+  /** Every run of one project fails as infrastructure during a window. */
+  readonly projectOutage?: ProjectOutage;
+  /**
+   * Called once the run went quiet, before local AWS stops: DynamoDB's
+   * endpoint and each stack's table, to read them as a client would.
+   */
+  readonly beforeStop?: (aws: {
+    readonly dynamodbEndpoint: string;
+    readonly tables: Readonly<Record<string, string>>;
+  }) => Promise<void>;
 }
 
 /**
@@ -178,7 +206,25 @@ export async function runSimulation(options: SimulationOptions) {
     await runWorkloadUntilQuiet(sim, aws);
     for (const stack of aws.stacks) await stack.runtime.close();
     const batches = await checkBatches(sim, aws);
-    const figures = figuresOf(sim, aws, batches);
+    const history = await historyItems(aws);
+    const figures = figuresOf(sim, aws, batches, history);
+    const threshold = SETTINGS.circuitBreakerThreshold;
+    const breaker = deployments.some(
+      (d) =>
+        d.parameters[SETTINGS.dryRun.parameter] !== 'true' &&
+        Number(d.parameters[threshold.parameter] ?? threshold.default) > 0,
+    );
+    await options.beforeStop?.({
+      dynamodbEndpoint: aws.services.dynamo.endpoint,
+      tables: Object.fromEntries(
+        deployments.map((d) => [d.stackName, d.table.name]),
+      ),
+    });
+    const invariants = INVARIANTS.filter(
+      (name) =>
+        !(breaker || options.projectOutage) ||
+        !COURSE_INVARIANTS.includes(name),
+    );
     return {
       figures,
       batches: batches as readonly BatchResult[],
@@ -189,7 +235,9 @@ export async function runSimulation(options: SimulationOptions) {
       logs: sim.logs as readonly { stack: string; line: string }[],
       secrets: aws.secrets,
       deployments,
-      ok: INVARIANTS.every((name) => figures[name] === 0),
+      /** The invariants that apply to this run (see COURSE_INVARIANTS). */
+      invariants: invariants as readonly string[],
+      ok: invariants.every((name) => figures[name] === 0),
     };
   } finally {
     await stopLocalAws(aws);
@@ -274,6 +322,7 @@ async function startLocalAws(
       plans: options.plans,
       origin: sim.origin,
       secretOf: (project) => aws.secretOf.get(project),
+      outage: options.projectOutage,
     }),
     secrets: [],
     secretOf: new Map(),
@@ -679,10 +728,224 @@ const countBy = (keys: readonly string[]) =>
       .map((key) => [key, keys.filter((k) => k === key).length]),
   ) as Record<string, number>;
 
+/** A history item of the function's table (see lambda/history-store.ts). */
+interface HistoryItem {
+  readonly batchArn: string;
+  readonly projectName: string;
+  readonly decision: string;
+  readonly attempt?: number;
+  readonly outcome?: string;
+  readonly failedGroups?: readonly { identifier: string; class: string }[];
+}
+
+/** Every stack's history items at the end of the run. */
+async function historyItems(aws: LocalAws): Promise<HistoryItem[]> {
+  const items: HistoryItem[] = [];
+  for (const stack of aws.stacks) {
+    for (const item of await aws.services.dynamo.scan(
+      stack.deployment.table.name,
+    )) {
+      if (String(item.id).startsWith('history#')) {
+        items.push(item as unknown as HistoryItem);
+      }
+    }
+  }
+  return items;
+}
+
+/** The detail of a batch-level event, as far as the figures read it. */
+interface EventDetail {
+  readonly batchArn?: string;
+  readonly projectName?: string;
+  readonly attempt?: number;
+  readonly token?: string;
+  readonly failedAt?: string;
+  readonly reason?: string;
+  readonly circuit?: {
+    readonly until?: string;
+    readonly cooldownMinutes?: number;
+  };
+}
+
+/**
+ * The circuit breaker seen from outside: openings (`Project Circuit Opened`
+ * events), and retries CodeBuild made for a project while its circuit was
+ * open — inside the cooldown, or in half-open beyond the first retry (the
+ * probe) until the circuit closed or opened again. With a project outage:
+ * that project's retries inside the window, before the first opening, and
+ * after the window.
+ */
+function circuitFigures(
+  sim: Simulation,
+  aws: LocalAws,
+  batches: readonly BatchResult[],
+) {
+  const published = aws.services.events.events.filter(
+    (e) => e.source === EVENT_SOURCE,
+  );
+  const moves = published.flatMap((e) => {
+    const d = e.detail as EventDetail;
+    if (e['detail-type'] === BATCH_EVENTS.circuitOpened) {
+      const until = Date.parse(d.circuit?.until ?? '');
+      const at = until - (d.circuit?.cooldownMinutes ?? 0) * 60_000;
+      return [{ project: d.projectName, open: true, at, until }];
+    }
+    if (e['detail-type'] === BATCH_EVENTS.circuitClosed) {
+      const at = Date.parse(e.time);
+      return [{ project: d.projectName, open: false, at, until: at }];
+    }
+    return [];
+  });
+  const retries = batches
+    .flatMap((b) =>
+      b.failedRuns.flatMap((r) =>
+        r.retriedAt === undefined
+          ? []
+          : [{ project: b.project, at: r.retriedAt }],
+      ),
+    )
+    .sort((a, b) => a.at - b.at);
+  /** The circuit's last move before `at`, and whether a retry followed it. */
+  const whileOpen = retries.filter(({ project, at }, i) => {
+    const last = moves
+      .filter((m) => m.project === project && m.at <= at)
+      .sort((a, b) => a.at - b.at)
+      .at(-1);
+    if (!last?.open) return false;
+    if (at < last.until) return true;
+    // Half-open: the first retry after the cooldown is the probe.
+    return retries
+      .slice(0, i)
+      .some((r) => r.project === project && r.at >= last.until);
+  });
+  const outage = sim.options.projectOutage;
+  const ofProject = retries.filter((r) => r.project === outage?.project);
+  const from = sim.origin + (outage?.fromMs ?? 0);
+  const to = sim.origin + (outage?.toMs ?? 0);
+  const firstOpening = Math.min(
+    ...moves
+      .filter((m) => m.open && m.project === outage?.project)
+      .map((m) => m.at),
+  );
+  const firstAfter = ofProject.find((r) => r.at >= to);
+  return {
+    circuitOpenings: count(moves, (m) => m.open),
+    /** Decisions the function logged as held back by an open circuit. */
+    heldByCircuit: count(sim.logs, (l) =>
+      l.line.includes('"reason":"circuit-open"'),
+    ),
+    retriesDuringOpenCircuit: whileOpen.length,
+    ...(outage && {
+      projectOutage: {
+        project: outage.project,
+        retriesInWindow: count(ofProject, (r) => r.at >= from && r.at < to),
+        retriesInWindowBeforeOpening: count(
+          ofProject,
+          (r) => r.at >= from && r.at < Math.min(to, firstOpening),
+        ),
+        retriesAfterWindow: count(ofProject, (r) => r.at >= to),
+        firstRetryAfterWindowMinutes: firstAfter
+          ? Math.round((firstAfter.at - to) / 6_000) / 10
+          : null,
+      },
+    }),
+  };
+}
+
+/**
+ * Outcomes recorded in the history, heal rate per failure class, and the
+ * batch-level events published: per detail-type, duplicates (same type,
+ * batch, attempt and failure more than once) and missing ones (a retry
+ * CodeBuild made without `Batch Retry Issued`, a healed or failed-again
+ * outcome without its event).
+ */
+function outcomeFigures(
+  aws: LocalAws,
+  batches: readonly BatchResult[],
+  history: readonly HistoryItem[],
+) {
+  const published = aws.services.events.events.filter(
+    (e) => e.source === EVENT_SOURCE,
+  );
+  const detailOf = (e: (typeof published)[number]) => e.detail as EventDetail;
+  const keys = published.map((e) => {
+    const d = detailOf(e);
+    const parts = [d.token, d.attempt, d.failedAt, d.reason, d.circuit?.until];
+    return [e['detail-type'], d.batchArn, ...parts].join('|');
+  });
+  const followed = history.filter((h) => h.outcome !== undefined);
+  const classes = [
+    ...new Set(
+      followed.flatMap((h) => (h.failedGroups ?? []).map((g) => g.class)),
+    ),
+  ].sort();
+  const healRateByClass = Object.fromEntries(
+    classes.map((cls) => {
+      const of = followed.filter((h) =>
+        (h.failedGroups ?? []).some((g) => g.class === cls),
+      );
+      const healed = count(of, (h) => h.outcome === 'healed');
+      return [
+        cls,
+        { retried: of.length, healed, rate: ratio(healed, of.length) },
+      ];
+    }),
+  );
+  const issued = published.filter(
+    (e) => e['detail-type'] === BATCH_EVENTS.retryIssued,
+  );
+  const issuedFor = (arn?: string) =>
+    new Set(
+      issued
+        .filter((e) => detailOf(e).batchArn === arn)
+        .map((e) => detailOf(e).token),
+    ).size;
+  const hasEvent = (type: string, h: HistoryItem) =>
+    published.some(
+      (e) =>
+        e['detail-type'] === type &&
+        detailOf(e).batchArn === h.batchArn &&
+        detailOf(e).attempt === h.attempt,
+    );
+  const missingEventsByType = {
+    [BATCH_EVENTS.retryIssued]: sum(batches, (b) =>
+      Math.max(0, b.retries - issuedFor(b.arn)),
+    ),
+    [BATCH_EVENTS.healed]: count(
+      followed,
+      (h) => h.outcome === 'healed' && !hasEvent(BATCH_EVENTS.healed, h),
+    ),
+    [BATCH_EVENTS.failedAgain]: count(
+      followed,
+      (h) =>
+        h.outcome === 'failed-again' && !hasEvent(BATCH_EVENTS.failedAgain, h),
+    ),
+  };
+  return {
+    /** Outcomes of retries, from the history items at the end of the run. */
+    outcomes: Object.fromEntries(
+      OUTCOMES.map((o) => [o, count(followed, (h) => h.outcome === o)]),
+    ) as Record<(typeof OUTCOMES)[number], number>,
+    /** Per class of a failed group: retries with an outcome, healed, share. */
+    healRateByClass,
+    eventsPublished: countBy(published.map((e) => e['detail-type'])),
+    duplicateEvents: keys.length - new Set(keys).size,
+    /** Lost by design when a kill falls between a conditional write and PutEvents. */
+    missingEvents: sum(Object.values(missingEventsByType), (n) => n),
+    missingEventsByType,
+    /** Retries CodeBuild made whose outcome no history item holds. */
+    retriesWithoutOutcome: Math.max(
+      0,
+      sum(batches, (b) => b.retries) - followed.length,
+    ),
+  };
+}
+
 function figuresOf(
   sim: Simulation,
   aws: LocalAws,
   batches: readonly BatchResult[],
+  history: readonly HistoryItem[],
 ) {
   const { invocations, calls, logs } = sim;
   const delivery = aws.bus.stats;
@@ -808,6 +1071,8 @@ function figuresOf(
     /** Re-check messages moved to the queue's dead-letter queue. */
     recheckDlqMessages: sum(aws.stacks, (s) => s.queued().deadLetters),
     ...queueFigures(sim, batches),
+    ...outcomeFigures(aws, batches, history),
+    ...circuitFigures(sim, aws, batches),
     /** GetLogEvents answers that brought a project's secret to the function. */
     secretsInLogTails: count(calls, (c) =>
       aws.secrets.some((s) => c.answer?.includes(s)),

@@ -437,6 +437,31 @@ export interface BatchHistory {
   }[];
   /** Classes of the groups that failed so far in the current run. */
   classes: FailureClass[];
+  /** The current run started during its project's outage. */
+  inOutage?: boolean;
+}
+
+/**
+ * A project's infrastructure outage, in ms after the origin: every run of
+ * its batches that starts inside the window fails in every group with an
+ * image pull rate limit, a minute in, however often it is retried.
+ */
+export interface ProjectOutage {
+  readonly project: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/** A run that starts during its project's outage (see {@link ProjectOutage}). */
+function outageRun(run: RunPlan, running: readonly string[]): RunPlan {
+  return {
+    ...run,
+    preBuild: false,
+    fails: true,
+    failingGroups: running,
+    causes: Object.fromEntries(running.map((g) => [g, 'pullRateLimit'])),
+    durationMs: Object.fromEntries(running.map((g) => [g, 60_000])),
+  };
 }
 
 /** Options of {@link WorkloadDriver}. */
@@ -451,6 +476,7 @@ export interface DriverOptions {
   readonly origin: number;
   /** The project's secret, which networkInLog builds print into their log. */
   readonly secretOf?: (project: string) => string | undefined;
+  readonly outage?: ProjectOutage;
 }
 
 /**
@@ -518,7 +544,14 @@ export class WorkloadDriver {
   #startRun(history: BatchHistory) {
     const { emulator, clock, random, tickMs } = this.#o;
     const { plan } = history;
-    const run = runPlan(plan, history.runs++, random);
+    const { outage, origin } = this.#o;
+    const at = clock.now() - origin;
+    history.inOutage =
+      outage?.project === plan.project &&
+      at >= outage.fromMs &&
+      at < outage.toMs;
+    const planned = runPlan(plan, history.runs++, random);
+    const run = history.inOutage ? outageRun(planned, plan.groups) : planned;
     const preBuild = PRE_BUILD[plan.preBuild ?? 'always'];
     history.classes = run.preBuild ? [preBuild.class] : [];
     if (!history.arn) {
@@ -556,7 +589,8 @@ export class WorkloadDriver {
       .map((build) => ({ build, group: groupOf.get(build.arn) ?? '?' }));
     const groups = running.map((r) => r.group);
     const { random } = this.#o;
-    const run = runPlan(history.plan, history.runs - 1, random, groups);
+    const planned = runPlan(history.plan, history.runs - 1, random, groups);
+    const run = history.inOutage ? outageRun(planned, groups) : planned;
     for (const { build, group } of running) {
       const name = run.failingGroups.includes(group)
         ? (run.causes[group] ?? 'testFailure')
