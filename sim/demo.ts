@@ -7,8 +7,11 @@
  */
 import './quiet.js';
 import { pathToFileURL } from 'node:url';
+import { STACK_ID } from '../lambda/contract.js';
+import { main as flakinessReport } from '../report/flakiness.js';
+import { CREDENTIALS, REGION } from '../tools/local-aws/environment.js';
 import { synthesize } from '../tools/local-aws/synth.js';
-import { elapsed } from './clock.js';
+import { elapsed, SIM_EPOCH } from './clock.js';
 import { figuresTable, table } from './report.js';
 import { demoScenario } from './scenarios.js';
 import {
@@ -140,6 +143,31 @@ export function demoSummary(result: SimulationResult): string {
   ].join('\n');
 }
 
+/**
+ * The flakiness report (`npm run report`, text) of the demo's own history,
+ * read from its DynamoDB before the run's local AWS stops. The report
+ * counts back from the real clock, so its window reaches the simulated day.
+ */
+async function demoFlakinessReport(
+  dynamodbEndpoint: string,
+  table: string,
+): Promise<string> {
+  const days = Math.ceil((Date.now() - SIM_EPOCH) / 86_400_000) + 1;
+  const env = {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+  };
+  let text = '';
+  const code = await flakinessReport(
+    ['--table', table, '--days', String(Math.min(365, Math.max(1, days)))],
+    env,
+    { write: (s) => (text += s), error: (s) => (text += s) },
+  );
+  return code === 0 ? text : `The flakiness report failed (${code}):\n${text}`;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   process.stderr.write(
@@ -151,11 +179,22 @@ async function main(): Promise<void> {
     const params = Object.entries(parameters).map(([k, v]) => `${k}=${v}`);
     process.stderr.write(`Deploying ${stackName} (${params.join(' ')})\n`);
   }
-  const result = await runSimulation({ ...scenario, assembly });
+  let report = '';
+  const result = await runSimulation({
+    ...scenario,
+    assembly,
+    beforeStop: async ({ dynamodbEndpoint, tables }) => {
+      report = await demoFlakinessReport(
+        dynamodbEndpoint,
+        tables[STACK_ID] ?? '',
+      );
+    },
+  });
   console.log(`\n${demoTable(result)}\n\n${demoSummary(result)}`);
   if (process.argv.includes('--verbose')) {
     console.log(`\n${figuresTable(result.figures)}`);
   }
+  console.log(`\nFlakiness report of this run (npm run report):\n\n${report}`);
   const ok = result.ok && result.batches.every(asExpected);
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   console.log(
