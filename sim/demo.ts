@@ -148,7 +148,7 @@ export function demoSummary(result: SimulationResult): string {
  * read from its DynamoDB before the run's local AWS stops. The report
  * counts back from the real clock, so its window reaches the simulated day.
  */
-async function demoFlakinessReport(
+export async function demoFlakinessReport(
   dynamodbEndpoint: string,
   table: string,
 ): Promise<string> {

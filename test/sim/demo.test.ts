@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   asExpected,
   classText,
+  demoFlakinessReport,
   demoSummary,
   demoTable,
   retryPaths,
@@ -19,11 +20,19 @@ import { synthesize } from '../../tools/local-aws/synth.js';
 
 let result: SimulationResult;
 let wallMs: number;
+let report: string;
 
 beforeAll(async () => {
   const started = performance.now();
   const assembly = await synthesize('test-demo');
-  result = await runSimulation({ ...demoScenario(), assembly });
+  result = await runSimulation({
+    ...demoScenario(),
+    assembly,
+    beforeStop: async ({ dynamodbEndpoint, tables }) => {
+      const table = Object.values(tables)[0] ?? '';
+      report = await demoFlakinessReport(dynamodbEndpoint, table);
+    },
+  });
   wallMs = performance.now() - started;
 }, 120_000);
 
@@ -165,4 +174,12 @@ describe('the demo scenario', () => {
   it('runs well within a minute', () => {
     expect(wallMs).toBeLessThan(60_000);
   });
+});
+
+it('ends with the flakiness report of its own history', () => {
+  expect(report).toContain('Flakiness of ');
+  for (const project of ['api', 'web-app', 'ml']) {
+    expect(report).toMatch(new RegExp(`^${project}$`, 'm'));
+  }
+  expect(report).toContain('Flakiest build groups');
 });
