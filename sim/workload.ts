@@ -444,7 +444,8 @@ export interface BatchHistory {
 /**
  * A project's infrastructure outage, in ms after the origin: every run of
  * its batches that starts inside the window fails in every group with an
- * image pull rate limit, a minute in, however often it is retried.
+ * image pull rate limit, a minute in, however often it is retried
+ * (batches planned to fail before any build keep failing that way).
  */
 export interface ProjectOutage {
   readonly project: string;
@@ -546,8 +547,10 @@ export class WorkloadDriver {
     const { plan } = history;
     const { outage, origin } = this.#o;
     const at = clock.now() - origin;
+    // Batches planned to fail before any build keep doing so.
     history.inOutage =
       outage?.project === plan.project &&
+      !plan.preBuild &&
       at >= outage.fromMs &&
       at < outage.toMs;
     const planned = runPlan(plan, history.runs++, random);
