@@ -44,7 +44,10 @@ export function figuresTable(
 ): string {
   const text = (value: object): string =>
     Object.entries(value)
-      .map(([k, v]) => `${k} ${typeof v === 'object' ? `(${text(v)})` : v}`)
+      .map(
+        ([k, v]) =>
+          `${k} ${v !== null && typeof v === 'object' ? `(${text(v)})` : v}`,
+      )
       .join(', ') || 'none';
   const rows = Object.entries(figures).flatMap(([name, value]) => {
     if (name === 'byClass') {
