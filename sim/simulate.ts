@@ -171,7 +171,9 @@ async function main(): Promise<void> {
     return;
   }
   if (args.help) return console.log(USAGE);
-  const assembly = await synthesize('simulate');
+  // A folder per process: a second simulation started meanwhile would
+  // otherwise empty this one's cloud assembly under it.
+  const assembly = await synthesize(`simulate-${process.pid}`);
   const result = await runSimulation({ ...randomScenario(args), assembly });
   const { figures, ok } = result;
   const parameters = result.deployments[0]?.parameters ?? {};
