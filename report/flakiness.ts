@@ -103,6 +103,8 @@ export async function main(
   argv: readonly string[],
   env: Env,
   out: Output,
+  /** The end of the window, epoch ms (a simulation passes its own clock). */
+  now: number = Date.now(),
 ): Promise<number> {
   let options: Options | 'help';
   try {
@@ -119,7 +121,6 @@ export async function main(
   }
   try {
     const table = options.table ?? (await tableOfStack(options, env));
-    const now = Date.now();
     const entries = await scanHistory(table, options, env, now);
     const report = aggregate(entries, {
       now,

@@ -11,7 +11,7 @@ import { STACK_ID } from '../lambda/contract.js';
 import { main as flakinessReport } from '../report/flakiness.js';
 import { CREDENTIALS, REGION } from '../tools/local-aws/environment.js';
 import { synthesize } from '../tools/local-aws/synth.js';
-import { elapsed, SIM_EPOCH } from './clock.js';
+import { elapsed } from './clock.js';
 import { figuresTable, table } from './report.js';
 import { demoScenario } from './scenarios.js';
 import {
@@ -145,14 +145,14 @@ export function demoSummary(result: SimulationResult): string {
 
 /**
  * The flakiness report (`npm run report`, text) of the demo's own history,
- * read from its DynamoDB before the run's local AWS stops. The report
- * counts back from the real clock, so its window reaches the simulated day.
+ * read from its DynamoDB before the run's local AWS stops, over the week
+ * up to `now` (the simulated clock).
  */
 export async function demoFlakinessReport(
   dynamodbEndpoint: string,
   table: string,
+  now: number,
 ): Promise<string> {
-  const days = Math.ceil((Date.now() - SIM_EPOCH) / 86_400_000) + 1;
   const env = {
     AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
     AWS_REGION: REGION,
@@ -161,9 +161,10 @@ export async function demoFlakinessReport(
   };
   let text = '';
   const code = await flakinessReport(
-    ['--table', table, '--days', String(Math.min(365, Math.max(1, days)))],
+    ['--table', table, '--days', '7'],
     env,
     { write: (s) => (text += s), error: (s) => (text += s) },
+    now,
   );
   return code === 0 ? text : `The flakiness report failed (${code}):\n${text}`;
 }
@@ -183,10 +184,11 @@ async function main(): Promise<void> {
   const result = await runSimulation({
     ...scenario,
     assembly,
-    beforeStop: async ({ dynamodbEndpoint, tables }) => {
+    beforeStop: async ({ dynamodbEndpoint, tables, now }) => {
       report = await demoFlakinessReport(
         dynamodbEndpoint,
         tables[STACK_ID] ?? '',
+        now,
       );
     },
   });

@@ -161,6 +161,8 @@ export interface SimulationOptions {
   readonly beforeStop?: (aws: {
     readonly dynamodbEndpoint: string;
     readonly tables: Readonly<Record<string, string>>;
+    /** The simulated clock when the run went quiet, epoch ms. */
+    readonly now: number;
   }) => Promise<void>;
 }
 
@@ -215,6 +217,7 @@ export async function runSimulation(options: SimulationOptions) {
         Number(d.parameters[threshold.parameter] ?? threshold.default) > 0,
     );
     await options.beforeStop?.({
+      now: sim.clock.now(),
       dynamodbEndpoint: aws.services.dynamo.endpoint,
       tables: Object.fromEntries(
         deployments.map((d) => [d.stackName, d.table.name]),

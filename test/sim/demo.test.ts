@@ -28,9 +28,9 @@ beforeAll(async () => {
   result = await runSimulation({
     ...demoScenario(),
     assembly,
-    beforeStop: async ({ dynamodbEndpoint, tables }) => {
+    beforeStop: async ({ dynamodbEndpoint, tables, now }) => {
       const table = Object.values(tables)[0] ?? '';
-      report = await demoFlakinessReport(dynamodbEndpoint, table);
+      report = await demoFlakinessReport(dynamodbEndpoint, table, now);
     },
   });
   wallMs = performance.now() - started;
