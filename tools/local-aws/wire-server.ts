@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FaultInjector } from './faults.js';
+import { FaultInjector, type FaultKind } from './faults.js';
 
 /** An error the API answers with (`__type`, message, HTTP status). */
 export class ApiError extends Error {
@@ -207,4 +207,54 @@ export async function serveJson(options: ServeOptions) {
       await closed;
     },
   };
+}
+
+/**
+ * What every local service built on {@link serveJson} shares: its request
+ * logs, its clock and faults, and starting and stopping its server.
+ * Subclasses add their state and operations and start with {@link listen}.
+ */
+export abstract class LocalService implements RequestLog {
+  /** Every request answered so far, in answer order. */
+  readonly requests: RequestRecord[] = [];
+  /** Every request as it arrived, before latency and faults. */
+  readonly arrivals: ArrivalRecord[] = [];
+  protected readonly faults = new FaultInjector();
+  #server?: Awaited<ReturnType<typeof serveJson>>;
+
+  /** `now` is the service's clock (ms since the epoch). */
+  protected constructor(protected readonly now: () => number) {}
+
+  /** Serves the service on a free loopback port. */
+  protected async listen(
+    options: Omit<ServeOptions, 'log' | 'now' | 'faults'>,
+  ): Promise<void> {
+    this.#server = await serveJson({
+      ...options,
+      log: this,
+      now: this.now,
+      faults: this.faults,
+    });
+  }
+
+  /** `http://127.0.0.1:<port>`, for the client's `endpoint`. */
+  get endpoint(): string {
+    return this.#server?.endpoint ?? '';
+  }
+
+  /** Stops the server, dropping requests still waiting out latency. */
+  async stop(): Promise<void> {
+    await this.#server?.stop();
+  }
+
+  /** Answers the next `count` requests of `operation` (`'*'`: any) with `kind`. */
+  failNext(operation: string, count: number, kind: FaultKind): void {
+    this.faults.failNext(operation, count, kind);
+  }
+
+  /** Empties the request logs. */
+  resetLog(): void {
+    this.requests.length = 0;
+    this.arrivals.length = 0;
+  }
 }

@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ACCOUNT, REGION } from '../environment.js';
-import { FaultInjector, type FaultKind } from '../faults.js';
-import {
-  ApiError,
-  type ArrivalRecord,
-  checker,
-  type Input,
-  type RequestRecord,
-  serveJson,
-} from '../wire-server.js';
+import { ApiError, checker, type Input, LocalService } from '../wire-server.js';
 import { type EventPattern, matchesPattern } from './pattern.js';
 
 export type { ArrivalRecord, RequestRecord } from '../wire-server.js';
@@ -72,45 +64,25 @@ function entrySize({ Source, DetailType, Detail, Resources, Time }: Entry) {
  * events.delivered('batch-done'); // the matching events
  * await events.stop();
  */
-export class EventsEmulator {
-  /** Every request answered so far, in answer order. */
-  readonly requests: RequestRecord[] = [];
-  /** Every request as it arrived, before latency and faults. */
-  readonly arrivals: ArrivalRecord[] = [];
+export class EventsEmulator extends LocalService {
   /** Every event accepted onto an existing bus, in order. */
   readonly events: EventBridgeEvent[] = [];
   /** Each bus's events, by bus name. */
   readonly #buses = new Map<string, EventBridgeEvent[]>([['default', []]]);
   readonly #rules = new Map<string, Rule>();
-  readonly #now: () => number;
-  readonly #faults = new FaultInjector();
-  #server?: Awaited<ReturnType<typeof serveJson>>;
 
   private constructor(now: () => number) {
-    this.#now = now;
+    super(now);
   }
 
   /** Starts an emulator on a free loopback port; `now` is its clock (ms). */
   static async start(options: { now?: () => number } = {}) {
     const events = new EventsEmulator(options.now ?? Date.now);
-    events.#server = await serveJson({
+    await events.listen({
       target: 'AWSEvents',
       operations: { PutEvents: (input) => events.#putEvents(input) },
-      log: events,
-      now: events.#now,
-      faults: events.#faults,
     });
     return events;
-  }
-
-  /** `http://127.0.0.1:<port>`, for the client's `endpoint`. */
-  get endpoint(): string {
-    return this.#server?.endpoint ?? '';
-  }
-
-  /** Stops the server, dropping requests still waiting out latency. */
-  async stop(): Promise<void> {
-    await this.#server?.stop();
   }
 
   /** Creates a custom bus (`default` always exists); returns its ARN. */
@@ -144,17 +116,6 @@ export class EventsEmulator {
     if (!rule) throw new Error(`No rule ${name} on bus ${eventBusName}`);
     const events = rule.events.slice(rule.from);
     return events.filter((event) => matchesPattern(rule.pattern, event));
-  }
-
-  /** Answers the next `count` requests of `operation` (`'*'`: any) with `kind`. */
-  failNext(operation: string, count: number, kind: FaultKind): void {
-    this.#faults.failNext(operation, count, kind);
-  }
-
-  /** Empties the request logs. */
-  resetLog(): void {
-    this.requests.length = 0;
-    this.arrivals.length = 0;
   }
 
   /** PutEvents: every entry answered in order, failed ones counted. */
@@ -198,7 +159,7 @@ export class EventsEmulator {
     const bus = String(entry.EventBusName ?? 'default').replace(BUS_ARN, '');
     const onBus = this.#buses.get(bus);
     if (!onBus) return { EventId }; // AWS drops it, and says nothing.
-    const at = typeof Time === 'number' ? Time * 1000 : this.#now();
+    const at = typeof Time === 'number' ? Time * 1000 : this.now();
     const event: EventBridgeEvent = {
       version: '0',
       id: EventId,

@@ -1,12 +1,4 @@
-import { FaultInjector, type FaultKind } from '../faults.js';
-import {
-  ApiError,
-  type ArrivalRecord,
-  checker,
-  type Input,
-  type RequestRecord,
-  serveJson,
-} from '../wire-server.js';
+import { ApiError, checker, type Input, LocalService } from '../wire-server.js';
 
 export type { ArrivalRecord, RequestRecord } from '../wire-server.js';
 
@@ -37,41 +29,21 @@ const notFound = (what: string) =>
  * // new CloudWatchLogsClient({ endpoint: logs.endpoint, … })
  * await logs.stop();
  */
-export class LogsEmulator {
-  /** Every request answered so far, in answer order. */
-  readonly requests: RequestRecord[] = [];
-  /** Every request as it arrived, before latency and faults. */
-  readonly arrivals: ArrivalRecord[] = [];
-  readonly #now: () => number;
-  readonly #faults = new FaultInjector();
+export class LogsEmulator extends LocalService {
   readonly #groups = new Map<string, Map<string, LogEvent[]>>();
-  #server?: Awaited<ReturnType<typeof serveJson>>;
 
   private constructor(now: () => number) {
-    this.#now = now;
+    super(now);
   }
 
   /** Starts an emulator on a free loopback port; `now` is its clock (ms). */
   static async start(options: { now?: () => number } = {}) {
     const logs = new LogsEmulator(options.now ?? Date.now);
-    logs.#server = await serveJson({
+    await logs.listen({
       target: 'Logs_20140328',
       operations: { GetLogEvents: (input) => logs.#getLogEvents(input) },
-      log: logs,
-      now: logs.#now,
-      faults: logs.#faults,
     });
     return logs;
-  }
-
-  /** `http://127.0.0.1:<port>`, for the client's `endpoint`. */
-  get endpoint(): string {
-    return this.#server?.endpoint ?? '';
-  }
-
-  /** Stops the server, dropping requests still waiting out latency. */
-  async stop(): Promise<void> {
-    await this.#server?.stop();
   }
 
   /** Appends one event per line, at `at` (ms), creating group and stream. */
@@ -79,13 +51,13 @@ export class LogsEmulator {
     groupName: string,
     streamName: string,
     lines: readonly string[],
-    at = this.#now(),
+    at = this.now(),
   ): void {
     const group = this.#groups.get(groupName) ?? new Map<string, LogEvent[]>();
     this.#groups.set(groupName, group);
     const events = group.get(streamName) ?? [];
     group.set(streamName, events);
-    const ingestionTime = Math.max(at, this.#now());
+    const ingestionTime = Math.max(at, this.now());
     for (const message of lines) {
       events.push({ timestamp: at, message, ingestionTime });
     }
@@ -97,17 +69,6 @@ export class LogsEmulator {
   deleteStream(groupName: string, streamName: string): void {
     const deleted = this.#groups.get(groupName)?.delete(streamName);
     if (!deleted) throw new Error(`No stream ${groupName} ${streamName}`);
-  }
-
-  /** Answers the next `count` requests of `operation` (`'*'`: any) with `kind`. */
-  failNext(operation: string, count: number, kind: FaultKind): void {
-    this.#faults.failNext(operation, count, kind);
-  }
-
-  /** Empties the request logs. */
-  resetLog(): void {
-    this.requests.length = 0;
-    this.arrivals.length = 0;
   }
 
   /**

@@ -1,13 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ACCOUNT, REGION } from '../environment.js';
-import { FaultInjector, type FaultKind } from '../faults.js';
-import {
-  ApiError,
-  type ArrivalRecord,
-  type Input,
-  type RequestRecord,
-  serveJson,
-} from '../wire-server.js';
+import { ApiError, type Input, LocalService } from '../wire-server.js';
 
 export type { ArrivalRecord, RequestRecord } from '../wire-server.js';
 
@@ -83,18 +76,11 @@ function int(name: string, value: unknown, fallback: unknown, type?: string) {
  * immediate), no MD5OfMessageAttributes, `__type`s without the
  * `com.amazonaws.sqs#` prefix.
  */
-export class SqsEmulator {
-  /** Every request answered so far, in answer order. */
-  readonly requests: RequestRecord[] = [];
-  /** Every request as it arrived, before latency and faults. */
-  readonly arrivals: ArrivalRecord[] = [];
-  readonly #now: () => number;
-  readonly #faults = new FaultInjector();
+export class SqsEmulator extends LocalService {
   readonly #queues = new Map<string, Queue>();
-  #server?: Awaited<ReturnType<typeof serveJson>>;
 
   private constructor(now: () => number) {
-    this.#now = now;
+    super(now);
   }
 
   /** Starts an emulator on a free loopback port; `now` is its clock (ms). */
@@ -106,7 +92,7 @@ export class SqsEmulator {
       q.messages.splice(q.messages.indexOf(sqs.#received(q, input)), 1);
       return {};
     };
-    sqs.#server = await serveJson({
+    await sqs.listen({
       target: 'AmazonSQS',
       jsonVersion: '1.0',
       errorHeaders: ({ type, status }) => ({
@@ -124,7 +110,7 @@ export class SqsEmulator {
         DeleteMessageBatch: on((q, i) => batch(i, (e) => remove(q, e))),
         ChangeMessageVisibility: on((q, i) => {
           const timeout = int('VisibilityTimeout', i.VisibilityTimeout, 0);
-          sqs.#received(q, i).visibleAt = sqs.#now() + timeout * 1000;
+          sqs.#received(q, i).visibleAt = sqs.now() + timeout * 1000;
           return {};
         }),
         PurgeQueue: on((q) => {
@@ -132,32 +118,8 @@ export class SqsEmulator {
           return {};
         }),
       },
-      log: sqs,
-      now: sqs.#now,
-      faults: sqs.#faults,
     });
     return sqs;
-  }
-
-  /** `http://127.0.0.1:<port>`, for the client's `endpoint`. */
-  get endpoint(): string {
-    return this.#server?.endpoint ?? '';
-  }
-
-  /** Stops the server. */
-  async stop(): Promise<void> {
-    await this.#server?.stop();
-  }
-
-  /** Answers the next `count` requests of `operation` (`'*'`: any) with `kind`. */
-  failNext(operation: string, count: number, kind: FaultKind): void {
-    this.#faults.failNext(operation, count, kind);
-  }
-
-  /** Empties the request logs. */
-  resetLog(): void {
-    this.requests.length = 0;
-    this.arrivals.length = 0;
   }
 
   /** A queue's messages by state (what GetQueueAttributes approximates), off the wire. */
@@ -207,7 +169,7 @@ export class SqsEmulator {
     const queue = this.#queues.get(String(id).split(/[/:]/).pop() ?? '');
     if (!queue) fail('QueueDoesNotExist', 'The queue does not exist.');
     const retention = Number(queue.attributes.MessageRetentionPeriod);
-    const oldest = this.#now() - retention * 1000;
+    const oldest = this.now() - retention * 1000;
     queue.messages = queue.messages.filter((m) => m.sentAt > oldest);
     return queue;
   }
@@ -232,7 +194,7 @@ export class SqsEmulator {
 
   /** 0: visible, 1: in flight, 2: delayed (never received yet). */
   #state(m: Message) {
-    if (m.visibleAt <= this.#now()) return 0;
+    if (m.visibleAt <= this.now()) return 0;
     return m.receiveCount ? 1 : 2;
   }
 
@@ -247,7 +209,7 @@ export class SqsEmulator {
       input.DelaySeconds,
       queue.attributes.DelaySeconds,
     );
-    const [id, sentAt] = [randomUUID(), this.#now()];
+    const [id, sentAt] = [randomUUID(), this.now()];
     const message = { id, body, attributes, sentAt, receiveCount: 0 };
     queue.messages.push({
       ...message,
@@ -268,7 +230,7 @@ export class SqsEmulator {
       keys.flatMap((k) => (Array.isArray(input[k]) ? input[k] : []));
     const system = names('MessageSystemAttributeNames', 'AttributeNames');
     const user = names('MessageAttributeNames');
-    const now = this.#now();
+    const now = this.now();
     const received: Message[] = [];
     for (const m of queue.messages.filter((m) => this.#state(m) === 0)) {
       if (received.length === max) break;
