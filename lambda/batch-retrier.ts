@@ -570,10 +570,11 @@ export class BatchRetrier {
   ): Promise<void> {
     const { events, queue, now } = this.#deps;
     const failedAt = failedAtOf(request.failure);
+    const retriedAt = now();
     if (failedAt !== undefined) {
       measureSeconds(
         METRIC.FailureToRetrySeconds,
-        Math.max(0, (now() - failedAt) / 1000),
+        Math.max(0, (retriedAt - failedAt) / 1000),
       );
     }
     const record: RetryRecord = {
@@ -583,7 +584,7 @@ export class BatchRetrier {
       ...(maxRetries === undefined ? {} : { maxRetries }),
       token: request.token,
       ...(failedAt === undefined ? {} : { failedAt }),
-      retriedAt: now(),
+      retriedAt,
       failedGroups: classifications.map((c) => ({
         identifier: c.identifier,
         class: c.class,

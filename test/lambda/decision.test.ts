@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchView, failureKey } from '../../lambda/batch.js';
-import type { Config } from '../../lambda/config.js';
+import { type Config, loadConfig } from '../../lambda/config.js';
 import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
 import {
   buildSkipReason,
@@ -32,19 +32,11 @@ import type { Classification } from '../../lambda/failure-class.js';
 import { stackPolicy } from '../../lambda/project-policy.js';
 
 const now = new Date('2026-11-20T12:00:00Z');
+// The defaults, with the values these tests rely on spelled out.
 const config: Config = {
-  tableName: 't',
+  ...loadConfig({ TABLE_NAME: 't' }),
   maxRetries: 2,
-  retryType: 'RETRY_FAILED_BUILDS',
-  projectNames: [],
-  dryRun: false,
   lookbackHours: 24,
-  retryOn: ['infrastructure', 'source', 'timeout', 'transient', 'unknown'],
-  retryExitCodes: [137],
-  logTailLines: 100,
-  retryDelaySeconds: 0,
-  historyDays: 30,
-  eventBusName: 'default',
   circuitBreakerThreshold: 5,
   circuitBreakerCooldownMinutes: 60,
 };
