@@ -22,6 +22,7 @@ import {
   circuitVerdict,
   decideRetry,
   dryRunAttempt,
+  followGivesUp,
   isRetryDelayed,
   needsProjectPolicy,
   nextRecheck,
@@ -29,6 +30,7 @@ import {
   type RecheckChain,
   retryableByClass,
   retryDelaySeconds,
+  retryMade,
   retryOutcome,
   retryReason,
   type Trigger,
@@ -180,7 +182,11 @@ export class BatchRetrier {
             complete,
           );
         }
-        const held = await this.#heldByCircuit(batch, decision.dryRun);
+        const held = await this.#heldByCircuit(
+          batch,
+          decision.failure,
+          decision.dryRun,
+        );
         if (held) return held;
         return decision.dryRun
           ? this.#dryRun(
@@ -252,18 +258,24 @@ export class BatchRetrier {
    */
   async #heldByCircuit(
     batch: BatchView,
+    failure: string,
     dryRun: boolean,
   ): Promise<BatchOutcome | undefined> {
     const { config, circuits, now } = this.#deps;
     if (config.circuitBreakerThreshold === 0) return undefined;
     const circuit = await circuits.read(batch.projectName);
-    const verdict = circuitVerdict(config, circuit, batch.arn, now());
+    const verdict = circuitVerdict(config, circuit, batch.arn, failure, now());
     if (verdict === 'closed') return undefined;
     const log = { batchArn: batch.arn, projectName: batch.projectName };
     if (verdict === 'probe' && circuit) {
       const took =
         dryRun ||
-        (await circuits.takeProbe(batch.projectName, circuit, batch.arn));
+        (await circuits.takeProbe(
+          batch.projectName,
+          circuit,
+          batch.arn,
+          failure,
+        ));
       if (took) {
         logger.info('Circuit half-open: one retry goes through', log);
         return undefined;
@@ -277,18 +289,20 @@ export class BatchRetrier {
   async #moveCircuit(
     projectName: string,
     batchArn: string,
+    failure: string,
     outcome: Outcome,
   ): Promise<void> {
     const { config, circuits, events, now } = this.#deps;
     if (config.circuitBreakerThreshold === 0) return;
     if (outcome !== 'healed' && outcome !== 'failed-again') return;
     const circuit = await circuits.count(projectName, outcome);
-    const next = circuitAfter(config, circuit, outcome, batchArn);
+    const next = circuitAfter(config, circuit, outcome, batchArn, failure);
     const at = now();
     const moved =
       next === 'open'
         ? await circuits.open(projectName, circuit, at)
-        : next === 'closed' && (await circuits.close(projectName, batchArn));
+        : next === 'closed' &&
+          (await circuits.close(projectName, batchArn, failure));
     if (!moved) return;
     const cooldownMinutes = config.circuitBreakerCooldownMinutes;
     const detail = {
@@ -496,7 +510,7 @@ export class BatchRetrier {
       readonly classifications?: readonly Classification[];
     },
   ): Promise<BatchOutcome> {
-    const { budgetStore, retry } = this.#deps;
+    const { budgetStore, retry, queue, history, now } = this.#deps;
     const { batchArn, attempt, failure, token } = request;
     const log = {
       batchArn,
@@ -505,7 +519,14 @@ export class BatchRetrier {
       retryType: request.retryType,
       token,
     };
-    const step = await retry(request);
+    const record = retryRecord(request, maxRetries, classifications, now());
+    // The follow-up is queued right before the call, so a kill between
+    // CodeBuild's accepting the retry and this invocation's end still has
+    // the retry announced and followed to its outcome.
+    const step = await retry(
+      request,
+      queue && (() => queue.recheck(batchArn, 'follow', 0, { retry: record })),
+    );
 
     if (step.kind === 'in-flight') {
       recordSkip('Retry already in flight', 'in-flight', log);
@@ -525,7 +546,7 @@ export class BatchRetrier {
         failedGroups: classifications.map(evidence),
       });
       count(METRIC.RetryIssued);
-      await this.#retried(request, maxRetries, classifications);
+      await this.#retried(batchArn, record);
       return {
         batchArn,
         result: 'retried',
@@ -535,7 +556,9 @@ export class BatchRetrier {
     }
 
     // CodeBuild refused: the batch is no longer failed, or is gone. Neither
-    // is fixed by retrying the invocation, so give the attempt back and stop.
+    // is fixed by retrying the invocation, so give the attempt back and stop
+    // (and keep the follow-up from announcing a retry that was not made).
+    await history.announce(token, 'refused');
     const released = await budgetStore.releaseAttempt(
       batchArn,
       failure,
@@ -560,47 +583,40 @@ export class BatchRetrier {
   }
 
   /**
-   * After a retry CodeBuild accepted (once per token): `Batch Retry
-   * Issued`, and a follow-up chain that waits for its outcome.
+   * After a retry CodeBuild accepted (once per token): its latency metric
+   * and `Batch Retry Issued`, unless its follow-up announced it first.
    */
-  async #retried(
-    request: RetryRequest,
-    maxRetries: number | undefined,
-    classifications: readonly Classification[],
-  ): Promise<void> {
-    const { events, queue, now } = this.#deps;
-    const failedAt = failedAtOf(request.failure);
-    const retriedAt = now();
-    if (failedAt !== undefined) {
+  async #retried(batchArn: string, record: RetryRecord): Promise<void> {
+    if (record.failedAt !== undefined) {
       measureSeconds(
         METRIC.FailureToRetrySeconds,
-        Math.max(0, (retriedAt - failedAt) / 1000),
+        Math.max(0, (record.retriedAt - record.failedAt) / 1000),
       );
     }
-    const record: RetryRecord = {
-      projectName: parseBatchArn(request.batchArn)?.projectName ?? '',
-      failure: request.failure,
-      attempt: request.attempt,
-      ...(maxRetries === undefined ? {} : { maxRetries }),
-      token: request.token,
-      ...(failedAt === undefined ? {} : { failedAt }),
-      retriedAt,
-      failedGroups: classifications.map((c) => ({
-        identifier: c.identifier,
-        class: c.class,
-      })),
-    };
-    await events.publish(
-      BATCH_EVENTS.retryIssued,
-      eventDetail(request.batchArn, record),
-    );
-    await queue?.recheck(request.batchArn, 'follow', 0, { retry: record });
+    await this.#announce(batchArn, record);
   }
 
   /**
-   * A follow-up re-check of a retried batch: once it settled (or is gone),
-   * its outcome is recorded and published once; a new failure then goes
-   * through the decision like any other.
+   * Publishes `Batch Retry Issued` if this caller wins the announcement;
+   * when EventBridge does not take it, the claim is given back so the
+   * retry's follow-up tries again. True once it is published.
+   */
+  async #announce(batchArn: string, record: RetryRecord): Promise<boolean> {
+    const { history, events } = this.#deps;
+    if (!(await history.announce(record.token, 'issued'))) return true;
+    const published = await events.publish(
+      BATCH_EVENTS.retryIssued,
+      eventDetail(batchArn, record),
+    );
+    if (!published) await history.withdraw(record.token);
+    return published;
+  }
+
+  /**
+   * A follow-up re-check of a retried batch: it announces the retry if the
+   * invocation that made it could not (it was killed), and once the batch
+   * settled (or is gone), records and publishes its outcome once; a new
+   * failure then goes through the decision like any other.
    *
    * @example
    * await retrier.follow(batch, message);
@@ -611,9 +627,29 @@ export class BatchRetrier {
   ): Promise<BatchOutcome | undefined> {
     const { history, events, queue, now } = this.#deps;
     const { batchArn, retry } = message;
+    const log = { batchArn, attempt: retry.attempt, token: retry.token };
+    let announced = message.announced === true;
+    if (!announced && retryMade(batch, retry.failure)) {
+      const announcement = await history.announcement(retry.token);
+      if (announcement === 'refused') {
+        logger.debug('Follow-up ends: CodeBuild refused the retry', log);
+        return undefined;
+      }
+      // Published by the invocation that made the call, unless it died
+      // first (or EventBridge refused it then).
+      announced =
+        announcement === 'issued' || (await this.#announce(batchArn, retry));
+    }
     const outcome = retryOutcome(batch, retry.failure);
     if (outcome === 'pending') {
-      await queue?.recheck(batchArn, 'follow', message.round + 1, { retry });
+      if (followGivesUp(batch, retry, now())) {
+        logger.info('Follow-up ends: the retry was not made', log);
+        return undefined;
+      }
+      await queue?.recheck(batchArn, 'follow', message.round + 1, {
+        retry,
+        ...(announced ? { announced } : {}),
+      });
       return undefined;
     }
     const outcomeAt = batch?.endTime?.getTime() ?? now();
@@ -635,13 +671,17 @@ export class BatchRetrier {
     if (first) {
       const retryToOutcomeSeconds = seconds(outcomeAt - retry.retriedAt);
       logger.info(`Retry outcome: ${outcome}`, {
-        batchArn,
-        attempt: retry.attempt,
+        ...log,
         outcome,
         retryToOutcomeSeconds,
       });
       countOutcome(outcome);
-      await this.#moveCircuit(retry.projectName, batchArn, outcome);
+      await this.#moveCircuit(
+        retry.projectName,
+        batchArn,
+        retry.failure,
+        outcome,
+      );
       const type = OUTCOME_EVENTS[outcome];
       if (type) {
         await events.publish(type, {
@@ -751,6 +791,29 @@ const OUTCOME_EVENTS: Partial<Record<Outcome, BatchEventType>> = {
   healed: BATCH_EVENTS.healed,
   'failed-again': BATCH_EVENTS.failedAgain,
 };
+
+/** A retry as its follow-up carries it, decided at `retriedAt`. */
+function retryRecord(
+  request: RetryRequest,
+  maxRetries: number | undefined,
+  classifications: readonly Classification[],
+  retriedAt: number,
+): RetryRecord {
+  const failedAt = failedAtOf(request.failure);
+  return {
+    projectName: parseBatchArn(request.batchArn)?.projectName ?? '',
+    failure: request.failure,
+    attempt: request.attempt,
+    ...(maxRetries === undefined ? {} : { maxRetries }),
+    token: request.token,
+    ...(failedAt === undefined ? {} : { failedAt }),
+    retriedAt,
+    failedGroups: classifications.map((c) => ({
+      identifier: c.identifier,
+      class: c.class,
+    })),
+  };
+}
 
 /** A retry's event detail, from what its follow-up carries. */
 function eventDetail(batchArn: string, retry: RetryRecord): BatchEventDetail {

@@ -60,21 +60,32 @@ export class CircuitStore {
   }
 
   /**
-   * Takes the half-open probe for `batchArn` from the circuit as it was
-   * read (`seen`); true for the one winner among concurrent takers.
+   * Takes the half-open probe for `batchArn`'s `failure` from the circuit
+   * as it was read (`seen`); true for the one winner among concurrent
+   * takers.
    */
-  takeProbe(projectName: string, seen: CircuitView, batchArn: string) {
+  takeProbe(
+    projectName: string,
+    seen: CircuitView,
+    batchArn: string,
+    failure: string,
+  ) {
     const stale = seen.state === 'half-open';
     return this.#transition(projectName, {
-      UpdateExpression: 'SET #state = :half, probeBatch = :arn',
+      UpdateExpression:
+        'SET #state = :half, probeBatch = :arn, probeFailure = :failure',
       ConditionExpression: stale
-        ? '#state = :half AND probeBatch = :seen'
+        ? '#state = :half AND probeBatch = :seen AND probeFailure = :seenFailure'
         : '#state = :open AND openedAt = :openedAt',
       ExpressionAttributeValues: {
         ':half': 'half-open',
         ':arn': batchArn,
+        ':failure': failure,
         ...(stale
-          ? { ':seen': seen.probeBatch ?? '' }
+          ? {
+              ':seen': seen.probeBatch ?? '',
+              ':seenFailure': seen.probeFailure ?? '',
+            }
           : { ':open': 'open', ':openedAt': seen.openedAt ?? 0 }),
       },
     });
@@ -83,7 +94,8 @@ export class CircuitStore {
   /** Opens the circuit from the state `from` was read in; true once. */
   open(projectName: string, from: CircuitView, now: number) {
     return this.#transition(projectName, {
-      UpdateExpression: 'SET #state = :open, openedAt = :now REMOVE probeBatch',
+      UpdateExpression:
+        'SET #state = :open, openedAt = :now REMOVE probeBatch, probeFailure',
       ConditionExpression:
         '#state = :from AND (attribute_not_exists(openedAt) OR openedAt <> :now)',
       ExpressionAttributeValues: {
@@ -95,16 +107,18 @@ export class CircuitStore {
   }
 
   /** Closes a half-open circuit whose probe healed; true once. */
-  close(projectName: string, batchArn: string) {
+  close(projectName: string, batchArn: string, failure: string) {
     return this.#transition(projectName, {
       UpdateExpression:
-        'SET #state = :closed, streak = :zero REMOVE probeBatch',
-      ConditionExpression: '#state = :half AND probeBatch = :arn',
+        'SET #state = :closed, streak = :zero REMOVE probeBatch, probeFailure',
+      ConditionExpression:
+        '#state = :half AND probeBatch = :arn AND probeFailure = :failure',
       ExpressionAttributeValues: {
         ':closed': 'closed',
         ':zero': 0,
         ':half': 'half-open',
         ':arn': batchArn,
+        ':failure': failure,
       },
     });
   }
@@ -146,5 +160,8 @@ function toView(item: Record<string, unknown>): CircuitView {
     ...(item.probeBatch === undefined
       ? {}
       : { probeBatch: String(item.probeBatch) }),
+    ...(item.probeFailure === undefined
+      ? {}
+      : { probeFailure: String(item.probeFailure) }),
   };
 }

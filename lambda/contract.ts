@@ -327,6 +327,13 @@ export const RECHECK = {
   maxDelaySeconds: 900,
   /** Receives of a message before the queue moves it to its DLQ. */
   maxReceives: 5,
+  /**
+   * A follow-up is queued before its RetryBuildBatch call, so a kill right
+   * after the call cannot lose it; if the batch still shows the failure
+   * this long after, the call was never made (or was refused) and the
+   * follow-up ends.
+   */
+  followUnchangedSeconds: 900,
 } as const;
 
 /** The `source` of the batch-level events the service publishes. */

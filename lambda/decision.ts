@@ -504,6 +504,45 @@ export function retryOutcome(
   }
 }
 
+/**
+ * Whether a retried batch shows the retry: it runs again, or failed anew.
+ * A follow-up is queued before its RetryBuildBatch call, so it must not
+ * announce a retry that a kill or a refusal left unmade.
+ *
+ * @example
+ * retryMade(batch, failure); // true once the retried run started
+ */
+export function retryMade(
+  batch: BatchView | undefined,
+  retriedFailure: string,
+): boolean {
+  return (
+    batch !== undefined &&
+    (batch.status === 'IN_PROGRESS' || failureKey(batch) !== retriedFailure)
+  );
+}
+
+/**
+ * Whether a follow-up whose retry does not show yet should end: the
+ * failure is still there `RECHECK.followUnchangedSeconds` after the retry
+ * was decided, so the call was never made or was refused (a later call
+ * with the same token queues its own follow-up).
+ *
+ * @example
+ * followGivesUp(batch, retry, Date.now()); // true after 15 minutes unchanged
+ */
+export function followGivesUp(
+  batch: BatchView | undefined,
+  retry: { readonly failure: string; readonly retriedAt: number },
+  now: number,
+): boolean {
+  return (
+    batch !== undefined &&
+    !retryMade(batch, retry.failure) &&
+    now - retry.retriedAt > RECHECK.followUnchangedSeconds * 1000
+  );
+}
+
 /** A project's circuit, as stored. */
 export interface CircuitView {
   readonly state: 'closed' | 'open' | 'half-open';
@@ -513,6 +552,21 @@ export interface CircuitView {
   readonly openedAt?: number;
   /** The batch let through after the cooldown, while half-open. */
   readonly probeBatch?: string;
+  /** The failure of `probeBatch` the probe retries. */
+  readonly probeFailure?: string;
+}
+
+/** Whether `batchArn`'s `failure` is the half-open circuit's probe. */
+function isProbe(
+  circuit: CircuitView,
+  batchArn: string,
+  failure: string,
+): boolean {
+  return (
+    circuit.state === 'half-open' &&
+    circuit.probeBatch === batchArn &&
+    circuit.probeFailure === failure
+  );
 }
 
 /**
@@ -522,12 +576,13 @@ export interface CircuitView {
  * wins the conditional write that takes the probe).
  *
  * @example
- * circuitVerdict(config, circuit, batch.arn, Date.now()); // 'open'
+ * circuitVerdict(config, circuit, batch.arn, failure, Date.now()); // 'open'
  */
 export function circuitVerdict(
   config: Config,
   circuit: CircuitView | undefined,
   batchArn: string,
+  failure: string,
   now: number,
 ): 'closed' | 'open' | 'probe' {
   if (config.circuitBreakerThreshold === 0 || !circuit) return 'closed';
@@ -535,9 +590,11 @@ export function circuitVerdict(
     case 'closed':
       return 'closed';
     case 'half-open': {
-      // The probe's own redelivery goes on; every other batch waits, unless
-      // the probe never came to an outcome (it was not retried after all).
-      if (circuit.probeBatch === batchArn) return 'closed';
+      // The probe's own redelivery goes on; every other failure waits (a
+      // new failure of the probe's batch too: the probe's outcome, which
+      // re-opens the circuit, may not be recorded yet), unless the probe
+      // never came to an outcome (it was not retried after all).
+      if (isProbe(circuit, batchArn, failure)) return 'closed';
       const stale = 2 * config.circuitBreakerCooldownMinutes * 60_000;
       return now >= (circuit.openedAt ?? 0) + stale ? 'probe' : 'open';
     }
@@ -554,17 +611,17 @@ export function circuitVerdict(
  * failed-again in a row opens it.
  *
  * @example
- * circuitAfter(config, { state: 'closed', streak: 4 }, 'failed-again', arn); // 'open'
+ * circuitAfter(config, { state: 'closed', streak: 4 }, 'failed-again', arn, failure); // 'open'
  */
 export function circuitAfter(
   config: Config,
   circuit: CircuitView,
   outcome: Outcome,
   batchArn: string,
+  failure: string,
 ): 'open' | 'closed' | 'unchanged' {
   if (config.circuitBreakerThreshold === 0) return 'unchanged';
-  const probe =
-    circuit.state === 'half-open' && circuit.probeBatch === batchArn;
+  const probe = isProbe(circuit, batchArn, failure);
   if (outcome === 'healed') {
     return circuit.state === 'closed'
       ? 'unchanged'

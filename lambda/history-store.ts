@@ -2,12 +2,26 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type Outcome, TABLE } from './contract.js';
 import type { Reason } from './decision.js';
 
 /** Key prefix of history items: `history#<batch ARN>#<failure>`. */
 export const HISTORY_KEY_PREFIX = 'history#';
+
+/** Key prefix of a retry's announcement marker: `announced#<token>`. */
+const ANNOUNCED_KEY_PREFIX = 'announced#';
+
+/**
+ * What became of a retry's `Batch Retry Issued`: published (`issued`), or
+ * not to be published because CodeBuild refused the call (`refused`).
+ */
+export type Announcement = 'issued' | 'refused';
 
 /** What was decided about one failure of one batch, and what came of it. */
 export interface HistoryEntry {
@@ -58,14 +72,58 @@ export class HistoryStore {
    * @example
    * if (await history.record({ ...entry, outcome: 'healed' })) await publish();
    */
-  async record(entry: HistoryEntry): Promise<boolean> {
+  record(entry: HistoryEntry): Promise<boolean> {
+    return this.#putOnce({
+      ...entry,
+      [TABLE.partitionKey]: `${HISTORY_KEY_PREFIX}${entry.batchArn}#${entry.failure}`,
+    });
+  }
+
+  /**
+   * Claims a retry's announcement: true for the one caller that then
+   * publishes `Batch Retry Issued` (or, with `refused`, makes sure nobody
+   * does). The invocation that made the call and the retry's follow-up
+   * both try, so a kill right after the call loses no event.
+   *
+   * @example
+   * if (await history.announce(token, 'issued')) await publish();
+   */
+  announce(token: string, announcement: Announcement): Promise<boolean> {
+    return this.#putOnce({
+      [TABLE.partitionKey]: `${ANNOUNCED_KEY_PREFIX}${token}`,
+      announcement,
+    });
+  }
+
+  /** Gives an `issued` claim back: its event could not be published. */
+  async withdraw(token: string): Promise<void> {
+    await this.#doc.send(
+      new DeleteCommand({
+        TableName: this.#table,
+        Key: { [TABLE.partitionKey]: `${ANNOUNCED_KEY_PREFIX}${token}` },
+      }),
+    );
+  }
+
+  /** What became of a retry's announcement, if anything yet. */
+  async announcement(token: string): Promise<Announcement | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [TABLE.partitionKey]: `${ANNOUNCED_KEY_PREFIX}${token}` },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.announcement as Announcement | undefined;
+  }
+
+  async #putOnce(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
-            ...entry,
-            [TABLE.partitionKey]: `${HISTORY_KEY_PREFIX}${entry.batchArn}#${entry.failure}`,
+            ...item,
             [TABLE.ttlAttribute]:
               Math.floor(this.#now() / 1000) + this.#retentionSeconds,
           },

@@ -30,6 +30,8 @@ export interface RecheckMessage {
   readonly retry?: RetryRecord;
   /** The batch's phase count when the chain began (see `nextRecheck`). */
   readonly phases?: number;
+  /** A `follow` chain's retry was announced (`Batch Retry Issued`). */
+  readonly announced?: boolean;
 }
 
 /** Make a reserved attempt's retry, after its RetryDelaySeconds. */
@@ -51,6 +53,7 @@ const SCHEMAS = {
     chain: z.enum(['backstop', 'settle', 'follow']),
     round: z.number().check(z.gte(0), z.refine(Number.isInteger)),
     phases: z.optional(z.number()),
+    announced: z.optional(z.boolean()),
     retry: z.optional(
       z.object({
         projectName: z.string(),
@@ -126,7 +129,7 @@ export class RecheckQueue {
     batchArn: string,
     chain: RecheckChain,
     round: number,
-    extra: Pick<RecheckMessage, 'retry' | 'phases'> = {},
+    extra: Pick<RecheckMessage, 'retry' | 'phases' | 'announced'> = {},
   ): Promise<number> {
     const delaySeconds = recheckDelaySeconds(chain, round);
     const message: RecheckMessage = {

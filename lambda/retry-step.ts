@@ -31,8 +31,15 @@ export type RetryStepResult =
   /** Another invocation is making this very call right now. */
   | { readonly kind: 'in-flight' };
 
-/** Makes the RetryBuildBatch call for a reserved attempt at most once. */
-export type RetryStep = (request: RetryRequest) => Promise<RetryStepResult>;
+/**
+ * Makes the RetryBuildBatch call for a reserved attempt at most once;
+ * `beforeCall` runs right before each call actually made (not when an
+ * earlier delivery's stored result answers).
+ */
+export type RetryStep = (
+  request: RetryRequest,
+  beforeCall?: () => Promise<unknown>,
+) => Promise<RetryStepResult>;
 
 /**
  * The crash-safe retry step: RetryBuildBatch wrapped in Powertools
@@ -55,9 +62,10 @@ export function createRetryStep(
 ): RetryStep {
   const call = async (
     request: RetryRequest,
-    witness: { ran: boolean },
+    witness: { ran: boolean; beforeCall?: () => Promise<unknown> },
   ): Promise<RetryResponse> => {
     witness.ran = true;
+    await witness.beforeCall?.();
     return gateway.retryBatch(request);
   };
   const once = makeIdempotent(call, {
@@ -66,8 +74,8 @@ export function createRetryStep(
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
     dataIndexArgument: 0,
   });
-  return async (request) => {
-    const witness = { ran: false };
+  return async (request, beforeCall) => {
+    const witness = { ran: false, ...(beforeCall ? { beforeCall } : {}) };
     try {
       const response = await once(request, witness);
       return { kind: 'done', response, fresh: witness.ran };

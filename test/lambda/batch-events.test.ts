@@ -220,5 +220,57 @@ describe('when EventBridge fails', () => {
       }),
     );
     expect(logs.text()).toContain('"EventPublishFailed"');
+
+    // The claim was given back, so the follow-up publishes it, once.
+    await afterFollowUp();
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(1);
+  });
+});
+
+describe('a kill right after CodeBuild accepted the retry', () => {
+  it('leaves the follow-up to announce the retry once and record its outcome', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    // CodeBuild acts on every attempt of the call, but its answers are
+    // lost: the invocation fails after the retry was made.
+    h.codebuild.failNext('RetryBuildBatch', 5, {
+      type: 'InternalFailure',
+      status: 500,
+      afterActing: true,
+    });
+    await expect(handler(event, lambdaContext())).rejects.toThrow();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toEqual([]);
+
+    // Lambda's retry of the event finds the batch running again.
+    await handler(event, lambdaContext());
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toEqual([]);
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(1);
+
+    endRerun(batch.arn, 'SUCCEEDED');
+    await afterFollowUp();
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(1);
+    expect(received(BATCH_EVENTS.healed, batch.arn)).toHaveLength(1);
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+  });
+
+  it('announces nothing when the call never reached CodeBuild', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    h.codebuild.failNext('RetryBuildBatch', 5, 'server-error');
+    await expect(handler(event, lambdaContext())).rejects.toThrow();
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toEqual([]);
+
+    // Lambda's retry makes the call; one announcement, one outcome.
+    await expect(handler(event, lambdaContext())).resolves.toMatchObject({
+      result: 'retried',
+    });
+    endRerun(batch.arn, 'SUCCEEDED');
+    for (let i = 0; i < 3; i++) await afterFollowUp();
+    expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(1);
+    expect(received(BATCH_EVENTS.healed, batch.arn)).toHaveLength(1);
   });
 });

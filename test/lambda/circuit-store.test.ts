@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_EVENTS, EVENT_SOURCE } from '../../lambda/contract.js';
+import {
+  BATCH_EVENTS,
+  EVENT_SOURCE,
+  PROJECT_TAGS,
+} from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import {
@@ -40,21 +44,22 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 /** A one-group batch settled FAILED (out of memory: retryable); its event. */
-function failed() {
-  const batch = h.codebuild.startBatch(PROJECT, { groups: ['unit'] });
+function failed(project = PROJECT) {
+  const batch = h.codebuild.startBatch(project, { groups: ['unit'] });
   const [build] = h.codebuild.currentBuilds(batch.arn);
   const event = h.codebuild.completeBuild(build?.arn as string, 'FAILED');
   h.codebuild.settleBatch(batch.arn);
   return { batch, event };
 }
 
-/** Ends the retried run of `batchArn`. */
+/** Ends the retried run of `batchArn`; its event. */
 function endRerun(batchArn: string, status: 'SUCCEEDED' | 'FAILED') {
   const [build] = h.codebuild
     .currentBuilds(batchArn)
     .filter((b) => b.buildStatus === 'IN_PROGRESS');
-  h.codebuild.completeBuild(build?.arn as string, status);
+  const event = h.codebuild.completeBuild(build?.arn as string, status);
   h.codebuild.settleBatch(batchArn);
+  return event;
 }
 
 async function followUp() {
@@ -142,5 +147,33 @@ describe('the circuit breaker', () => {
     expect(await invoke(failed().event)).toMatchObject({
       reason: 'circuit-open',
     });
+  });
+
+  it("holds the probe's batch back when it fails again before the probe's outcome is known", async () => {
+    const project = 'circuit-api'; // three retries per batch
+    h.codebuild.createProject(project, {
+      tags: { [PROJECT_TAGS.maxRetries]: '3' },
+    });
+    for (let i = 0; i < 2; i++) {
+      const { batch, event } = failed(project);
+      await invoke(event);
+      endRerun(batch.arn, 'FAILED');
+      await followUp();
+    }
+    h.clock.shift(5 * 60_000);
+    const { batch, event } = failed(project);
+    expect(await invoke(event)).toMatchObject({ result: 'retried' });
+
+    // The probe's run fails; its event comes before the follow-up.
+    const again = endRerun(batch.arn, 'FAILED');
+    expect(await invoke(again)).toMatchObject({ reason: 'circuit-open' });
+    await followUp();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    const opened = h.events
+      .delivered(BATCH_EVENTS.circuitOpened)
+      .filter(
+        (e) => (e.detail as { projectName?: string }).projectName === project,
+      );
+    expect(opened).toHaveLength(2);
   });
 });

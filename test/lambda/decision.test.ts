@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchView, failureKey } from '../../lambda/batch.js';
 import { type Config, loadConfig } from '../../lambda/config.js';
-import { FAILURE_CLASSES, type FailureClass } from '../../lambda/contract.js';
+import {
+  FAILURE_CLASSES,
+  type FailureClass,
+  RECHECK,
+} from '../../lambda/contract.js';
 import {
   buildSkipReason,
   circuitAfter,
@@ -9,6 +13,7 @@ import {
   DELAYED_RETRY_GRACE_MS,
   decideRetry,
   dryRunAttempt,
+  followGivesUp,
   isInLookback,
   isInScope,
   isRetryDelayed,
@@ -21,6 +26,7 @@ import {
   recheckDelaySeconds,
   retryableByClass,
   retryDelaySeconds,
+  retryMade,
   retryOutcome,
   retryReason,
   scanPage,
@@ -570,6 +576,21 @@ describe('retryOutcome', () => {
     expect(retryOutcome(undefined, retried)).toBe('gone');
   });
 
+  it('tells whether the retry was made at all, and when to stop waiting for it', () => {
+    const unchanged = { ...failed, phaseCount: 4 };
+    expect(retryMade(unchanged, retried)).toBe(false);
+    expect(retryMade(run('IN_PROGRESS', 5), retried)).toBe(true);
+    expect(retryMade(run('FAILED', 6, new Date()), retried)).toBe(true);
+    expect(retryMade(undefined, retried)).toBe(false);
+    const decided = { failure: retried, retriedAt: 0 };
+    const limit = RECHECK.followUnchangedSeconds * 1000;
+    expect(followGivesUp(unchanged, decided, limit)).toBe(false);
+    expect(followGivesUp(unchanged, decided, limit + 1)).toBe(true);
+    expect(followGivesUp(run('IN_PROGRESS', 5), decided, limit + 1)).toBe(
+      false,
+    );
+  });
+
   it('knows the retry did not help once a later run started', () => {
     expect(retryOutcome(run('IN_PROGRESS', 7), retried)).toBe('failed-again');
     const later = new Date('2026-11-20T11:50:00Z');
@@ -585,41 +606,62 @@ describe('the circuit breaker rules', () => {
   const cooldown = config.circuitBreakerCooldownMinutes * 60_000;
 
   it('holds retries back while open, then offers one probe', () => {
-    expect(circuitVerdict(config, undefined, arn, t)).toBe('closed');
-    expect(circuitVerdict(config, { state: 'closed', streak: 9 }, arn, t)).toBe(
-      'closed',
-    );
+    const f = 'f1';
+    expect(circuitVerdict(config, undefined, arn, f, t)).toBe('closed');
+    expect(
+      circuitVerdict(config, { state: 'closed', streak: 9 }, arn, f, t),
+    ).toBe('closed');
     const open = { state: 'open' as const, streak: 5, openedAt: t };
-    expect(circuitVerdict(config, open, arn, t + cooldown - 1)).toBe('open');
-    expect(circuitVerdict(config, open, arn, t + cooldown)).toBe('probe');
-    const half = { ...open, state: 'half-open' as const, probeBatch: 'other' };
-    expect(circuitVerdict(config, half, arn, t + cooldown)).toBe('open');
-    expect(circuitVerdict(config, { ...half, probeBatch: arn }, arn, t)).toBe(
-      'closed',
-    );
+    expect(circuitVerdict(config, open, arn, f, t + cooldown - 1)).toBe('open');
+    expect(circuitVerdict(config, open, arn, f, t + cooldown)).toBe('probe');
+    const half = {
+      ...open,
+      state: 'half-open' as const,
+      probeBatch: 'other',
+      probeFailure: f,
+    };
+    expect(circuitVerdict(config, half, arn, f, t + cooldown)).toBe('open');
+    const mine = { ...half, probeBatch: arn };
+    // The probe's own redelivery goes on …
+    expect(circuitVerdict(config, mine, arn, f, t)).toBe('closed');
+    // … but a new failure of the probe's batch waits for the probe's outcome.
+    expect(circuitVerdict(config, mine, arn, 'f2', t + cooldown)).toBe('open');
     // A probe that never came to an outcome is replaced after a while.
-    expect(circuitVerdict(config, half, arn, t + 2 * cooldown)).toBe('probe');
+    expect(circuitVerdict(config, half, arn, f, t + 2 * cooldown)).toBe(
+      'probe',
+    );
     const off = { ...config, circuitBreakerThreshold: 0 };
-    expect(circuitVerdict(off, open, arn, t)).toBe('closed');
+    expect(circuitVerdict(off, open, arn, f, t)).toBe('closed');
   });
 
   it('opens at the threshold, closes on a healed probe, re-opens on a failed one', () => {
+    const f = 'f1';
     const closed = (streak: number) => ({ state: 'closed' as const, streak });
-    expect(circuitAfter(config, closed(4), 'failed-again', arn)).toBe(
+    expect(circuitAfter(config, closed(4), 'failed-again', arn, f)).toBe(
       'unchanged',
     );
-    expect(circuitAfter(config, closed(5), 'failed-again', arn)).toBe('open');
-    expect(circuitAfter(config, closed(0), 'healed', arn)).toBe('unchanged');
-    const probe = { state: 'half-open' as const, streak: 5, probeBatch: arn };
-    expect(circuitAfter(config, probe, 'healed', arn)).toBe('closed');
-    expect(circuitAfter(config, probe, 'failed-again', arn)).toBe('open');
-    expect(circuitAfter(config, probe, 'stopped', arn)).toBe('unchanged');
+    expect(circuitAfter(config, closed(5), 'failed-again', arn, f)).toBe(
+      'open',
+    );
+    expect(circuitAfter(config, closed(0), 'healed', arn, f)).toBe('unchanged');
+    const probe = {
+      state: 'half-open' as const,
+      streak: 5,
+      probeBatch: arn,
+      probeFailure: f,
+    };
+    expect(circuitAfter(config, probe, 'healed', arn, f)).toBe('closed');
+    expect(circuitAfter(config, probe, 'failed-again', arn, f)).toBe('open');
+    expect(circuitAfter(config, probe, 'stopped', arn, f)).toBe('unchanged');
+    // Another failure's outcome of the same batch is not the probe's.
+    expect(circuitAfter(config, probe, 'healed', arn, 'f0')).toBe('unchanged');
     expect(
       circuitAfter(
         { ...config, circuitBreakerThreshold: 0 },
         closed(9),
         'failed-again',
         arn,
+        f,
       ),
     ).toBe('unchanged');
   });

@@ -130,7 +130,7 @@ describe('remote calls per event', () => {
     expect(operations).toEqual([]);
   });
 
-  it('costs at most 9 for a retried batch, and at most 3 for its duplicate', async () => {
+  it('costs at most 10 for a retried batch, and at most 3 for its duplicate', async () => {
     const { arn, event } = failedBatch();
 
     const retried = await callsOf(event);
@@ -138,9 +138,10 @@ describe('remote calls per event', () => {
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
     // At most one more when the project's tags are due (every five minutes),
-    // and two that account for the retry: Batch Retry Issued, and the
-    // follow-up re-check that will record its outcome.
-    expect(retried.operations.length).toBeLessThanOrEqual(9);
+    // and three that account for the retry: the follow-up re-check that
+    // will record its outcome (queued before the call), the announcement's
+    // marker and Batch Retry Issued.
+    expect(retried.operations.length).toBeLessThanOrEqual(10);
     expect(retried.operations).toEqual(
       expect.arrayContaining(['PutEvents', 'SendMessage']),
     );
@@ -167,14 +168,14 @@ describe('remote calls per event', () => {
     expect(duplicate.operations).not.toContain('RetryBuildBatch');
   });
 
-  it('costs at most 10 for a batch retried on its log tail, tags already read', async () => {
+  it('costs at most 11 for a batch retried on its log tail, tags already read', async () => {
     const { arn, event } = failedBatch(FAILURES.networkInLog);
 
     const retried = await callsOf(event);
 
     expect(retried.result).toMatchObject({ kind: 'batch', result: 'retried' });
     expect(h.codebuild.retryCount(arn)).toBe(1);
-    expect(retried.operations.length).toBeLessThanOrEqual(10);
+    expect(retried.operations.length).toBeLessThanOrEqual(11);
     expect(retried.operations.filter((op) => op === 'GetLogEvents')).toEqual([
       'GetLogEvents',
     ]);

@@ -3,12 +3,19 @@ import { ApiError } from './wire-server.js';
 /**
  * An injected error: `throttle` is HTTP 400 `ThrottlingException` "Rate
  * exceeded", `server-error` HTTP 500 `InternalFailure`, otherwise the given
- * `__type` and HTTP status.
+ * `__type` and HTTP status. With `afterActing`, the service acts on the
+ * request and then answers the error: the answer was lost on the way back.
  */
 export type FaultKind =
   | 'throttle'
   | 'server-error'
-  | { type: string; status: number; message?: string };
+  | { type: string; status: number; message?: string; afterActing?: boolean };
+
+/** An error to answer, and whether the service acts on the request first. */
+export interface InjectedFault {
+  readonly error: ApiError;
+  readonly afterActing: boolean;
+}
 
 /**
  * Random faults: shares (0–1) of requests answered with `ThrottlingException`
@@ -75,8 +82,8 @@ export class FaultInjector {
     return this.#applies(operation) ? (this.#config.latencyMs ?? 0) : 0;
   }
 
-  /** The injected error for this request, if any (and counts throttles). */
-  take(operation: string): ApiError | undefined {
+  /** The injected fault for this request, if any (and counts throttles). */
+  take(operation: string): InjectedFault | undefined {
     const index = this.#queued.findIndex(
       (q) => q.operation === operation || q.operation === '*',
     );
@@ -90,6 +97,7 @@ export class FaultInjector {
     if (!kind) return undefined;
     const error = toError(kind);
     if (error.type === 'ThrottlingException') this.throttled += 1;
-    return error;
+    const afterActing = typeof kind === 'object' && kind.afterActing === true;
+    return { error, afterActing };
   }
 }

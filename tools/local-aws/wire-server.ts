@@ -180,9 +180,11 @@ export async function serveJson(options: ServeOptions) {
     const latency = faults.latencyFor(operation);
     if (latency > 0 && !(await sleep(latency))) return;
     const injected = faults.take(operation);
-    if (injected) return fail(injected);
+    if (injected && !injected.afterActing) return fail(injected.error);
     try {
-      send(200, toWire(run(input as Input)));
+      const output = toWire(run(input as Input));
+      if (injected) return fail(injected.error);
+      send(200, output);
     } catch (error) {
       fail(
         error instanceof ApiError
