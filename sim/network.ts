@@ -46,6 +46,13 @@ export interface CallRecord {
   readonly requestId?: string;
   /** RetryBuildBatch only: the batch's id (or ARN), as sent. */
   readonly batchId?: string;
+  /**
+   * CodeBuild only: what the call is about, as sent — the `ids` of
+   * BatchGetBuildBatches and BatchGetBuilds, the `id` of RetryBuildBatch,
+   * the `names` of BatchGetProjects (the figures attribute a queue
+   * invocation's calls to its messages with them).
+   */
+  readonly subjects?: readonly string[];
   readonly status: number;
   /** The error type of a failed call (e.g. ThrottlingException). */
   readonly errorType?: string;
@@ -143,9 +150,10 @@ export class Network {
         operation === 'RetryBuildBatch'
           ? String(JSON.parse(body.toString('utf8')).id)
           : undefined;
+      const subjects = service === 'codebuild' ? subjectsOf(body) : undefined;
       const record = (status: number, extra: Partial<CallRecord> = {}) =>
         options.onCall?.({
-          ...{ service, operation, status, requestId, batchId },
+          ...{ service, operation, status, requestId, batchId, subjects },
           ...extra,
         });
 
@@ -294,6 +302,21 @@ function hopByHopRemoved(headers: IncomingHttpHeaders) {
         entry[1] !== undefined && !HOP_BY_HOP.has(entry[0]),
     ),
   );
+}
+
+/** The ids, id or names a CodeBuild request names (none: a listing). */
+function subjectsOf(body: Buffer): readonly string[] | undefined {
+  try {
+    const { ids, id, names } = JSON.parse(body.toString('utf8')) as {
+      ids?: unknown;
+      id?: unknown;
+      names?: unknown;
+    };
+    const list = [ids, names].find(Array.isArray) ?? (id ? [id] : undefined);
+    return list?.map(String);
+  } catch {
+    return undefined;
+  }
 }
 
 function errorTypeOf(body: Buffer): string | undefined {

@@ -700,6 +700,8 @@ async function checkBatches(sim: Simulation, aws: LocalAws) {
       expectedRetries: course.retries,
       expectedStatus: course.finalStatus as string,
       status: history.status,
+      /** When the latest run settled (absent: never settled). */
+      settledAt: history.settledAt,
       maxRetries: policy.maxRetries,
       retryOn: policy.retryOn,
       /** Each FAILED run: its groups' classes, and what followed. */
@@ -1073,7 +1075,7 @@ function figuresOf(
     dlqMessages: sim.deadLetters,
     /** Re-check messages moved to the queue's dead-letter queue. */
     recheckDlqMessages: sum(aws.stacks, (s) => s.queued().deadLetters),
-    ...queueFigures(sim, batches),
+    ...queueFigures(sim, aws, batches),
     ...outcomeFigures(aws, batches, history),
     ...circuitFigures(sim, aws, batches),
     /** GetLogEvents answers that brought a project's secret to the function. */
@@ -1107,11 +1109,126 @@ const ratio = (n: number, d: number) =>
 const PATHS = { buildEvent: 'event', queue: 'recheck', sweep: 'sweep' };
 
 /**
+ * What a queue message asks: a re-check of one of the three chains
+ * (`backstop`, `settle`, `follow`, see RecheckChain in lambda/decision.ts),
+ * a delayed `retry`, or `invalid` (a body the function rejects).
+ */
+export type QueueMessageKind =
+  | 'backstop'
+  | 'settle'
+  | 'follow'
+  | 'retry'
+  | 'invalid';
+
+/** A queue message as an invocation received it. */
+export interface ReceivedMessage {
+  readonly messageId: string;
+  readonly kind: QueueMessageKind;
+  readonly batchArn?: string;
+  readonly round?: number;
+  readonly receiveCount: number;
+}
+
+/** The messages of a queue invocation (none for other invocations). */
+export function messagesOf(record: InvocationRecord): ReceivedMessage[] {
+  const records = (record.event.payload as { Records?: unknown }).Records;
+  if (!Array.isArray(records)) return [];
+  return records.map((r: Record<string, unknown>) => {
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(String(r.body)) ?? {};
+    } catch {}
+    const chain = body.kind === 'recheck' ? body.chain : body.kind;
+    const kinds: readonly unknown[] = ['backstop', 'settle', 'follow', 'retry'];
+    const attributes = r.attributes as Record<string, unknown> | undefined;
+    return {
+      messageId: String(r.messageId),
+      kind: kinds.includes(chain) ? (chain as QueueMessageKind) : 'invalid',
+      ...(typeof body.batchArn === 'string' && { batchArn: body.batchArn }),
+      ...(typeof body.round === 'number' && { round: body.round }),
+      receiveCount: Number(attributes?.ApproximateReceiveCount ?? 1),
+    };
+  });
+}
+
+/** A batch's id (`project:uuid`) from its ARN or its id. */
+const batchIdOf = (arnOrId: string) => arnOrId.split('/').pop() ?? arnOrId;
+
+/**
+ * Shares of each CodeBuild call a queue invocation made, by the message it
+ * was made for. An invocation carries up to ten messages, which the
+ * function handles in parallel (Powertools' BatchProcessor), so neither the
+ * order nor the time of a call tells its message; what the call names does.
+ * The rule: a call naming batches (BatchGetBuildBatches, RetryBuildBatch:
+ * the batch; BatchGetBuilds: each build's batch, from CodeBuild) or
+ * projects (BatchGetProjects) belongs to the invocation's messages about
+ * those batches or projects, split equally when several are (two messages
+ * about one batch, one project's policy read for two of its batches); a
+ * call naming none of its messages' batches is split equally over all of
+ * them and counted as `unattributed` as well.
+ */
+function queueCallShares(
+  sim: Simulation,
+  aws: LocalAws,
+  calls: readonly (CallRecord & { readonly at: number })[],
+) {
+  const invocationOf = new Map(sim.invocations.map((r) => [r.requestId, r]));
+  const batchOfBuild = (buildArn: string) => {
+    try {
+      return aws.services.codebuild.getBuild(buildArn).buildBatchArn;
+    } catch {
+      return undefined;
+    }
+  };
+  const shares: {
+    call: CallRecord & { readonly at: number };
+    record: InvocationRecord;
+    message: ReceivedMessage;
+    share: number;
+  }[] = [];
+  let unattributed = 0;
+  for (const call of calls) {
+    const record = invocationOf.get(call.requestId ?? '');
+    if (!record || invocationKind(record) !== 'queue') continue;
+    const messages = messagesOf(record);
+    if (messages.length === 0) continue;
+    const subjects = call.subjects ?? [];
+    const named =
+      call.operation === 'BatchGetProjects'
+        ? messages.filter((m) =>
+            subjects.includes(batchIdOf(m.batchArn ?? '').split(':')[0] ?? ''),
+          )
+        : messages.filter((m) => {
+            const ids = subjects.map((id) =>
+              batchIdOf(
+                call.operation === 'BatchGetBuilds'
+                  ? (batchOfBuild(id) ?? id)
+                  : id,
+              ),
+            );
+            return (
+              m.batchArn !== undefined && ids.includes(batchIdOf(m.batchArn))
+            );
+          });
+    const owners = named.length > 0 ? named : messages;
+    if (named.length === 0) unattributed++;
+    for (const message of owners) {
+      shares.push({ call, record, message, share: 1 / owners.length });
+    }
+  }
+  return { shares, unattributed };
+}
+
+/**
  * Latencies (per failed run retried, by whether any of its failure events
  * was delivered, and by the path that retried it) and the CodeBuild calls of
- * each kind of invocation.
+ * each kind of invocation, and of each kind of queue message.
  */
-function queueFigures(sim: Simulation, batches: readonly BatchResult[]) {
+function queueFigures(
+  sim: Simulation,
+  aws: LocalAws,
+  batches: readonly BatchResult[],
+) {
   const invocationOf = new Map(sim.invocations.map((r) => [r.requestId, r]));
   const codebuild = sim.calls.filter((c) => c.service === 'codebuild');
   const triggerOf = (call: CallRecord) => {
@@ -1163,7 +1280,29 @@ function queueFigures(sim: Simulation, batches: readonly BatchResult[]) {
     watched,
     (r) => (r.run.settledAt - (r.events?.firstAt ?? 0)) / 60_000,
   );
-  const recheckCalls = callsBy.queue ?? 0;
+  // Queue invocations' CodeBuild calls by the kind of message they were
+  // made for (see queueCallShares for the rule).
+  const { shares, unattributed } = queueCallShares(sim, aws, codebuild);
+  const byMessage = (kind: QueueMessageKind) =>
+    sum(
+      shares.filter((s) => s.message.kind === kind),
+      (s) => s.share,
+    );
+  const recheckCalls = byMessage('backstop') + byMessage('settle');
+  const followCalls = byMessage('follow');
+  // Followed: a retry's run, from the retry to that run's settle (the next
+  // failed run's, or the batch's last), or to the end of the simulation.
+  const end = sim.clock.now();
+  const followedMinutes = sum(retried, (r) => {
+    const b = batches.find((x) => x.arn === r.arn);
+    const next = b?.failedRuns.find((f) => f.run === r.run.run + 1);
+    const settled =
+      next?.settledAt ??
+      (b?.settledAt !== undefined && b.settledAt > (r.run.retriedAt ?? 0)
+        ? b.settledAt
+        : end);
+    return (settled - (r.run.retriedAt ?? 0)) / 60_000;
+  });
   const per1000 = (n = 0) => ratio(n * 1000, children);
   return {
     /** Failed runs with a delivered failure event: settle (or first failure event) → retry. */
@@ -1200,7 +1339,27 @@ function queueFigures(sim: Simulation, batches: readonly BatchResult[]) {
     },
     watchedBatches: watched.length,
     watchedMinutes: Math.round(watchedMinutes),
+    /**
+     * CodeBuild calls of the queue's invocations by the kind of message
+     * they were made for (shares of a call split over several messages
+     * make fractions); `unattributed`: calls naming none of their
+     * invocation's messages' batches, split over all of them.
+     */
+    queueCodebuildCalls: {
+      backstop: Math.round(byMessage('backstop')),
+      settle: Math.round(byMessage('settle')),
+      follow: Math.round(followCalls),
+      retry: Math.round(byMessage('retry')),
+      invalid: Math.round(byMessage('invalid')),
+      unattributed,
+    },
+    /** Calls for backstop and settle re-checks, per watched run and watched minute. */
     recheckCallsPerWatchedBatch: ratio(recheckCalls, watched.length),
     recheckCallsPerWatchedMinute: ratio(recheckCalls, watchedMinutes),
+    /** Retried runs, and minutes from each retry to its run's settle (or the end). */
+    followedMinutes: Math.round(followedMinutes),
+    /** Calls for follow-up re-checks, per retry and per followed minute. */
+    followCallsPerRetry: ratio(followCalls, retried.length),
+    followCallsPerFollowedMinute: ratio(followCalls, followedMinutes),
   };
 }

@@ -2,7 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../lambda/contract.js';
 import type { BusEvent } from '../../sim/bus.js';
 import { randomScenario } from '../../sim/scenarios.js';
-import { runSimulation, type SimulationResult } from '../../sim/simulation.js';
+import {
+  invocationKind,
+  runSimulation,
+  type SimulationResult,
+} from '../../sim/simulation.js';
 import { type Assembly, synthesize } from '../../tools/local-aws/synth.js';
 
 // CI-sized reliability runs: the synthesized stack and its bundled function
@@ -152,6 +156,35 @@ describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
     expect(figures.settleToRetrySeconds.p50).toBeLessThanOrEqual(30);
     expect(figures.apiCalls['sqs:SendMessage']).toBeGreaterThan(0);
     expect(figures.recheckDlqMessages).toBe(0);
+  });
+
+  it('tells which queue messages the queue invocations made CodeBuild calls for', () => {
+    const { figures } = result;
+    const byMessage = figures.queueCodebuildCalls;
+    // Every call names a batch or project one of its messages is about.
+    expect(byMessage.unattributed).toBe(0);
+    const queue = new Set(
+      result.invocations
+        .filter((r) => invocationKind(r) === 'queue')
+        .map((r) => r.requestId),
+    );
+    const queueCalls = result.calls.filter(
+      (c) => c.service === 'codebuild' && queue.has(c.requestId ?? ''),
+    ).length;
+    const { backstop, settle, follow, retry, invalid } = byMessage;
+    const attributed = backstop + settle + follow + retry + invalid;
+    expect(Math.abs(attributed - queueCalls)).toBeLessThanOrEqual(3);
+    expect(backstop + settle).toBeGreaterThan(0);
+    expect(follow).toBeGreaterThan(0);
+    expect(figures.recheckCallsPerWatchedBatch).toBeCloseTo(
+      (backstop + settle) / figures.watchedBatches,
+      1,
+    );
+    expect(figures.followCallsPerRetry).toBeCloseTo(
+      follow / figures.retriesIssued,
+      1,
+    );
+    expect(figures.followedMinutes).toBeGreaterThan(0);
   });
 
   it('costs no CodeBuild call for a healthy build outside a watched batch', () => {
