@@ -7,7 +7,7 @@ import {
 } from './batch.js';
 import type { BatchClassifier } from './batch-classifier.js';
 import type { BatchEventDetail, BatchEvents } from './batch-events.js';
-import type { BudgetStore } from './budget-store.js';
+import type { BudgetStore, RecheckTicket } from './budget-store.js';
 import type { CircuitStore } from './circuit-store.js';
 import type { Config } from './config.js';
 import {
@@ -203,10 +203,14 @@ export class BatchRetrier {
 
   /**
    * Watches a batch still running: the sweep's watch list, the children it
-   * waits on, and the re-check chain. A failure starts a backstop chain
-   * while other children run (their events say when the last one ended),
-   * a settle chain when none does; the last child's end starts a settle
-   * chain; a re-check goes on with its own chain.
+   * waits on, and its one re-check chain. A failure starts a backstop
+   * chain while other children run (their events say when the last one
+   * ended); the last child's end, or a failure with no child left running,
+   * starts the settle chain, once per watch. A re-check round's successor
+   * was queued before the round read the batch, so a round sends nothing
+   * unless its chain changes: a backstop that finds no child running
+   * starts the settle chain, and a round that finds the batch ran again
+   * since its chain began ends the watch.
    */
   async #watch(
     batch: BatchView,
@@ -215,35 +219,47 @@ export class BatchRetrier {
     log: Record<string, unknown>,
   ): Promise<void> {
     const { budgetStore, queue } = this.#deps;
-    let chain: RecheckChain | undefined;
-    let round = 0;
+    let start:
+      | { chain: RecheckChain; round: number; ticket: RecheckTicket }
+      | undefined;
     if (recheck) {
       const next = nextRecheck(recheck, batch);
       if (!next) {
+        if (recheck.watch !== undefined) {
+          await budgetStore.unwatch(batch.arn, recheck.watch);
+        }
         logger.debug('Re-check chain ends: the batch ran again', log);
         return;
       }
-      ({ chain, round } = next);
-    } else {
-      const running = trigger === 'build-failed' ? batch.runningBuilds : [];
-      const { first } = await budgetStore.watch(batch.arn, running);
-      if (trigger === 'siblings-done' || first) {
-        chain = running.length > 0 ? 'backstop' : 'settle';
+      if (next.chain !== recheck.chain) {
+        const ticket = await budgetStore.settle(batch.arn);
+        if (ticket) start = { ...next, ticket };
       }
+    } else {
+      const failed = trigger === 'build-failed';
+      const running = failed ? batch.runningBuilds : [];
+      const { first, ticket } = await budgetStore.watch(batch.arn, running);
       count(METRIC.BatchWatched);
+      if (trigger === 'siblings-done' || (failed && running.length === 0)) {
+        const settling = await budgetStore.settle(batch.arn);
+        if (settling) start = { chain: 'settle', round: 0, ticket: settling };
+      } else if (failed && first) {
+        start = { chain: 'backstop', round: 0, ticket };
+      }
     }
     const delaySeconds =
-      queue && chain
-        ? await queue.recheck(batch.arn, chain, round, {
+      queue && start
+        ? await queue.recheck(batch.arn, start.chain, start.round, {
             phases: recheck?.phases ?? batch.phaseCount,
+            ...start.ticket,
           })
         : undefined;
     const line = {
       ...log,
       decision: 'watch',
       reason: 'batch-not-settled',
-      ...(chain && delaySeconds !== undefined
-        ? { recheck: { chain, round, delaySeconds } }
+      ...(start && delaySeconds !== undefined
+        ? { recheck: { chain: start.chain, round: start.round, delaySeconds } }
         : {}),
     };
     // A chain's later rounds are routine; the first watch is worth a line.

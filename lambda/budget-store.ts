@@ -26,8 +26,12 @@ const WATCH_SHARD = 'watched';
 const CHAIN = 'recheckChainAt';
 /** Children still running when a sibling failed (a string set). */
 const PENDING = 'pendingBuilds';
+/** The re-check round that may run next; older rounds are superseded. */
+const SEQ = 'recheckSeq';
+/** Set once the batch's settle chain started. */
+const SETTLING = 'settling';
 /** Every attribute of a watch, removed together when it ends. */
-const WATCH = `${SHARD}, ${WATCHED_AT}, ${CHAIN}, ${PENDING}`;
+const WATCH = `${SHARD}, ${WATCHED_AT}, ${CHAIN}, ${PENDING}, ${SEQ}, ${SETTLING}`;
 /** BatchWriteItem writes at most 25 items per call. */
 const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem reads at most 100 keys per call. */
@@ -55,6 +59,16 @@ export type Reservation =
     }
   /** No budget left for a new failure. */
   | { readonly kind: 'exhausted'; readonly retries: number };
+
+/**
+ * A re-check round's claim on its batch's watch: the watch it belongs to
+ * (when that watch began, epoch ms) and its sequence number. Only the
+ * newest round of the newest watch goes on, so a batch has one live chain.
+ */
+export interface RecheckTicket {
+  readonly watch: number;
+  readonly seq: number;
+}
 
 /** A batch the event path saw fail a child while the batch still ran. */
 export interface WatchedBatch {
@@ -237,21 +251,24 @@ export class BudgetStore {
    * Puts the batch on the sweep's watch list (idempotent) and remembers its
    * children still running, each findable by its build ARN, so their events
    * tell when the last one ended without asking CodeBuild. `first` is true
-   * for the first watcher since the watch began: it starts the re-checks.
+   * for the first watcher since the watch began: it starts the re-checks
+   * with `ticket`.
    */
   async watch(
     batchArn: string,
     runningBuilds: readonly string[] = [],
-  ): Promise<{ readonly first: boolean }> {
+  ): Promise<{ readonly first: boolean; readonly ticket: RecheckTicket }> {
     const pending = runningBuilds.length > 0;
+    const now = this.#now();
     const { Attributes } = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { [ID]: keyOf(batchArn) },
-        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), ${CHAIN} = if_not_exists(${CHAIN}, :now), batchArn = :arn, ${TTL} = :expiration${pending ? ` ADD ${PENDING} :builds` : ''}`,
+        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), ${CHAIN} = if_not_exists(${CHAIN}, :now), ${SEQ} = if_not_exists(${SEQ}, :zero), batchArn = :arn, ${TTL} = :expiration${pending ? ` ADD ${PENDING} :builds` : ''}`,
         ExpressionAttributeValues: {
           ':shard': WATCH_SHARD,
-          ':now': this.#now(),
+          ':now': now,
+          ':zero': 0,
           ':arn': batchArn,
           ':expiration': this.#expiration(),
           ...(pending ? { ':builds': new Set(runningBuilds) } : {}),
@@ -272,7 +289,56 @@ export class BudgetStore {
         return result.UnprocessedItems?.[this.#table] as typeof puts;
       });
     }
-    return { first: Attributes?.[CHAIN] === undefined };
+    const first = Attributes?.[CHAIN] === undefined;
+    return {
+      first,
+      ticket: { watch: first ? now : Number(Attributes?.[CHAIN]), seq: 0 },
+    };
+  }
+
+  /**
+   * Starts the watched batch's settle chain, once per watch: its last
+   * child ended. Supersedes the chain before it; undefined when the batch
+   * is not watched or its settle chain already started.
+   */
+  async settle(batchArn: string): Promise<RecheckTicket | undefined> {
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { [ID]: keyOf(batchArn) },
+          UpdateExpression: `SET ${SETTLING} = :yes ADD ${SEQ} :one`,
+          ConditionExpression: `attribute_exists(${CHAIN}) AND attribute_not_exists(${SETTLING})`,
+          ExpressionAttributeValues: { ':yes': true, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return {
+        watch: Number(Attributes?.[CHAIN]),
+        seq: Number(Attributes?.[SEQ]),
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Claims a re-check round: true when `ticket` is still the watch's
+   * newest (its watch goes on and no later round ran), and then the next
+   * round holds the claim. A superseded or redelivered round gets false.
+   */
+  claimRecheck(batchArn: string, ticket: RecheckTicket): Promise<boolean> {
+    return this.#conditional({
+      Key: { [ID]: keyOf(batchArn) },
+      UpdateExpression: `SET ${SEQ} = :next`,
+      ConditionExpression: `${CHAIN} = :watch AND ${SEQ} <= :seq`,
+      ExpressionAttributeValues: {
+        ':watch': ticket.watch,
+        ':seq': ticket.seq,
+        ':next': ticket.seq + 1,
+      },
+    });
   }
 
   /** The watched batch whose running child `buildArn` is, if any. */
@@ -317,12 +383,21 @@ export class BudgetStore {
     }
   }
 
-  /** Takes the batch off the watch list. */
-  async unwatch(batchArn: string): Promise<void> {
+  /**
+   * Takes the batch off the watch list (only the watch that began at
+   * `watch`, if given), which also ends its re-check chain.
+   */
+  async unwatch(batchArn: string, watch?: number): Promise<void> {
     await this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
       UpdateExpression: `REMOVE ${WATCH}`,
-      ConditionExpression: `attribute_exists(${SHARD})`,
+      ConditionExpression:
+        watch === undefined
+          ? `attribute_exists(${SHARD})`
+          : `${CHAIN} = :watch`,
+      ...(watch === undefined
+        ? {}
+        : { ExpressionAttributeValues: { ':watch': watch } }),
     });
   }
 

@@ -1,15 +1,10 @@
-import {
-  BatchProcessor,
-  EventType,
-  processPartialResponse,
-} from '@aws-lambda-powertools/batch';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSRecord } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { BatchClassifier } from './batch-classifier.js';
 import { BatchEvents } from './batch-events.js';
 import { type BatchOutcome, BatchRetrier } from './batch-retrier.js';
@@ -23,6 +18,7 @@ import {
   buildSkipReason,
   isInScope,
   type SkipReason,
+  startsSettleChain,
   triggerOf,
 } from './decision.js';
 import { InvalidEventError } from './errors.js';
@@ -31,11 +27,8 @@ import { HistoryStore } from './history-store.js';
 import { logger } from './logger.js';
 import { count, metrics } from './metrics.js';
 import { ProjectPolicies } from './project-policies.js';
-import {
-  parseQueueMessage,
-  type QueueMessage,
-  RecheckQueue,
-} from './recheck-queue.js';
+import { createQueueConsumer } from './queue-consumer.js';
+import { RecheckQueue } from './recheck-queue.js';
 import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
 import { recordSkip } from './skip-log.js';
 import { runSweep, type SweepSummary } from './sweep.js';
@@ -151,6 +144,21 @@ export function createHandler(
       const ended = await budgetStore.childEnded(watched, event.buildArn);
       // `unknown`: the watch ended (the batch was decided) or this is a copy.
       if (ended === 'unknown') return ignore('batch-not-watched');
+      if (!startsSettleChain(event.buildStatus, ended)) {
+        return ignore('siblings-running');
+      }
+      if (queue) {
+        // The batch settles seconds after this: its settle chain reads it
+        // then, and a healthy build costs no CodeBuild call.
+        const ticket = await budgetStore.settle(watched);
+        if (ticket) await queue.recheck(watched, 'settle', 0, ticket);
+        return {
+          kind: 'batch',
+          batchArn: watched,
+          result: 'watching',
+          reason: 'batch-not-settled',
+        };
+      }
       if (ended === 'more') return ignore('siblings-running');
       const [batch] = await codebuild.getBatches([watched]);
       if (!batch) return ignore('batch-not-found');
@@ -178,41 +186,12 @@ export function createHandler(
     return { kind: 'batch', ...outcome };
   };
 
-  const onQueueRecord = async (record: SQSRecord): Promise<void> => {
-    let message: QueueMessage;
-    try {
-      message = parseQueueMessage(record.body);
-    } catch (error) {
-      if (!(error instanceof InvalidEventError)) throw error;
-      // Not ours and never will be: dropped with the reason, not redriven.
-      logger.warn('Rejected invalid queue message', {
-        decision: 'reject',
-        reason: 'invalid-event',
-        problem: error.problem,
-        messageId: record.messageId,
-      });
-      count(METRIC.InvalidEvent);
-      return;
-    }
-    if (message.kind === 'retry') {
-      const { kind: _, ...request } = message;
-      await retrier.retryReserved(request, { reason: 'delayed-retry' });
-      return;
-    }
-    const [batch] = await codebuild.getBatches([message.batchArn]);
-    if (message.retry) {
-      await retrier.follow(batch, { ...message, retry: message.retry });
-      return;
-    }
-    if (!batch) {
-      recordSkip('Re-checked batch is gone', 'batch-not-found', {
-        batchArn: message.batchArn,
-      });
-      return;
-    }
-    await retrier.handle(batch, 'recheck', { recheck: message });
-  };
-  const queueProcessor = new BatchProcessor(EventType.SQS);
+  const consumeQueue = createQueueConsumer({
+    budgetStore,
+    codebuild,
+    retrier,
+    ...(queue ? { queue } : {}),
+  });
 
   return async (event, context) => {
     if (context.awsRequestId) logger.addContext(context as Context);
@@ -238,13 +217,7 @@ export function createHandler(
         eventId: invocation.eventId ?? context.awsRequestId ?? 'sweep',
       });
       if (invocation.kind === 'queue') {
-        // Failed records alone go back to the queue (ReportBatchItemFailures).
-        const response = await processPartialResponse(
-          invocation.event,
-          onQueueRecord,
-          queueProcessor,
-          { context: context as Context, throwOnFullBatchFailure: false },
-        );
+        const response = await consumeQueue(invocation.event, context);
         return { kind: 'queue', ...response };
       }
       if (invocation.kind === 'sweep') {

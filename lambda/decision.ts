@@ -327,6 +327,22 @@ export function nextRecheck(
 }
 
 /**
+ * Whether a watched batch's child ending this way starts the settle
+ * chain: the last child the watch waited on ended, or a child was STOPPED
+ * (a fast-fail batch stops its other children as it fails, so it settles
+ * soon even if the last STOPPED event is lost).
+ *
+ * @example
+ * startsSettleChain('STOPPED', 'more'); // true
+ */
+export function startsSettleChain(
+  buildStatus: TerminalBuildStatus,
+  ended: 'last' | 'more',
+): boolean {
+  return ended === 'last' || buildStatus === 'STOPPED';
+}
+
+/**
  * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
  *
  * @example

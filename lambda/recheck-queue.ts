@@ -32,6 +32,9 @@ export interface RecheckMessage {
   readonly phases?: number;
   /** A `follow` chain's retry was announced (`Batch Retry Issued`). */
   readonly announced?: boolean;
+  /** A backstop or settle round's claim on the watch (see `RecheckTicket`). */
+  readonly watch?: number;
+  readonly seq?: number;
 }
 
 /** Make a reserved attempt's retry, after its RetryDelaySeconds. */
@@ -54,6 +57,8 @@ const SCHEMAS = {
     round: z.number().check(z.gte(0), z.refine(Number.isInteger)),
     phases: z.optional(z.number()),
     announced: z.optional(z.boolean()),
+    watch: z.optional(z.number()),
+    seq: z.optional(z.number().check(z.gte(0), z.refine(Number.isInteger))),
     retry: z.optional(
       z.object({
         projectName: z.string(),
@@ -129,7 +134,10 @@ export class RecheckQueue {
     batchArn: string,
     chain: RecheckChain,
     round: number,
-    extra: Pick<RecheckMessage, 'retry' | 'phases' | 'announced'> = {},
+    extra: Pick<
+      RecheckMessage,
+      'retry' | 'phases' | 'announced' | 'watch' | 'seq'
+    > = {},
   ): Promise<number> {
     const delaySeconds = recheckDelaySeconds(chain, round);
     const message: RecheckMessage = {

@@ -210,9 +210,10 @@ describe('retrying failed batches', () => {
     expect(await budgetOf(batch.arn)).toMatchObject({ retries: 1 });
   });
 
-  it('retries a batch that settles after its failed child, through a sibling event', async () => {
+  it('retries a batch that settles after its failed child, through a sibling event and its settle chain', async () => {
     const project = newProject();
-    const handler = h.handler();
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
     const batch = cb.startBatch(project, { groups: ['unit', 'integration'] });
     const [unit, integration] = childArns(batch.arn);
     cb.completeBuild(integration, 'FAILED');
@@ -227,8 +228,11 @@ describe('retrying failed batches', () => {
     cb.completeBuild(unit, 'SUCCEEDED');
     cb.settleBatch(batch.arn);
     expect(await invoke(handler, lastEvent())).toMatchObject({
-      result: 'retried',
+      result: 'watching',
     });
+    expect(cb.retryCount(batch.arn)).toBe(0);
+    h.clock.shift(5_000);
+    await source.drain();
     expect(cb.retryCount(batch.arn)).toBe(1);
   });
 

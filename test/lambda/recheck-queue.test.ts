@@ -163,7 +163,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(logs.text()).not.toContain('s3cret');
   });
 
-  it('hands a record back to the queue when CodeBuild fails it, and retries it later', async () => {
+  it('hands a failed record back to the queue; the next round, queued before the read, retries first', async () => {
     const handler = h.handler({}, { now: h.clock.now });
     const source = h.recheckSource(handler);
     const { batch, event } = failedChild(newProject());
@@ -177,8 +177,84 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(failed?.outcome).toBe('partial');
     expect(h.codebuild.retryCount(batch.arn)).toBe(0);
 
-    h.clock.shift(30_000); // the queue's visibility timeout
+    // The next round is due in 10 s, before the visibility timeout (30 s).
+    h.clock.shift(10_000);
     await source.drain();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+
+    // The failed record comes back superseded: no read, no second retry.
+    const mark = h.codebuild.requests.length;
+    h.clock.shift(30_000);
+    await source.drain();
+    expect(
+      h.codebuild.requests
+        .slice(mark)
+        .filter((r) => JSON.stringify(r.input).includes(batch.id)),
+    ).toEqual([]);
+    expect(retries(batch.id)).toHaveLength(1);
+  });
+
+  it('keeps one chain per batch: a copied round and a backstop overtaken by the settle chain read nothing', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event, siblings } = failedChild(newProject(), [
+      'unit',
+      'e2e',
+    ]);
+    await handler(event, lambdaContext()); // a backstop round, 90 s out
+    await handler(event, lambdaContext()); // a duplicate event: no second chain
+    const ended = h.codebuild.completeBuild(
+      siblings[0]?.arn as string,
+      'SUCCEEDED',
+    );
+    await handler(ended, lambdaContext()); // the settle chain, 5 s out
+    await handler(ended, lambdaContext()); // a copy: the chain already settles
+    const reads = () =>
+      h.codebuild.requests.filter(
+        (r) =>
+          r.operation === 'BatchGetBuildBatches' &&
+          JSON.stringify(r.input).includes(batch.id),
+      ).length;
+    const before = reads();
+
+    h.clock.shift(5_000);
+    await source.drain();
+    expect(reads() - before).toBe(1); // still running
+    h.codebuild.settleBatch(batch.arn, { status: 'STOPPED' }); // a user stopped it
+    h.clock.shift(10_000);
+    await source.drain();
+    expect(reads() - before).toBe(2); // settled: the watch ends
+    h.clock.shift(120_000); // past every queued round, the backstop's too
+    await source.drain();
+    h.clock.shift(120_000);
+    await source.drain();
+    expect(reads() - before).toBe(2);
+    expect(h.codebuild.retryCount(batch.arn)).toBe(0);
+  });
+
+  it('starts the settle chain when a fast-failing batch stops a sibling', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event, siblings } = failedChild(newProject(), [
+      'unit',
+      'e2e',
+      'lint',
+    ]);
+    await handler(event, lambdaContext());
+    // Fast-fail stops the others; the second STOPPED event is lost.
+    const stopped = h.codebuild.completeBuild(
+      siblings[0]?.arn as string,
+      'STOPPED',
+    );
+    h.codebuild.completeBuild(siblings[1]?.arn as string, 'STOPPED');
+    expect(await handler(stopped, lambdaContext())).toMatchObject({
+      result: 'watching',
+    });
+    h.codebuild.settleBatch(batch.arn);
+    h.clock.shift(5_000);
+    await source.drain();
+
+    // Retried from the settle chain, long before the 90-s backstop.
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
   });
 });

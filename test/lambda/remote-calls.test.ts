@@ -81,7 +81,7 @@ describe('remote calls per event', () => {
     expect(operations).toEqual(['GetItem']);
   });
 
-  it('costs no CodeBuild call for a healthy sibling of a watched batch, until the last one', async () => {
+  it('costs no CodeBuild call for any healthy sibling of a watched batch; the last one starts the settle chain', async () => {
     const batch = h.codebuild.startBatch(PROJECT, {
       groups: ['unit', 'e2e', 'lint'],
     });
@@ -104,10 +104,15 @@ describe('remote calls per event', () => {
     const lastEvent = h.codebuild.events.at(-1);
     h.codebuild.settleBatch(batch.arn);
     const last = await callsOf(lastEvent);
-    expect(last.result).toMatchObject({ result: 'retried' });
-    expect(
-      last.operations.filter((op) => op === 'BatchGetBuildBatches'),
-    ).toEqual(['BatchGetBuildBatches']);
+    expect(last.result).toMatchObject({ result: 'watching' });
+    // The child's pointer, the watch's last pending child, the settle
+    // chain's start, and its first round five seconds out.
+    expect([...last.operations].sort()).toEqual([
+      'GetItem',
+      'SendMessage',
+      'UpdateItem',
+      'UpdateItem',
+    ]);
   });
 
   it('costs 1 for a standalone build', async () => {

@@ -1,0 +1,146 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import type {
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
+import type { BatchRetrier } from './batch-retrier.js';
+import type { BudgetStore } from './budget-store.js';
+import type { CodeBuildGateway } from './codebuild-gateway.js';
+import { METRIC } from './contract.js';
+import { InvalidEventError } from './errors.js';
+import { logger } from './logger.js';
+import { count } from './metrics.js';
+import {
+  parseQueueMessage,
+  type QueueMessage,
+  type RecheckMessage,
+  type RecheckQueue,
+} from './recheck-queue.js';
+import { recordSkip } from './skip-log.js';
+
+/** Collaborators of {@link createQueueConsumer}. */
+export interface QueueConsumerDeps {
+  readonly budgetStore: BudgetStore;
+  readonly codebuild: CodeBuildGateway;
+  readonly retrier: BatchRetrier;
+  readonly queue?: RecheckQueue;
+}
+
+/** A backstop or settle round that holds its batch's chain. */
+type ChainRound = RecheckMessage & {
+  readonly watch: number;
+  readonly seq: number;
+};
+
+function isChainRound(message: QueueMessage): message is ChainRound {
+  return (
+    message.kind === 'recheck' &&
+    message.chain !== 'follow' &&
+    message.watch !== undefined &&
+    message.seq !== undefined
+  );
+}
+
+/**
+ * Consumes the re-check queue's records in two phases. First every backstop
+ * and settle round claims its place in its batch's chain (a superseded or
+ * redelivered round stops there) and queues its successor; then each record
+ * runs. An invocation killed in the second phase loses all its records at
+ * once, but no chain: their successors are already queued, so the batches
+ * are re-read at the chain's next step instead of after the visibility
+ * timeout. Failed records alone go back to the queue (partial batch
+ * responses).
+ *
+ * @example
+ * const consume = createQueueConsumer({ budgetStore, codebuild, retrier, queue });
+ * const { batchItemFailures } = await consume(sqsEvent, context);
+ */
+export function createQueueConsumer(deps: QueueConsumerDeps) {
+  const { budgetStore, codebuild, retrier, queue } = deps;
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const prepare = async (
+    record: SQSRecord,
+  ): Promise<QueueMessage | undefined> => {
+    let message: QueueMessage;
+    try {
+      message = parseQueueMessage(record.body);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      // Not ours and never will be: dropped with the reason, not redriven.
+      logger.warn('Rejected invalid queue message', {
+        decision: 'reject',
+        reason: 'invalid-event',
+        problem: error.problem,
+        messageId: record.messageId,
+      });
+      count(METRIC.InvalidEvent);
+      return undefined;
+    }
+    if (!isChainRound(message)) return message;
+    const { batchArn, chain, round, watch, seq, phases } = message;
+    if (!(await budgetStore.claimRecheck(batchArn, { watch, seq }))) {
+      logger.debug('Re-check superseded', { batchArn, chain, round });
+      return undefined;
+    }
+    await queue?.recheck(batchArn, chain, round + 1, {
+      ...(phases === undefined ? {} : { phases }),
+      watch,
+      seq: seq + 1,
+    });
+    return message;
+  };
+
+  const run = async (message: QueueMessage): Promise<void> => {
+    if (message.kind === 'retry') {
+      const { kind: _, ...request } = message;
+      await retrier.retryReserved(request, { reason: 'delayed-retry' });
+      return;
+    }
+    const [batch] = await codebuild.getBatches([message.batchArn]);
+    if (message.retry) {
+      await retrier.follow(batch, { ...message, retry: message.retry });
+      return;
+    }
+    const outcome = batch
+      ? await retrier.handle(batch, 'recheck', { recheck: message })
+      : undefined;
+    if (!batch) {
+      recordSkip('Re-checked batch is gone', 'batch-not-found', {
+        batchArn: message.batchArn,
+      });
+    }
+    // Settled and skipped (succeeded, stopped, held back…) or gone: the
+    // watch is over, and with it the round already queued. A decided
+    // failure ended the watch itself.
+    if (isChainRound(message) && (!outcome || outcome.result === 'skipped')) {
+      await budgetStore.unwatch(message.batchArn, message.watch);
+    }
+  };
+
+  return async (
+    event: SQSEvent,
+    context: Partial<Context>,
+  ): Promise<SQSBatchResponse> => {
+    const prepared = new Map(
+      event.Records.map((record) => [record.messageId, prepare(record)]),
+    );
+    const allPrepared = Promise.allSettled(prepared.values());
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const message = await prepared.get(record.messageId);
+        await allPrepared;
+        if (message) await run(message);
+      },
+      processor,
+      { context: context as Context, throwOnFullBatchFailure: false },
+    );
+  };
+}
