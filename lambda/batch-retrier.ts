@@ -503,13 +503,17 @@ export class BatchRetrier {
       reason: retryReason(reservation.kind),
       maxRetries: policy.maxRetries,
       classifications,
+      ...(reservation.kind === 'reserved'
+        ? { watched: reservation.watched }
+        : {}),
     });
   }
 
   /**
    * Makes the RetryBuildBatch call of a reserved attempt, at most once per
-   * token, and logs and counts what CodeBuild said. The queue's delayed
-   * retries come here directly.
+   * token, and logs and counts what CodeBuild said; then the batch's watch
+   * ends (`watched: false` when it has none). The queue's delayed retries
+   * come here directly.
    *
    * @example
    * await retrier.retryReserved(message, { reason: 'delayed-retry' });
@@ -520,10 +524,12 @@ export class BatchRetrier {
       reason: retried,
       maxRetries,
       classifications = [],
+      watched,
     }: {
       readonly reason: Reason;
       readonly maxRetries?: number;
       readonly classifications?: readonly Classification[];
+      readonly watched?: boolean;
     },
   ): Promise<BatchOutcome> {
     const { budgetStore, retry, queue, history, now } = this.#deps;
@@ -548,6 +554,8 @@ export class BatchRetrier {
       recordSkip('Retry already in flight', 'in-flight', log);
       return { batchArn, result: 'in-flight', attempt };
     }
+    // Decided: the watch, and the re-check chain with it, is over.
+    if (watched !== false) await budgetStore.unwatch(batchArn);
     const { response, fresh } = step;
     if (response.kind === 'retried' && !fresh) {
       recordSkip('Failure already retried', 'already-retried', log);

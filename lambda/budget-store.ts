@@ -48,8 +48,15 @@ const BACKOFF_CAP_MS = 1_000;
 
 /** Result of {@link BudgetStore.reserveAttempt}. */
 export type Reservation =
-  /** A new attempt was reserved for this failure. */
-  | { readonly kind: 'reserved'; readonly attempt: number }
+  /**
+   * A new attempt was reserved for this failure; `watched` when the batch
+   * is on the watch list, which the retry ends once it is made.
+   */
+  | {
+      readonly kind: 'reserved';
+      readonly attempt: number;
+      readonly watched: boolean;
+    }
   /** This failure already holds an attempt (duplicate, or crash redelivery). */
   | {
       readonly kind: 'duplicate';
@@ -113,7 +120,9 @@ export class BudgetStore {
   /**
    * Reserves the next attempt for `failure` with one conditional write:
    * it succeeds only if the batch has budget left and this failure holds no
-   * attempt yet. Reserving also ends any watch of the batch.
+   * attempt yet. The watch goes on until the retry is made (see
+   * `unwatch`), so a re-check chain carries on if this invocation dies
+   * before the call.
    *
    * @example
    * const r = await store.reserveAttempt(batch.arn, failureKey(batch), 2);
@@ -129,7 +138,7 @@ export class BudgetStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(batchArn) },
-          UpdateExpression: `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE retryAfter, ${WATCH}`,
+          UpdateExpression: `SET retries = if_not_exists(retries, :zero) + :one, lastFailure = :failure, batchArn = :arn, updatedAt = :now, ${TTL} = :expiration REMOVE retryAfter`,
           ConditionExpression:
             '(attribute_not_exists(retries) OR retries < :max) AND (attribute_not_exists(lastFailure) OR lastFailure <> :failure)',
           ExpressionAttributeValues: {
@@ -141,11 +150,15 @@ export class BudgetStore {
             ':now': this.#now(),
             ':expiration': this.#expiration(),
           },
-          ReturnValues: 'UPDATED_NEW',
+          ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { kind: 'reserved', attempt: Number(Attributes?.retries) };
+      return {
+        kind: 'reserved',
+        attempt: Number(Attributes?.retries),
+        watched: Attributes?.[SHARD] !== undefined,
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // DynamoDB returns the item that failed the condition; local emulators
@@ -236,7 +249,7 @@ export class BudgetStore {
   ): Promise<boolean> {
     return this.#conditional({
       Key: { [ID]: keyOf(batchArn) },
-      UpdateExpression: 'SET retryAfter = :after, updatedAt = :now',
+      UpdateExpression: `SET retryAfter = :after, updatedAt = :now REMOVE ${WATCH}`,
       ConditionExpression: 'lastFailure = :failure AND retries = :attempt',
       ExpressionAttributeValues: {
         ':after': retryAfter,

@@ -29,7 +29,11 @@ import { count, metrics } from './metrics.js';
 import { ProjectPolicies } from './project-policies.js';
 import { createQueueConsumer } from './queue-consumer.js';
 import { RecheckQueue } from './recheck-queue.js';
-import { createIdempotencyConfig, createRetryStep } from './retry-step.js';
+import {
+  createIdempotencyConfig,
+  createRetryStep,
+  registerRetryLease,
+} from './retry-step.js';
 import { recordSkip } from './skip-log.js';
 import { runSweep, type SweepSummary } from './sweep.js';
 
@@ -195,7 +199,7 @@ export function createHandler(
 
   return async (event, context) => {
     if (context.awsRequestId) logger.addContext(context as Context);
-    idempotencyConfig.registerLambdaContext(context as Context);
+    registerRetryLease(idempotencyConfig, context);
     try {
       let invocation: ReturnType<typeof parseInvocation>;
       try {

@@ -38,6 +38,13 @@ type ChainRound = RecheckMessage & {
   readonly seq: number;
 };
 
+/** Results after which a re-check round leaves its watch as it is. */
+const CHAIN_GOES_ON = new Set<string | undefined>([
+  'watching',
+  'in-flight',
+  'retried',
+]);
+
 function isChainRound(message: QueueMessage): message is ChainRound {
   return (
     message.kind === 'recheck' &&
@@ -100,7 +107,10 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
   const run = async (message: QueueMessage): Promise<void> => {
     if (message.kind === 'retry') {
       const { kind: _, ...request } = message;
-      await retrier.retryReserved(request, { reason: 'delayed-retry' });
+      await retrier.retryReserved(request, {
+        reason: 'delayed-retry',
+        watched: false, // ended when the retry was delayed
+      });
       return;
     }
     const [batch] = await codebuild.getBatches([message.batchArn]);
@@ -116,10 +126,10 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
         batchArn: message.batchArn,
       });
     }
-    // Settled and skipped (succeeded, stopped, held back…) or gone: the
-    // watch is over, and with it the round already queued. A decided
-    // failure ended the watch itself.
-    if (isChainRound(message) && (!outcome || outcome.result === 'skipped')) {
+    // Settled and decided, or gone: the watch is over, and with it the
+    // round already queued. A retry ended it itself; a retry in flight
+    // elsewhere (its invocation may have died) keeps the chain going.
+    if (isChainRound(message) && !CHAIN_GOES_ON.has(outcome?.result)) {
       await budgetStore.unwatch(message.batchArn, message.watch);
     }
   };

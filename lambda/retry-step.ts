@@ -4,8 +4,19 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Context } from 'aws-lambda';
 import type { CodeBuildGateway, RetryResponse } from './codebuild-gateway.js';
 import type { RetryType } from './contract.js';
+
+/**
+ * How long a RetryBuildBatch call in progress holds its token against
+ * duplicates. Powertools would hold it until the invocation's deadline (two
+ * minutes); the call takes seconds, and a duplicate made once a dead
+ * invocation's lease ran out is harmless (CodeBuild deduplicates the token
+ * for five minutes), so a retry whose invocation died is made 30 s later,
+ * not two minutes.
+ */
+export const RETRY_CALL_LEASE_MS = 30_000;
 
 /** Prefix of the Powertools Idempotency records' keys in the table. */
 export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';
@@ -98,4 +109,26 @@ export function createIdempotencyConfig(): IdempotencyConfig {
     expiresAfterSeconds: 3600,
     throwOnNoIdempotencyKey: true,
   });
+}
+
+/**
+ * Gives the retry step the invocation's context, its deadline capped at
+ * {@link RETRY_CALL_LEASE_MS}: a call in progress expires then.
+ *
+ * @example
+ * registerRetryLease(idempotencyConfig, context);
+ */
+export function registerRetryLease(
+  config: IdempotencyConfig,
+  context: Partial<Context>,
+): void {
+  const remaining = () =>
+    Math.min(
+      context.getRemainingTimeInMillis?.() ?? RETRY_CALL_LEASE_MS,
+      RETRY_CALL_LEASE_MS,
+    );
+  config.registerLambdaContext({
+    ...context,
+    getRemainingTimeInMillis: remaining,
+  } as Context);
 }

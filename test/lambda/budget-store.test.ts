@@ -38,6 +38,7 @@ describe('BudgetStore', () => {
     expect(await store.reserveAttempt(arn, 'f1', 2)).toEqual({
       kind: 'reserved',
       attempt: 1,
+      watched: false,
     });
     expect(await store.reserveAttempt(arn, 'f1', 2)).toEqual({
       kind: 'duplicate',
@@ -46,6 +47,7 @@ describe('BudgetStore', () => {
     expect(await store.reserveAttempt(arn, 'f2', 2)).toEqual({
       kind: 'reserved',
       attempt: 2,
+      watched: false,
     });
     expect(await store.reserveAttempt(arn, 'f3', 2)).toEqual({
       kind: 'exhausted',
@@ -90,7 +92,7 @@ describe('BudgetStore', () => {
     expect(await store.markExhausted(arn, 'f2')).toBe(true);
   });
 
-  it('keeps a watch list that reserving and unwatching clear', async () => {
+  it('keeps a watch list through a reservation, until the watch ends', async () => {
     const other = `${arn}x`;
     await store.watch(arn);
     clock += 1000;
@@ -99,11 +101,42 @@ describe('BudgetStore', () => {
     const listed = (await store.listWatched()).map((w) => w.batchArn);
     expect(listed).toContain(arn);
     expect(listed).toContain(other);
-    await store.reserveAttempt(arn, 'f1', 1);
+    // Still watched after the reservation: the retry ends the watch.
+    expect(await store.reserveAttempt(arn, 'f1', 1)).toMatchObject({
+      watched: true,
+    });
+    expect((await store.listWatched()).map((w) => w.batchArn)).toContain(arn);
+    await store.unwatch(arn);
+    // Only the watch a chain belongs to is ended by it.
+    const { ticket } = await store.watch(`${other}y`);
+    await store.unwatch(`${other}y`, ticket.watch + 1);
     await store.unwatch(other);
     const after = (await store.listWatched()).map((w) => w.batchArn);
     expect(after).not.toContain(arn);
     expect(after).not.toContain(other);
+    expect(after).toContain(`${other}y`);
+  });
+
+  it('lets one round of a chain run at a time, and starts the settle chain once', async () => {
+    const batch = `${arn}-chain`;
+    const { first, ticket } = await store.watch(batch, ['b1']);
+    expect(first).toBe(true);
+    expect(await store.watch(batch)).toMatchObject({ first: false, ticket });
+    expect(await store.claimRecheck(batch, ticket)).toBe(true);
+    // A copy of the round, or a round of another watch, is superseded.
+    expect(await store.claimRecheck(batch, ticket)).toBe(false);
+    expect(
+      await store.claimRecheck(batch, { ...ticket, watch: ticket.watch + 1 }),
+    ).toBe(false);
+    // The settle chain supersedes the backstop's next round (seq 1).
+    const settling = { watch: ticket.watch, seq: 2 };
+    expect(await store.settle(batch)).toEqual(settling);
+    expect(await store.settle(batch)).toBeUndefined();
+    expect(await store.claimRecheck(batch, { ...ticket, seq: 1 })).toBe(false);
+    expect(await store.claimRecheck(batch, settling)).toBe(true);
+    await store.unwatch(batch, ticket.watch);
+    expect(await store.claimRecheck(batch, { ...ticket, seq: 3 })).toBe(false);
+    expect(await store.settle(batch)).toBeUndefined();
   });
 
   it('reads many budgets at once and sets a TTL on every write', async () => {

@@ -194,6 +194,30 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(retries(batch.id)).toHaveLength(1);
   });
 
+  it('makes the retry from the next round when the round that reserved the attempt fails before the call', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event } = failedChild(newProject());
+    await handler(event, lambdaContext());
+    h.codebuild.settleBatch(batch.arn);
+    h.clock.shift(5_000);
+    h.codebuild.failNext('RetryBuildBatch', 5, 'server-error');
+
+    const [failed] = await source.drain();
+    expect(failed?.outcome).toBe('partial');
+    expect(h.codebuild.retryCount(batch.arn)).toBe(0);
+
+    h.clock.shift(10_000);
+    await source.drain();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+    const budget = (await h.dynamo.scan()).find(
+      (i) => i.id === `batch#${batch.arn}`,
+    );
+    // One attempt, and the watch ended with the retry.
+    expect(budget).toMatchObject({ retries: 1 });
+    expect(budget?.watchShard).toBeUndefined();
+  });
+
   it('keeps one chain per batch: a copied round and a backstop overtaken by the settle chain read nothing', async () => {
     const handler = h.handler({}, { now: h.clock.now });
     const source = h.recheckSource(handler);
