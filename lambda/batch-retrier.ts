@@ -370,7 +370,7 @@ export class BatchRetrier {
       ...(maxRetries === undefined ? {} : { maxRetries }),
     };
     const { arn: batchArn, projectName } = batch;
-    await history.record({
+    const mine = await history.record({
       batchArn,
       projectName,
       failure,
@@ -379,7 +379,8 @@ export class BatchRetrier {
       ...optional,
       ...(failedAt === undefined ? {} : { failedAt }),
     });
-    await events.publish(
+    if (!mine) return;
+    const published = await events.publish(
       decision === 'exhausted'
         ? BATCH_EVENTS.budgetExhausted
         : BATCH_EVENTS.notRetried,
@@ -393,6 +394,7 @@ export class BatchRetrier {
           : { failedAt: new Date(failedAt).toISOString() }),
       },
     );
+    if (published) await history.published({ batchArn, failure });
   }
 
   async #notRetryable(
@@ -707,13 +709,15 @@ export class BatchRetrier {
         outcome,
       );
       const type = OUTCOME_EVENTS[outcome];
-      if (type) {
-        await events.publish(type, {
+      const published =
+        !type ||
+        (await events.publish(type, {
           ...eventDetail(batchArn, retry),
           outcome,
           retryToOutcomeSeconds,
-        });
-      }
+        }));
+      if (published)
+        await history.published({ batchArn, failure: retry.failure });
     }
     return batch?.status === 'FAILED'
       ? this.handle(batch, 'recheck')

@@ -314,6 +314,9 @@ export const SKIP_REASON_DIMENSION = 'Reason';
 /** The dimension that splits `NotRetryable` by failure class. */
 export const FAILURE_CLASS_DIMENSION = 'Class';
 
+/** The function's timeout: no invocation runs longer. */
+export const FUNCTION_TIMEOUT_SECONDS = 120;
+
 /**
  * The re-check queue's timing. A batch settles after its children, so a
  * failure usually finds it still running. While other children run, the

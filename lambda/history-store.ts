@@ -7,12 +7,21 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Outcome, TABLE } from './contract.js';
+import { FUNCTION_TIMEOUT_SECONDS, type Outcome, TABLE } from './contract.js';
 import type { Reason } from './decision.js';
 
 /** Key prefix of history items: `history#<batch ARN>#<failure>`. */
 export const HISTORY_KEY_PREFIX = 'history#';
+
+/**
+ * A history item's event is owed (`eventOwed`, epoch ms) from its write
+ * until its `PutEvents` went through; once no invocation can still be
+ * publishing it, the next to see the item publishes it instead.
+ */
+const EVENT_OWED = 'eventOwed';
+const EVENT_LEASE_MS = FUNCTION_TIMEOUT_SECONDS * 1000;
 
 /** Key prefix of a retry's announcement marker: `announced#<token>`. */
 const ANNOUNCED_KEY_PREFIX = 'announced#';
@@ -66,17 +75,47 @@ export class HistoryStore {
   }
 
   /**
-   * Writes `entry` unless this failure already has one; true when this
-   * call wrote it.
+   * Writes `entry` unless this failure already has one, its event owed;
+   * true when this call wrote it — or when an earlier writer died before
+   * publishing (its lease, the function's timeout, ran out) and this call
+   * took the event over. Whoever gets true publishes, then calls
+   * {@link published}.
    *
    * @example
    * if (await history.record({ ...entry, outcome: 'healed' })) await publish();
    */
-  record(entry: HistoryEntry): Promise<boolean> {
-    return this.#putOnce({
-      ...entry,
-      [TABLE.partitionKey]: `${HISTORY_KEY_PREFIX}${entry.batchArn}#${entry.failure}`,
+  async record(entry: HistoryEntry): Promise<boolean> {
+    const key = keyOf(entry);
+    const now = this.#now();
+    if (
+      await this.#putOnce({
+        ...entry,
+        [TABLE.partitionKey]: key,
+        [EVENT_OWED]: now,
+      })
+    ) {
+      return true;
+    }
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [TABLE.partitionKey]: key },
+        ConsistentRead: true,
+      }),
+    );
+    const owedSince = Item?.[EVENT_OWED];
+    if (typeof owedSince !== 'number' || now - owedSince < EVENT_LEASE_MS) {
+      return false;
+    }
+    return this.#conditional(key, `SET ${EVENT_OWED} = :now`, {
+      ConditionExpression: `${EVENT_OWED} = :since`,
+      ExpressionAttributeValues: { ':now': now, ':since': owedSince },
     });
+  }
+
+  /** The event of `entry`'s item went out: nothing is owed any more. */
+  async published(entry: Pick<HistoryEntry, 'batchArn' | 'failure'>) {
+    await this.#conditional(keyOf(entry), `REMOVE ${EVENT_OWED}`, {});
   }
 
   /**
@@ -117,6 +156,30 @@ export class HistoryStore {
     return Item?.announcement as Announcement | undefined;
   }
 
+  async #conditional(
+    key: string,
+    update: string,
+    extra: {
+      ConditionExpression?: string;
+      ExpressionAttributeValues?: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { [TABLE.partitionKey]: key },
+          UpdateExpression: update,
+          ...extra,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async #putOnce(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.#doc.send(
@@ -136,4 +199,8 @@ export class HistoryStore {
       throw error;
     }
   }
+}
+
+function keyOf(entry: Pick<HistoryEntry, 'batchArn' | 'failure'>): string {
+  return `${HISTORY_KEY_PREFIX}${entry.batchArn}#${entry.failure}`;
 }

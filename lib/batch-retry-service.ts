@@ -28,6 +28,7 @@ import {
   DEFAULT_LOG_GROUP_PREFIX,
   ENV,
   FAILURE_CLASS_DIMENSION,
+  FUNCTION_TIMEOUT_SECONDS,
   type FailureClass,
   MAX_PROJECT_NAMES,
   METRIC,
@@ -63,7 +64,7 @@ import {
 } from './private/permissions.js';
 import { validateProps } from './private/validation.js';
 
-const FUNCTION_TIMEOUT = Duration.minutes(2);
+const FUNCTION_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 
 /** Async delivery settings shared by both rule targets and the function. */
 const ASYNC_RETRY_ATTEMPTS = 2;

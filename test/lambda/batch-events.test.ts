@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_EVENTS, EVENT_SOURCE } from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { FAILURES } from '../../tools/local-aws/codebuild/failures.js';
+import { CREDENTIALS, REGION } from '../../tools/local-aws/environment.js';
 import {
   type Harness,
   lambdaContext,
@@ -225,6 +227,48 @@ describe('when EventBridge fails', () => {
     await afterFollowUp();
     await afterFollowUp();
     expect(received(BATCH_EVENTS.retryIssued, batch.arn)).toHaveLength(1);
+  });
+});
+
+describe('an outcome whose event did not go out', () => {
+  it('is published by the next follow-up to find it once its writer cannot be publishing any more, once', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    await handler(event, lambdaContext());
+    endRerun(batch.arn, 'SUCCEEDED');
+    // The follow-up records the outcome, but its PutEvents fails for good
+    // (as if the invocation had died before it).
+    h.events.failNext('PutEvents', 5, 'throttle');
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.healed, batch.arn)).toEqual([]);
+    const followUp = h.sqs.requests
+      .filter(
+        (r) =>
+          r.operation === 'SendMessage' &&
+          JSON.stringify(r.input).includes(batch.arn) &&
+          JSON.stringify(r.input).includes('follow'),
+      )
+      .at(-1)?.input as { QueueUrl: string; MessageBody: string };
+
+    // A copy of the follow-up within the function's timeout publishes nothing…
+    const sqs = new SQSClient({
+      endpoint: h.sqs.endpoint,
+      region: REGION,
+      credentials: CREDENTIALS,
+    });
+    await sqs.send(new SendMessageCommand(followUp));
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.healed, batch.arn)).toEqual([]);
+    // …one after it (a redelivery after a kill) publishes the event, once.
+    h.clock.shift(120_000);
+    await sqs.send(new SendMessageCommand(followUp));
+    await sqs.send(new SendMessageCommand(followUp));
+    await afterFollowUp();
+    expect(received(BATCH_EVENTS.healed, batch.arn)).toHaveLength(1);
+    const [item] = (await h.dynamo.scan()).filter((i) =>
+      String(i.id).startsWith(`history#${batch.arn}#`),
+    );
+    expect(item).toMatchObject({ outcome: 'healed' });
+    expect(item).not.toHaveProperty('eventOwed');
   });
 });
 

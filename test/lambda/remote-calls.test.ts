@@ -187,7 +187,7 @@ describe('remote calls per event', () => {
     expect(retried.operations).not.toContain('BatchGetProjects');
   });
 
-  it('costs at most 7 for a genuine test failure, log read and its record included', async () => {
+  it('costs at most 8 for a genuine test failure, log read and its record included', async () => {
     const { arn, event } = failedBatch(FAILURES.testFailure);
 
     const declined = await callsOf(event);
@@ -195,14 +195,16 @@ describe('remote calls per event', () => {
     expect(declined.result).toMatchObject({ result: 'not-retryable' });
     expect(h.codebuild.retryCount(arn)).toBe(0);
     // BatchGetBuilds, BatchGetBuildBatches, GetLogEvents, UpdateItem (the
-    // failure remembered as declined), its history item and Batch Not
-    // Retried, and no retry.
+    // failure remembered as declined), its history item, Batch Not Retried
+    // and the item's event marked sent (UpdateItem), and no retry (one
+    // more, BatchGetProjects, when the project's tags are due).
     expect(declined.operations).toEqual([
       'BatchGetBuildBatches',
       'BatchGetBuilds',
       'GetLogEvents',
       'PutEvents',
       'PutItem',
+      'UpdateItem',
       'UpdateItem',
     ]);
   });
