@@ -23,14 +23,10 @@ export function table(r: Results): string {
 | bundle, minified | ${kb(r.bundleBytes)} | ${kb(r.referenceBundleBytes)} | ${kb(r.floorBundleBytes)} | ${verdict(t.bundleOverReference)} | ${r.bundleRatio} |
 | cold start, median (IQR) | ${ms(c.ours)} | ${ms(c.reference)} | ${ms(c.floor)} | ${verdict(t.coldStartOverReference)} | ${r.coldStartRatio} |
 | burst: batches retried | ${verdict(t.burstRetries)} | | | | |
-${
-  // Absent from results measured before the re-check queue.
-  t.codebuildCallsPerHealthyBuild
-    ? `| CodeBuild calls per healthy child build | ${verdict(t.codebuildCallsPerHealthyBuild)} | | | | |
-| CodeBuild calls per re-check | ${verdict(t.codebuildCallsPerRecheck)} | | | | |
-`
-    : ''
-}`;
+| CodeBuild calls per healthy child build | ${verdict(t.codebuildCallsPerHealthyBuild)} | | | | |
+| CodeBuild reads per re-check (BatchGetBuildBatches) | ${verdict(t.codebuildReadsPerRecheck)} | | | | |
+| CodeBuild calls per re-check, the retry's own included (info) | ${r.queueCalls.codebuildCallsPerRecheck} | | | | |
+`;
 }
 
 /**

@@ -103,7 +103,7 @@ const results = {
       target: '= 0',
       met: queueCalls.codebuildCallsPerHealthyBuild === 0,
     },
-    codebuildCallsPerRecheck: atMost(queueCalls.codebuildCallsPerRecheck, 1),
+    codebuildReadsPerRecheck: atMost(queueCalls.codebuildReadsPerRecheck, 1),
   },
   shippedAssetMatchesRebuild: readFileSync(rebuild.file).equals(
     readFileSync(ours.file),

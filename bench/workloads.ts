@@ -174,7 +174,16 @@ export async function measureQueueCalls() {
     handler: (event) => handler(event, lambdaContext()),
   });
   const healthy = { builds: 0, calls: 0 };
-  const rechecks = { messages: 0, calls: 0, byMessage: [] as number[] };
+  const rechecks = {
+    messages: 0,
+    calls: 0,
+    reads: 0,
+    byMessage: [] as number[],
+  };
+  const readsSince = (mark: number) =>
+    cb.requests
+      .slice(mark)
+      .filter((r) => r.operation === 'BatchGetBuildBatches').length;
   const counted = async (work: () => Promise<unknown>) => {
     const before = cb.requests.length;
     await quietly(work);
@@ -192,10 +201,12 @@ export async function measureQueueCalls() {
     h.clock.shift(afterSeconds * 1000);
     for (;;) {
       let made: unknown;
+      const mark = cb.requests.length;
       const calls = await counted(async () => (made = await source.poll()));
       if (!made) return;
       rechecks.messages++;
       rechecks.calls += calls;
+      rechecks.reads += readsSince(mark);
       rechecks.byMessage.push(calls);
     }
   };
@@ -224,6 +235,9 @@ export async function measureQueueCalls() {
     rechecks: rechecks.messages,
     /** CodeBuild calls of each re-check, in order (the retry included). */
     codebuildCallsByRecheck: rechecks.byMessage,
+    /** Reads of the batch (BatchGetBuildBatches) per re-check message. */
+    codebuildReadsPerRecheck: round(rechecks.reads / rechecks.messages, 3),
+    /** Every CodeBuild call per re-check, the retry's own included. */
     codebuildCallsPerRecheck: round(rechecks.calls / rechecks.messages, 3),
     retried: cb.retryCount(watched.arn),
   };
