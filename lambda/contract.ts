@@ -322,12 +322,12 @@ export const FUNCTION_TIMEOUT_SECONDS = 120;
  * failure usually finds it still running. While other children run, the
  * batch is re-read every `backstopSeconds` (their events normally say when
  * the last one ended); once the last one ended, at the `settleSeconds`
- * steps (the last one repeating) until it settles: no more than 30 s
- * between two reads keeps settle → retry under 45 s. SQS delays at most
- * 900 s.
+ * steps (the last one repeating) until it settles. A batch settles seconds
+ * after its last child, rarely in under ten; no more than 30 s between two
+ * reads keeps settle → retry under 45 s. SQS delays at most 900 s.
  */
 export const RECHECK = {
-  settleSeconds: [5, 10, 15, 20, 25, 30],
+  settleSeconds: [10, 15, 20, 25, 30],
   backstopSeconds: 90,
   maxDelaySeconds: 900,
   /** Receives of a message before the queue moves it to its DLQ. */

@@ -128,7 +128,7 @@ export class RecheckQueue {
    * Schedules re-check `round` of a chain, after the chain's delay.
    *
    * @example
-   * await queue.recheck(batch.arn, 'settle', 0); // in 5 s
+   * await queue.recheck(batch.arn, 'settle', 0); // in 10 s
    */
   async recheck(
     batchArn: string,

@@ -7,6 +7,7 @@ import {
   it,
   vi,
 } from 'vitest';
+import { RECHECK } from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
 import { logger } from '../../lambda/logger.js';
 import {
@@ -231,7 +232,7 @@ describe('retrying failed batches', () => {
       result: 'watching',
     });
     expect(cb.retryCount(batch.arn)).toBe(0);
-    h.clock.shift(5_000);
+    h.clock.shift(RECHECK.settleSeconds[0] * 1000);
     await source.drain();
     expect(cb.retryCount(batch.arn)).toBe(1);
   });

@@ -487,7 +487,7 @@ describe('re-check and retry delays', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 20].map((round) =>
         recheckDelaySeconds('settle', round),
       ),
-    ).toEqual([5, 10, 15, 20, 25, 30, 30, 30, 30]);
+    ).toEqual([10, 15, 20, 25, 30, 30, 30, 30, 30]);
     expect(recheckDelaySeconds('backstop', 0)).toBe(90);
     expect(recheckDelaySeconds('backstop', 9)).toBe(90);
   });

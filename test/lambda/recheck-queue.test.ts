@@ -4,6 +4,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECHECK } from '../../lambda/contract.js';
 import { DELAYED_RETRY_GRACE_MS } from '../../lambda/decision.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { CREDENTIALS, REGION } from '../../tools/local-aws/environment.js';
@@ -19,6 +20,9 @@ import {
 // the handler; CodeBuild and DynamoDB are the emulators as everywhere.
 // Queue and CodeBuild share a clock the tests move; so do functions built
 // with `now: h.clock.now`.
+
+/** The settle chain's first delays, in ms. */
+const SETTLE_MS = RECHECK.settleSeconds.map((s) => s * 1000);
 
 let h: Harness;
 let sqs: SQSClient;
@@ -65,10 +69,10 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(await handler(event, lambdaContext())).toMatchObject({
       result: 'watching',
     });
-    // Nothing is due before the first delay (5 s).
+    // Nothing is due before the first delay.
     expect(await source.drain()).toEqual([]);
 
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     const mark = h.codebuild.requests.length;
     await source.drain();
     // Still running: one CodeBuild call, and the next re-check queued.
@@ -78,7 +82,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(retries(batch.id)).toHaveLength(0);
 
     h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(10_000);
+    h.clock.shift(SETTLE_MS[1]);
     await source.drain();
 
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
@@ -103,7 +107,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
       result: 'watching',
     });
     h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     await source.drain();
 
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
@@ -130,7 +134,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
       }),
     );
 
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     await source.drain();
 
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
@@ -169,7 +173,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     const { batch, event } = failedChild(newProject());
     await handler(event, lambdaContext());
     h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     // Every SDK attempt of the re-check's read is throttled.
     h.codebuild.failNext('BatchGetBuildBatches', 5, 'throttle');
 
@@ -177,8 +181,8 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(failed?.outcome).toBe('partial');
     expect(h.codebuild.retryCount(batch.arn)).toBe(0);
 
-    // The next round is due in 10 s, before the visibility timeout (30 s).
-    h.clock.shift(10_000);
+    // The next round is due before the visibility timeout (30 s).
+    h.clock.shift(SETTLE_MS[1]);
     await source.drain();
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
 
@@ -200,14 +204,14 @@ describe('re-checks of a batch that settles after its failed child', () => {
     const { batch, event } = failedChild(newProject());
     await handler(event, lambdaContext());
     h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     h.codebuild.failNext('RetryBuildBatch', 5, 'server-error');
 
     const [failed] = await source.drain();
     expect(failed?.outcome).toBe('partial');
     expect(h.codebuild.retryCount(batch.arn)).toBe(0);
 
-    h.clock.shift(10_000);
+    h.clock.shift(SETTLE_MS[1]);
     await source.drain();
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
     const budget = (await h.dynamo.scan()).find(
@@ -231,7 +235,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
       siblings[0]?.arn as string,
       'SUCCEEDED',
     );
-    await handler(ended, lambdaContext()); // the settle chain, 5 s out
+    await handler(ended, lambdaContext()); // the settle chain starts
     await handler(ended, lambdaContext()); // a copy: the chain already settles
     const reads = () =>
       h.codebuild.requests.filter(
@@ -241,11 +245,11 @@ describe('re-checks of a batch that settles after its failed child', () => {
       ).length;
     const before = reads();
 
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     await source.drain();
     expect(reads() - before).toBe(1); // still running
     h.codebuild.settleBatch(batch.arn, { status: 'STOPPED' }); // a user stopped it
-    h.clock.shift(10_000);
+    h.clock.shift(SETTLE_MS[1]);
     await source.drain();
     expect(reads() - before).toBe(2); // settled: the watch ends
     h.clock.shift(120_000); // past every queued round, the backstop's too
@@ -275,7 +279,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
       result: 'watching',
     });
     h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(5_000);
+    h.clock.shift(SETTLE_MS[0]);
     await source.drain();
 
     // Retried from the settle chain, long before the 90-s backstop.

@@ -106,7 +106,7 @@ describe('remote calls per event', () => {
     const last = await callsOf(lastEvent);
     expect(last.result).toMatchObject({ result: 'watching' });
     // The child's pointer, the watch's last pending child, the settle
-    // chain's start, and its first round five seconds out.
+    // chain's start, and its first round seconds later.
     expect([...last.operations].sort()).toEqual([
       'GetItem',
       'SendMessage',
