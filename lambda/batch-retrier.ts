@@ -238,7 +238,11 @@ export class BatchRetrier {
     } else {
       const failed = trigger === 'build-failed';
       const running = failed ? batch.runningBuilds : [];
-      const { first, ticket } = await budgetStore.watch(batch.arn, running);
+      const { first, ticket } = await budgetStore.watch(
+        batch.arn,
+        running,
+        batch.phaseCount,
+      );
       count(METRIC.BatchWatched);
       if (trigger === 'siblings-done' || (failed && running.length === 0)) {
         const settling = await budgetStore.settle(batch.arn);
@@ -394,7 +398,24 @@ export class BatchRetrier {
           : { failedAt: new Date(failedAt).toISOString() }),
       },
     );
-    if (published) await history.published({ batchArn, failure });
+    if (published) await this.#sent(batchArn, failure);
+  }
+
+  /**
+   * Marks a history item's event sent. A failure here must not fail the
+   * invocation: its redelivery would find the event still owed and publish
+   * it a second time once the lease ran out. The item then stays owed,
+   * which only a copy of this follow-up arriving after the lease acts on.
+   */
+  async #sent(batchArn: string, failure: string): Promise<void> {
+    try {
+      await this.#deps.history.published({ batchArn, failure });
+    } catch (error) {
+      logger.warn('Could not mark a batch event sent', {
+        batchArn,
+        error: (error as Error).name,
+      });
+    }
   }
 
   async #notRetryable(
@@ -716,8 +737,7 @@ export class BatchRetrier {
           outcome,
           retryToOutcomeSeconds,
         }));
-      if (published)
-        await history.published({ batchArn, failure: retry.failure });
+      if (published) await this.#sent(batchArn, retry.failure);
     }
     return batch?.status === 'FAILED'
       ? this.handle(batch, 'recheck')

@@ -30,8 +30,10 @@ const PENDING = 'pendingBuilds';
 const SEQ = 'recheckSeq';
 /** Set once the batch's settle chain started. */
 const SETTLING = 'settling';
+/** The batch's phase count when the watch began (see `nextRecheck`). */
+const PHASES = 'watchedPhases';
 /** Every attribute of a watch, removed together when it ends. */
-const WATCH = `${SHARD}, ${WATCHED_AT}, ${CHAIN}, ${PENDING}, ${SEQ}, ${SETTLING}`;
+const WATCH = `${SHARD}, ${WATCHED_AT}, ${CHAIN}, ${PENDING}, ${SEQ}, ${SETTLING}, ${PHASES}`;
 /** BatchWriteItem writes at most 25 items per call. */
 const BATCH_WRITE_LIMIT = 25;
 /** BatchGetItem reads at most 100 keys per call. */
@@ -75,6 +77,8 @@ export type Reservation =
 export interface RecheckTicket {
   readonly watch: number;
   readonly seq: number;
+  /** The batch's phase count when the watch began, if known. */
+  readonly phases?: number;
 }
 
 /** A batch the event path saw fail a child while the batch still ran. */
@@ -264,29 +268,32 @@ export class BudgetStore {
    * Puts the batch on the sweep's watch list (idempotent) and remembers its
    * children still running, each findable by its build ARN, so their events
    * tell when the last one ended without asking CodeBuild. `first` is true
-   * for the first watcher since the watch began: it starts the re-checks
-   * with `ticket`.
+   * until the watch's first re-check ran (a watcher that died before
+   * queueing it is followed by one that does; copies lose the claim): it
+   * starts the re-checks with `ticket`.
    */
   async watch(
     batchArn: string,
     runningBuilds: readonly string[] = [],
+    phases?: number,
   ): Promise<{ readonly first: boolean; readonly ticket: RecheckTicket }> {
     const pending = runningBuilds.length > 0;
     const now = this.#now();
-    const { Attributes } = await this.#doc.send(
+    const { Attributes: old } = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { [ID]: keyOf(batchArn) },
-        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), ${CHAIN} = if_not_exists(${CHAIN}, :now), ${SEQ} = if_not_exists(${SEQ}, :zero), batchArn = :arn, ${TTL} = :expiration${pending ? ` ADD ${PENDING} :builds` : ''}`,
+        UpdateExpression: `SET ${SHARD} = :shard, ${WATCHED_AT} = if_not_exists(${WATCHED_AT}, :now), ${CHAIN} = if_not_exists(${CHAIN}, :now), ${SEQ} = if_not_exists(${SEQ}, :zero),${phases === undefined ? '' : ` ${PHASES} = if_not_exists(${PHASES}, :phases),`} batchArn = :arn, ${TTL} = :expiration${pending ? ` ADD ${PENDING} :builds` : ''}`,
         ExpressionAttributeValues: {
           ':shard': WATCH_SHARD,
           ':now': now,
           ':zero': 0,
+          ...(phases === undefined ? {} : { ':phases': phases }),
           ':arn': batchArn,
           ':expiration': this.#expiration(),
           ...(pending ? { ':builds': new Set(runningBuilds) } : {}),
         },
-        ReturnValues: 'UPDATED_OLD',
+        ReturnValues: 'ALL_OLD',
       }),
     );
     for (let i = 0; i < runningBuilds.length; i += BATCH_WRITE_LIMIT) {
@@ -302,10 +309,18 @@ export class BudgetStore {
         return result.UnprocessedItems?.[this.#table] as typeof puts;
       });
     }
-    const first = Attributes?.[CHAIN] === undefined;
+    const began = old?.[CHAIN] === undefined;
+    const first = began || (old?.[SEQ] === 0 && old?.[SETTLING] === undefined);
+    const watchedPhases = began ? phases : old?.[PHASES];
     return {
       first,
-      ticket: { watch: first ? now : Number(Attributes?.[CHAIN]), seq: 0 },
+      ticket: {
+        watch: began ? now : Number(old?.[CHAIN]),
+        seq: 0,
+        ...(watchedPhases === undefined
+          ? {}
+          : { phases: Number(watchedPhases) }),
+      },
     };
   }
 
@@ -326,9 +341,11 @@ export class BudgetStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
+      const phases = Attributes?.[PHASES];
       return {
         watch: Number(Attributes?.[CHAIN]),
         seq: Number(Attributes?.[SEQ]),
+        ...(phases === undefined ? {} : { phases: Number(phases) }),
       };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;

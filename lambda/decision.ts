@@ -240,7 +240,9 @@ export function isInLookback(
 /**
  * True when the decision depends on the project's own policy (its tags), so
  * reading them is worth a call: the batch failed, or a child failed while it
- * runs. Routine events (successes, batches in progress) never read tags.
+ * runs (an opted-out project is not watched). Routine events (successes,
+ * batches in progress, re-checks of a batch watched already) never read
+ * tags.
  *
  * @example
  * needsProjectPolicy(config, batch, 'build-ended'); // false while IN_PROGRESS
@@ -253,7 +255,9 @@ export function needsProjectPolicy(
   if (!isInScope(config, batch.projectName)) return false;
   return (
     batch.status === 'FAILED' ||
-    (batch.status === 'IN_PROGRESS' && WATCHING_TRIGGERS.has(trigger))
+    (batch.status === 'IN_PROGRESS' &&
+      WATCHING_TRIGGERS.has(trigger) &&
+      trigger !== 'recheck')
   );
 }
 
@@ -301,10 +305,12 @@ export type RecheckChain =
 /**
  * The next re-check of a chain that found its batch still running, or
  * undefined when the chain should end: the batch settled and ran again
- * since the chain began (its phases changed), so the run it watched is
- * over and the new run has its own events. A backstop chain that finds no
- * child running any more (the last one's event was lost) turns into a
- * settle chain.
+ * since the chain began, so the run it watched is over and the new run
+ * has its own events. Between two runs a batch's phases grow by at least
+ * two (the run's end, the next one's start); a run winding down may add
+ * one, which must not end the chain. A backstop chain that finds no child
+ * running any more (the last one's event was lost) turns into a settle
+ * chain.
  *
  * @example
  * nextRecheck({ chain: 'settle', round: 0, phases: 3 }, batch); // { chain: 'settle', round: 1 }
@@ -317,7 +323,7 @@ export function nextRecheck(
   },
   batch: BatchView,
 ): { readonly chain: RecheckChain; readonly round: number } | undefined {
-  if (message.phases !== undefined && batch.phaseCount !== message.phases) {
+  if (message.phases !== undefined && batch.phaseCount >= message.phases + 2) {
     return undefined;
   }
   if (message.chain === 'backstop' && batch.runningBuilds.length === 0) {

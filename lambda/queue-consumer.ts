@@ -92,15 +92,26 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
     }
     if (!isChainRound(message)) return message;
     const { batchArn, chain, round, watch, seq, phases } = message;
-    if (!(await budgetStore.claimRecheck(batchArn, { watch, seq }))) {
+    const next = () =>
+      queue?.recheck(batchArn, chain, round + 1, {
+        ...(phases === undefined ? {} : { phases }),
+        watch,
+        seq: seq + 1,
+      });
+    let claimed: boolean;
+    try {
+      claimed = await budgetStore.claimRecheck(batchArn, { watch, seq });
+    } catch (error) {
+      // DynamoDB failing: this record comes back only after the visibility
+      // timeout, so its successor keeps the chain's step meanwhile.
+      await next()?.catch(() => undefined);
+      throw error;
+    }
+    if (!claimed) {
       logger.debug('Re-check superseded', { batchArn, chain, round });
       return undefined;
     }
-    await queue?.recheck(batchArn, chain, round + 1, {
-      ...(phases === undefined ? {} : { phases }),
-      watch,
-      seq: seq + 1,
-    });
+    await next();
     return message;
   };
 

@@ -11,12 +11,12 @@ import type { RetryType } from './contract.js';
 /**
  * How long a RetryBuildBatch call in progress holds its token against
  * duplicates. Powertools would hold it until the invocation's deadline (two
- * minutes); the call takes seconds, and a duplicate made once a dead
- * invocation's lease ran out is harmless (CodeBuild deduplicates the token
- * for five minutes), so a retry whose invocation died is made 30 s later,
- * not two minutes.
+ * minutes); the call takes a second or two, and a duplicate made once a
+ * dead (or slow) invocation's lease ran out is harmless (CodeBuild
+ * deduplicates the token for five minutes), so a retry whose invocation
+ * died is made by the re-check chain's next round, not two minutes later.
  */
-export const RETRY_CALL_LEASE_MS = 30_000;
+export const RETRY_CALL_LEASE_MS = 10_000;
 
 /** Prefix of the Powertools Idempotency records' keys in the table. */
 export const IDEMPOTENCY_KEY_PREFIX = 'retry-build-batch';

@@ -119,17 +119,21 @@ describe('BudgetStore', () => {
 
   it('lets one round of a chain run at a time, and starts the settle chain once', async () => {
     const batch = `${arn}-chain`;
-    const { first, ticket } = await store.watch(batch, ['b1']);
+    const { first, ticket } = await store.watch(batch, ['b1'], 3);
     expect(first).toBe(true);
-    expect(await store.watch(batch)).toMatchObject({ first: false, ticket });
+    expect(ticket).toMatchObject({ seq: 0, phases: 3 });
+    // Until its first round ran, a watcher starts the chain again (the one
+    // before may have died before queueing it); copies lose the claim.
+    expect(await store.watch(batch, [], 5)).toEqual({ first: true, ticket });
     expect(await store.claimRecheck(batch, ticket)).toBe(true);
+    expect(await store.watch(batch)).toEqual({ first: false, ticket });
     // A copy of the round, or a round of another watch, is superseded.
     expect(await store.claimRecheck(batch, ticket)).toBe(false);
     expect(
       await store.claimRecheck(batch, { ...ticket, watch: ticket.watch + 1 }),
     ).toBe(false);
     // The settle chain supersedes the backstop's next round (seq 1).
-    const settling = { watch: ticket.watch, seq: 2 };
+    const settling = { watch: ticket.watch, seq: 2, phases: 3 };
     expect(await store.settle(batch)).toEqual(settling);
     expect(await store.settle(batch)).toBeUndefined();
     expect(await store.claimRecheck(batch, { ...ticket, seq: 1 })).toBe(false);

@@ -357,6 +357,8 @@ describe('project policy in the decision', () => {
     expect(needsProjectPolicy(config, failed, 'sweep')).toBe(true);
     expect(needsProjectPolicy(config, running, 'build-failed')).toBe(true);
     expect(needsProjectPolicy(config, running, 'build-ended')).toBe(false);
+    expect(needsProjectPolicy(config, running, 'recheck')).toBe(false);
+    expect(needsProjectPolicy(config, failed, 'recheck')).toBe(true);
     const succeeded = { ...failed, status: 'SUCCEEDED' };
     expect(needsProjectPolicy(config, succeeded, 'build-ended')).toBe(false);
     const scoped = { ...config, projectNames: ['api'] };
@@ -676,9 +678,15 @@ describe('nextRecheck', () => {
     runningBuilds: ['b1'],
   };
 
-  it('goes on while the run it watches goes on', () => {
+  it('goes on while the run it watches goes on, a phase added as it winds down included', () => {
     expect(
       nextRecheck({ chain: 'settle', round: 2, phases: 3 }, running),
+    ).toEqual({ chain: 'settle', round: 3 });
+    expect(
+      nextRecheck(
+        { chain: 'settle', round: 2, phases: 3 },
+        { ...running, phaseCount: 4 },
+      ),
     ).toEqual({ chain: 'settle', round: 3 });
     expect(nextRecheck({ chain: 'backstop', round: 0 }, running)).toEqual({
       chain: 'backstop',

@@ -222,6 +222,52 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(budget?.watchShard).toBeUndefined();
   });
 
+  it("ends the chain once the batch runs again, even when the retry's invocation died before ending the watch", async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const { batch, event, siblings } = failedChild(newProject(), [
+      'unit',
+      'e2e',
+    ]);
+    await handler(event, lambdaContext());
+    const ended = h.codebuild.completeBuild(
+      siblings[0]?.arn as string,
+      'SUCCEEDED',
+    );
+    await handler(ended, lambdaContext()); // the settle chain starts
+    h.codebuild.settleBatch(batch.arn);
+    // CodeBuild retries the batch, but the answer is lost: the round fails
+    // after the retry was made, before it could end the watch.
+    h.codebuild.failNext('RetryBuildBatch', 5, {
+      type: 'InternalFailure',
+      status: 500,
+      afterActing: true,
+    });
+    h.clock.shift(SETTLE_MS[0]);
+    await source.drain();
+    expect(h.codebuild.retryCount(batch.arn)).toBe(1);
+
+    const reads = () =>
+      h.codebuild.requests.filter(
+        (r) =>
+          r.operation === 'BatchGetBuildBatches' &&
+          JSON.stringify(r.input).includes(batch.id),
+      ).length;
+    h.clock.shift(SETTLE_MS[1]);
+    await source.drain(); // the next round sees the batch running again
+    const afterEnd = reads();
+    for (let i = 0; i < 4; i++) {
+      h.clock.shift(30_000);
+      await source.drain();
+    }
+    // Only the retry's follow-up reads the batch now (every 90 s).
+    expect(reads() - afterEnd).toBeLessThanOrEqual(2);
+    const budget = (await h.dynamo.scan()).find(
+      (i) => i.id === `batch#${batch.arn}`,
+    );
+    expect(budget?.watchShard).toBeUndefined();
+  });
+
   it('keeps one chain per batch: a copied round and a backstop overtaken by the settle chain read nothing', async () => {
     const handler = h.handler({}, { now: h.clock.now });
     const source = h.recheckSource(handler);
