@@ -135,7 +135,7 @@ describe('the demo scenario', () => {
 
   it('finishes an attempt whose process died, with the same token', () => {
     const paths = retryPaths(result);
-    expect(paths.get(batch('d11').arn as string)).toEqual(['sweep (resumed)']);
+    expect(paths.get(batch('d11').arn as string)).toEqual(['event (resumed)']);
     expect(batch('d11').budgetRetries).toBe(1);
     expect(batch('d12')).toMatchObject({ retries: 1, budgetRetries: 1 });
     expect(result.figures.crashes).toEqual({
@@ -163,7 +163,7 @@ describe('the demo scenario', () => {
   it('prints a table row per batch and a summary', () => {
     const text = demoTable(result);
     expect(text.split('\n')).toHaveLength(2 + 20);
-    expect(text).toContain('sweep (resumed)');
+    expect(text).toContain('event (resumed)');
     expect(text.split('\n')[0]).toContain('class');
     expect(text).toMatch(/d17 .* configuration .* FAILED, not retryable/);
     expect(text).toMatch(/d19 .* FAILED, budget exhausted \(5\/5\)/);
