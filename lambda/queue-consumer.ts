@@ -58,11 +58,11 @@ function isChainRound(message: QueueMessage): message is ChainRound {
  * Consumes the re-check queue's records in two phases. First every backstop
  * and settle round claims its place in its batch's chain (a superseded or
  * redelivered round stops there) and queues its successor; then each record
- * runs. An invocation killed in the second phase loses all its records at
- * once, but no chain: their successors are already queued, so the batches
- * are re-read at the chain's next step instead of after the visibility
- * timeout. Failed records alone go back to the queue (partial batch
- * responses).
+ * runs, one after another. An invocation killed in the second phase loses
+ * all its records at once, but no chain: their successors are already
+ * queued, so the batches are re-read at the chain's next step instead of
+ * after the visibility timeout. Failed records alone go back to the queue
+ * (partial batch responses).
  *
  * @example
  * const consume = createQueueConsumer({ budgetStore, codebuild, retrier, queue });
@@ -161,7 +161,14 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
         if (message) await run(message);
       },
       processor,
-      { context: context as Context, throwOnFullBatchFailure: false },
+      {
+        context: context as Context,
+        throwOnFullBatchFailure: false,
+        // One record after another: a kill in one record's retry cannot
+        // fall between another record's PutEvents and its "sent" mark,
+        // which would publish that event again on redelivery.
+        processInParallel: false,
+      },
     );
   };
 }
