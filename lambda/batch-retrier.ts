@@ -739,9 +739,22 @@ export class BatchRetrier {
         }));
       if (published) await this.#sent(batchArn, retry.failure);
     }
-    return batch?.status === 'FAILED'
-      ? this.handle(batch, 'recheck')
-      : undefined;
+    if (batch?.status !== 'FAILED') return undefined;
+    try {
+      return await this.handle(batch, 'recheck');
+    } catch (error) {
+      // The outcome is recorded and its event out: a redelivery of this
+      // follow-up would publish it again. The new failure's own events and
+      // the sweep decide it instead.
+      logger.warn(
+        'New failure of a retried batch left to its events and the sweep',
+        {
+          batchArn,
+          error: (error as Error).name,
+        },
+      );
+      return undefined;
+    }
   }
 
   async #dryRun(

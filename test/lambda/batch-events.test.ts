@@ -161,6 +161,22 @@ describe('a retry and its outcome', () => {
   });
 });
 
+describe('a follow-up that cannot decide the new failure', () => {
+  it('still succeeds, so its Batch Failed Again is not published twice', async () => {
+    const { batch, event } = failed(createSecretProject(h.codebuild));
+    await handler(event, lambdaContext());
+    endRerun(batch.arn, 'FAILED');
+    // Classifying the new failure fails for good (every SDK attempt).
+    h.codebuild.failNext('BatchGetBuilds', 5, 'throttle');
+    h.clock.shift(90_000);
+    const invocations = await follow.drain();
+    expect(invocations.map((i) => i.outcome)).not.toContain('partial');
+    h.clock.shift(180_000); // past any visibility timeout and lease
+    await follow.drain();
+    expect(received(BATCH_EVENTS.failedAgain, batch.arn)).toHaveLength(1);
+  });
+});
+
 describe('decisions not to retry', () => {
   it('publishes Batch Not Retried once, however often the failure is seen', async () => {
     const { batch, event } = failed(
