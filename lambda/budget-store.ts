@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BudgetView } from './batch.js';
+import { unlessConditionFails } from './conditional-write.js';
 import { TABLE } from './contract.js';
 import { UnprocessedKeysError } from './errors.js';
 
@@ -330,8 +331,8 @@ export class BudgetStore {
    * is not watched or its settle chain already started.
    */
   async settle(batchArn: string): Promise<RecheckTicket | undefined> {
-    try {
-      const { Attributes } = await this.#doc.send(
+    const answer = await unlessConditionFails(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(batchArn) },
@@ -340,17 +341,16 @@ export class BudgetStore {
           ExpressionAttributeValues: { ':yes': true, ':one': 1 },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      const phases = Attributes?.[PHASES];
-      return {
-        watch: Number(Attributes?.[CHAIN]),
-        seq: Number(Attributes?.[SEQ]),
-        ...(phases === undefined ? {} : { phases: Number(phases) }),
-      };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+      ),
+    );
+    if (!answer) return undefined;
+    const { Attributes } = answer;
+    const phases = Attributes?.[PHASES];
+    return {
+      watch: Number(Attributes?.[CHAIN]),
+      seq: Number(Attributes?.[SEQ]),
+      ...(phases === undefined ? {} : { phases: Number(phases) }),
+    };
   }
 
   /**
@@ -392,8 +392,8 @@ export class BudgetStore {
     batchArn: string,
     buildArn: string,
   ): Promise<'last' | 'more' | 'unknown'> {
-    try {
-      const { Attributes } = await this.#doc.send(
+    const answer = await unlessConditionFails(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(batchArn) },
@@ -405,12 +405,10 @@ export class BudgetStore {
           },
           ReturnValues: 'UPDATED_NEW',
         }),
-      );
-      return Attributes?.[PENDING] === undefined ? 'last' : 'more';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'unknown';
-      throw error;
-    }
+      ),
+    );
+    if (!answer) return 'unknown';
+    return answer.Attributes?.[PENDING] === undefined ? 'last' : 'more';
   }
 
   /**
@@ -497,15 +495,10 @@ export class BudgetStore {
   async #conditional(
     input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
   ): Promise<boolean> {
-    try {
-      await this.#doc.send(
-        new UpdateCommand({ TableName: this.#table, ...input }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const answer = await unlessConditionFails(
+      this.#doc.send(new UpdateCommand({ TableName: this.#table, ...input })),
+    );
+    return answer !== undefined;
   }
 
   #expiration(): number {

@@ -1,12 +1,10 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFails } from './conditional-write.js';
 import { type Outcome, TABLE } from './contract.js';
 import type { CircuitView } from './decision.js';
 
@@ -131,20 +129,17 @@ export class CircuitStore {
       ExpressionAttributeValues: Record<string, unknown>;
     },
   ): Promise<boolean> {
-    try {
-      await this.#doc.send(
+    const answer = await unlessConditionFails(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [ID]: keyOf(projectName) },
           ExpressionAttributeNames: { '#state': 'state' },
           ...update,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
+    return answer !== undefined;
   }
 }
 

@@ -1,7 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -9,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFails } from './conditional-write.js';
 import { FUNCTION_TIMEOUT_SECONDS, type Outcome, TABLE } from './contract.js';
 import type { Reason } from './decision.js';
 
@@ -164,25 +162,22 @@ export class HistoryStore {
       ExpressionAttributeValues?: Record<string, unknown>;
     },
   ): Promise<boolean> {
-    try {
-      await this.#doc.send(
+    const answer = await unlessConditionFails(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { [TABLE.partitionKey]: key },
           UpdateExpression: update,
           ...extra,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
+    return answer !== undefined;
   }
 
   async #putOnce(item: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.#doc.send(
+    const answer = await unlessConditionFails(
+      this.#doc.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
@@ -192,12 +187,9 @@ export class HistoryStore {
           },
           ConditionExpression: `attribute_not_exists(${TABLE.partitionKey})`,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
+    return answer !== undefined;
   }
 }
 
