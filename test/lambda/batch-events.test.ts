@@ -11,6 +11,10 @@ import {
   lambdaContext,
   startHarness,
 } from '../../tools/local-aws/harness.js';
+import {
+  endRerun as endRetriedRun,
+  settledFailure,
+} from '../support/batches.js';
 import { createSecretProject, FIXTURE_SECRET } from '../support/fixtures.js';
 
 // Integration: outcomes and batch-level events end to end. The real handler
@@ -49,27 +53,12 @@ const received = (type: string, batchArn: string) =>
     .filter((e) => (e.detail as { batchArn?: string }).batchArn === batchArn);
 
 /** A one-group batch settled FAILED with `failure`; its event. */
-function failed(project: string, failure = FAILURES.outOfMemory) {
-  const batch = h.codebuild.startBatch(project, { groups: ['unit'] });
-  const [build] = h.codebuild.currentBuilds(batch.arn);
-  const event = h.codebuild.completeBuild(
-    build?.arn as string,
-    'FAILED',
-    failure,
-  );
-  h.codebuild.settleBatch(batch.arn);
-  return { batch, event };
-}
+const failed = (project: string, failure = FAILURES.outOfMemory) =>
+  settledFailure(h.codebuild, project, failure);
 
 /** Ends the retried run of `batchArn` with `status`; its event. */
-function endRerun(batchArn: string, status: 'SUCCEEDED' | 'FAILED') {
-  const [build] = h.codebuild
-    .currentBuilds(batchArn)
-    .filter((b) => b.buildStatus === 'IN_PROGRESS');
-  const event = h.codebuild.completeBuild(build?.arn as string, status);
-  h.codebuild.settleBatch(batchArn);
-  return event;
-}
+const endRerun = (batchArn: string, status: 'SUCCEEDED' | 'FAILED') =>
+  endRetriedRun(h.codebuild, batchArn, status);
 
 /** Lets the follow-up re-checks (every 90 s) run. */
 async function afterFollowUp() {

@@ -11,6 +11,10 @@ import {
   lambdaContext,
   startHarness,
 } from '../../tools/local-aws/harness.js';
+import {
+  endRerun as endRetriedRun,
+  settledFailure,
+} from '../support/batches.js';
 
 // Integration: a project's circuit breaker end to end, through the real
 // clients: outcomes come from follow-up re-checks on the SQS emulator, the
@@ -43,24 +47,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-/** A one-group batch settled FAILED (out of memory: retryable); its event. */
-function failed(project = PROJECT) {
-  const batch = h.codebuild.startBatch(project, { groups: ['unit'] });
-  const [build] = h.codebuild.currentBuilds(batch.arn);
-  const event = h.codebuild.completeBuild(build?.arn as string, 'FAILED');
-  h.codebuild.settleBatch(batch.arn);
-  return { batch, event };
-}
+/** A one-group batch settled FAILED (retryable); its event. */
+const failed = (project = PROJECT) => settledFailure(h.codebuild, project);
 
 /** Ends the retried run of `batchArn`; its event. */
-function endRerun(batchArn: string, status: 'SUCCEEDED' | 'FAILED') {
-  const [build] = h.codebuild
-    .currentBuilds(batchArn)
-    .filter((b) => b.buildStatus === 'IN_PROGRESS');
-  const event = h.codebuild.completeBuild(build?.arn as string, status);
-  h.codebuild.settleBatch(batchArn);
-  return event;
-}
+const endRerun = (batchArn: string, status: 'SUCCEEDED' | 'FAILED') =>
+  endRetriedRun(h.codebuild, batchArn, status);
 
 async function followUp() {
   h.clock.shift(90_000);

@@ -167,23 +167,38 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(logs.text()).not.toContain('s3cret');
   });
 
-  it('hands a failed record back to the queue; the next round, queued before the read, retries first', async () => {
+  /**
+   * A watched batch that settled, whose first settle round fails with
+   * `fault` (every SDK attempt) and goes back to the queue; then the next
+   * round, queued before the first one read the batch, runs (due before
+   * the harness queue's 30-s visibility timeout).
+   */
+  async function firstRoundFails(
+    operation: string,
+    fault: 'throttle' | 'server-error',
+  ) {
     const handler = h.handler({}, { now: h.clock.now });
     const source = h.recheckSource(handler);
     const { batch, event } = failedChild(newProject());
     await handler(event, lambdaContext());
     h.codebuild.settleBatch(batch.arn);
     h.clock.shift(SETTLE_MS[0]);
-    // Every SDK attempt of the re-check's read is throttled.
-    h.codebuild.failNext('BatchGetBuildBatches', 5, 'throttle');
+    h.codebuild.failNext(operation, 5, fault);
 
     const [failed] = await source.drain();
     expect(failed?.outcome).toBe('partial');
     expect(h.codebuild.retryCount(batch.arn)).toBe(0);
 
-    // The next round is due before the visibility timeout (30 s).
     h.clock.shift(SETTLE_MS[1]);
     await source.drain();
+    return { batch, source };
+  }
+
+  it('hands a failed record back to the queue; the next round, queued before the read, retries first', async () => {
+    const { batch, source } = await firstRoundFails(
+      'BatchGetBuildBatches',
+      'throttle',
+    );
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
 
     // The failed record comes back superseded: no read, no second retry.
@@ -199,20 +214,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
   });
 
   it('makes the retry from the next round when the round that reserved the attempt fails before the call', async () => {
-    const handler = h.handler({}, { now: h.clock.now });
-    const source = h.recheckSource(handler);
-    const { batch, event } = failedChild(newProject());
-    await handler(event, lambdaContext());
-    h.codebuild.settleBatch(batch.arn);
-    h.clock.shift(SETTLE_MS[0]);
-    h.codebuild.failNext('RetryBuildBatch', 5, 'server-error');
-
-    const [failed] = await source.drain();
-    expect(failed?.outcome).toBe('partial');
-    expect(h.codebuild.retryCount(batch.arn)).toBe(0);
-
-    h.clock.shift(SETTLE_MS[1]);
-    await source.drain();
+    const { batch } = await firstRoundFails('RetryBuildBatch', 'server-error');
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
     const budget = (await h.dynamo.scan()).find(
       (i) => i.id === `batch#${batch.arn}`,
