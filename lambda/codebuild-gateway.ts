@@ -34,6 +34,15 @@ export type RetryResponse =
   /** ResourceNotFoundException: the batch is gone. */
   | { readonly kind: 'not-found' };
 
+/** A scope of {@link CodeBuildGateway.scanFailedBatches} that could not be scanned. */
+export interface ScopeFailure {
+  /** The project ('' for the whole account). */
+  readonly projectName: string;
+  /** The project does not exist (yet). */
+  readonly missing: boolean;
+  readonly error: unknown;
+}
+
 /**
  * The CodeBuild calls the service makes, returning plain data. Throttling and
  * 5xx errors are retried by the SDK client and otherwise propagate, so the
@@ -153,22 +162,25 @@ export class CodeBuildGateway {
    * (ListBuildBatchesForProject), reading each page with
    * BatchGetBuildBatches, in the listed order. `newScan` is called once per
    * scope and returns the judge of that scope's pages: it sees each page's
-   * batches and returns false to stop.
+   * batches and returns false to stop. A scope whose scan fails is
+   * reported to `onScopeFailed` and the next scope is scanned: one project
+   * that cannot be listed must not hide the failures of the others.
    */
   async scanFailedBatches(
     projectNames: readonly string[],
     newScan: (projectName?: string) => (page: readonly BatchView[]) => boolean,
-    onMissingProject?: (projectName: string) => void,
+    onScopeFailed: (failure: ScopeFailure) => void,
   ): Promise<void> {
     const scopes = projectNames.length > 0 ? projectNames : [undefined];
     for (const projectName of scopes) {
       try {
         await this.#scanScope(projectName, newScan(projectName));
       } catch (error) {
-        // A configured project that does not exist (yet) must not stop the
-        // sweep of the others.
-        if (!(error instanceof ResourceNotFoundException)) throw error;
-        onMissingProject?.(projectName ?? '');
+        onScopeFailed({
+          projectName: projectName ?? '',
+          missing: error instanceof ResourceNotFoundException,
+          error,
+        });
       }
     }
   }

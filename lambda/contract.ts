@@ -292,6 +292,7 @@ export const METRIC = {
   InvalidEvent: 'InvalidEvent',
   SweepCandidates: 'SweepCandidates',
   SweepScanTruncated: 'SweepScanTruncated',
+  SweepFailures: 'SweepFailures',
   FailureClassified: 'FailureClassified',
   NotRetryable: 'NotRetryable',
   InvalidProjectTag: 'InvalidProjectTag',

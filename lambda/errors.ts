@@ -44,3 +44,19 @@ export class UnprocessedKeysError extends BatchRetryError {
     this.name = 'UnprocessedKeysError';
   }
 }
+
+/**
+ * A sweep finished what it could, but some of its reads or batches failed
+ * (each logged). The invocation fails so that Lambda runs the sweep again
+ * and the function's error alarm sees it.
+ */
+export class SweepIncompleteError extends BatchRetryError {
+  constructor(readonly failed: Readonly<Record<string, number>>) {
+    super(
+      `Sweep incomplete: ${Object.entries(failed)
+        .map(([step, n]) => `${n} ${step}`)
+        .join(', ')} failed`,
+    );
+    this.name = 'SweepIncompleteError';
+  }
+}

@@ -13,6 +13,7 @@ import {
   watchDone,
   watchLapsed,
 } from './decision.js';
+import { SweepIncompleteError } from './errors.js';
 import { logger } from './logger.js';
 import { count } from './metrics.js';
 
@@ -44,6 +45,9 @@ export interface SweepSummary {
 /** Stop starting batches when less than this is left of the invocation. */
 export const SWEEP_TIME_RESERVE_MS = 20_000;
 
+/** The parts of a sweep that can fail on their own, named in its logs. */
+type SweepStep = 'watched-read' | 'project-scan' | 'unwatch' | 'batch';
+
 /**
  * The reconciliation sweep: re-reads watched batches and FAILED batches that
  * settled inside the lookback window, and runs each through the same
@@ -51,18 +55,39 @@ export const SWEEP_TIME_RESERVE_MS = 20_000;
  * that failed before any child build existed, and batches that settled
  * after their last child's event.
  *
+ * A read or batch that fails (throttling past the SDK's retries) is logged
+ * and counted, and the sweep goes on with the rest: under sustained
+ * throttling every sweep still makes progress instead of failing at its
+ * first error. If anything failed, the sweep throws
+ * {@link SweepIncompleteError} once all else is done, so Lambda runs it
+ * again and the error alarm sees it.
+ *
  * @example
  * const summary = await runSweep(deps);
  */
 export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   const { config, budgetStore, codebuild, retrier, now } = deps;
   const startedAt = now();
+  const failed: Partial<Record<SweepStep, number>> = {};
+  const failure = (step: SweepStep, error: unknown, at?: object) => {
+    failed[step] = (failed[step] ?? 0) + 1;
+    count(METRIC.SweepFailures);
+    logger.warn('Sweep step failed; the sweep goes on', {
+      step,
+      ...at,
+      error,
+    });
+  };
 
   const watched = await budgetStore.listWatched();
   const watchedArns = new Set(watched.map((w) => w.batchArn));
   const watchedBatches = new Map<string, BatchView>();
-  for (const batch of await codebuild.getBatches([...watchedArns])) {
-    watchedBatches.set(batch.arn, batch);
+  try {
+    for (const batch of await codebuild.getBatches([...watchedArns])) {
+      watchedBatches.set(batch.arn, batch);
+    }
+  } catch (error) {
+    failure('watched-read', error, { watched: watchedArns.size });
   }
 
   const candidates = new Map(watchedBatches);
@@ -90,7 +115,9 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
         return scan.keepGoing;
       };
     },
-    (projectName) => {
+    ({ projectName, missing, error }) => {
+      // A configured project that does not exist (yet) is no failure.
+      if (!missing) return failure('project-scan', error, { projectName });
       logger.warn('Project in ProjectNames does not exist', {
         projectName,
         decision: 'skip',
@@ -101,7 +128,11 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
 
   for (const w of watched) {
     if (watchLapsed(w.watchedAt, watchedBatches.get(w.batchArn), startedAt)) {
-      await budgetStore.unwatch(w.batchArn);
+      await budgetStore
+        .unwatch(w.batchArn)
+        .catch((error: unknown) =>
+          failure('unwatch', error, { batchArn: w.batchArn }),
+        );
     }
   }
 
@@ -116,31 +147,33 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   const results: Partial<Record<BatchResult, number>> = {};
   let next = 0;
   let processed = 0;
+  const sweepOne = async (batch: BatchView) => {
+    const { result } = await retrier.handle(batch, 'sweep', {
+      budget: budgets.get(batch.arn) ?? { retries: 0 },
+    });
+    results[result] = (results[result] ?? 0) + 1;
+    if (watchedArns.has(batch.arn) && watchDone(batch, result)) {
+      await budgetStore.unwatch(batch.arn);
+    }
+  };
+  // One batch failing does not stop its worker: each call has ended (or
+  // failed) before the next starts, so the invocation never ends with a
+  // call in flight. Lambda would freeze such a call with the environment
+  // and thaw it minutes later, after CodeBuild forgot its token, and a
+  // stale RetryBuildBatch would retry past the budget.
   const worker = async () => {
     while (
       next < batches.length &&
       deps.remainingMs() > SWEEP_TIME_RESERVE_MS
     ) {
       const batch = batches[next++];
-      const { result } = await retrier.handle(batch, 'sweep', {
-        budget: budgets.get(batch.arn) ?? { retries: 0 },
-      });
+      await sweepOne(batch).catch((error: unknown) =>
+        failure('batch', error, { batchArn: batch.arn }),
+      );
       processed++;
-      results[result] = (results[result] ?? 0) + 1;
-      if (watchedArns.has(batch.arn) && watchDone(batch, result)) {
-        await budgetStore.unwatch(batch.arn);
-      }
     }
   };
-  // allSettled, not all: if one worker fails, the invocation must not end
-  // while others are mid-call. Lambda would freeze them with the
-  // environment and thaw them minutes later, after CodeBuild forgot their
-  // token, and a stale RetryBuildBatch would retry past the budget.
-  const settled = await Promise.allSettled(
-    Array.from({ length: CONCURRENCY }, worker),
-  );
-  const failure = settled.find((r) => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 
   const summary: SweepSummary = {
     kind: 'sweep',
@@ -152,8 +185,10 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   };
   logger.info('Sweep finished', {
     ...summary,
+    failed,
     lookbackHours: config.lookbackHours,
     durationMs: now() - startedAt,
   });
+  if (Object.keys(failed).length > 0) throw new SweepIncompleteError(failed);
   return summary;
 }

@@ -7,8 +7,9 @@ import {
   it,
   vi,
 } from 'vitest';
-import { RECHECK } from '../../lambda/contract.js';
+import { RECHECK, SDK_MAX_ATTEMPTS } from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
+import { SweepIncompleteError } from '../../lambda/errors.js';
 import { logger } from '../../lambda/logger.js';
 import {
   type CapturedLogs,
@@ -268,6 +269,33 @@ describe('retrying failed batches', () => {
 
     expect(cb.retryCount(batch.arn)).toBe(1);
     expect(cb.retryCount(beforeChildren.arn)).toBe(1);
+  });
+
+  it('sweeps the other projects when one cannot be listed, then fails so the sweep runs again', async () => {
+    const [listed, throttled] = [newProject(), newProject()];
+    const handler = h.handler({ projectNames: [throttled, listed] });
+    const behind = failingBatch(throttled).batch;
+    const reached = failingBatch(listed).batch;
+    // The first project's listing is throttled past every SDK attempt.
+    cb.failNext('ListBuildBatchesForProject', SDK_MAX_ATTEMPTS, 'throttle');
+    logs = captureLogs();
+
+    await expect(sweep(handler)).rejects.toThrow(SweepIncompleteError);
+
+    expect(cb.retryCount(reached.arn)).toBe(1);
+    expect(cb.retryCount(behind.arn)).toBe(0);
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Sweep step failed; the sweep goes on',
+        step: 'project-scan',
+        projectName: throttled,
+      }),
+    );
+    expect(metricTotal(logs, 'SweepFailures')).toBe(1);
+    await sweep(handler);
+    expect(cb.retryCount(behind.arn)).toBe(1);
+    expect(cb.retryCount(reached.arn)).toBe(1);
   });
 
   it('never touches a batch that ended before the lookback window', async () => {

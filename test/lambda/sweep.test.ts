@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { BatchView } from '../../lambda/batch.js';
 import type { BatchOutcome, BatchRetrier } from '../../lambda/batch-retrier.js';
 import type { BudgetStore } from '../../lambda/budget-store.js';
-import type { CodeBuildGateway } from '../../lambda/codebuild-gateway.js';
+import type {
+  CodeBuildGateway,
+  ScopeFailure,
+} from '../../lambda/codebuild-gateway.js';
 import { MAX_SCAN_PAGES } from '../../lambda/decision.js';
+import { SweepIncompleteError } from '../../lambda/errors.js';
 import { metrics } from '../../lambda/metrics.js';
 import { runSweep, type SweepDeps } from '../../lambda/sweep.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
@@ -101,8 +105,97 @@ describe('runSweep', () => {
     expect(events).toEqual([]);
 
     finishSlowCall();
-    expect(await sweep).toBe(throttled);
+    expect(await sweep).toBeInstanceOf(SweepIncompleteError);
     expect(events).toEqual(['slow call finished', 'sweep threw']);
+  });
+
+  it('goes on past a batch that fails, and throws once the rest is done', async () => {
+    const batches = ['a', 'b', 'c', 'd', 'e', 'f'].map(failedBatch);
+    const handled: string[] = [];
+    const deps = sweepDeps(batches, async (batch) => {
+      if (batch.id.endsWith(':b') || batch.id.endsWith(':e')) {
+        throw new Error('throttled past the SDK retries');
+      }
+      handled.push(batch.id);
+      return { batchArn: batch.arn, result: 'retried' } as BatchOutcome;
+    });
+
+    const { value: error, logs } = await whileCapturing(() =>
+      runSweep(deps).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+
+    expect(handled.sort()).toEqual([
+      'web-app:a',
+      'web-app:c',
+      'web-app:d',
+      'web-app:f',
+    ]);
+    expect(error).toBeInstanceOf(SweepIncompleteError);
+    expect((error as SweepIncompleteError).failed).toEqual({ batch: 2 });
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'Sweep finished',
+        processed: 6,
+        results: { retried: 4 },
+        failed: { batch: 2 },
+      }),
+    );
+  });
+
+  it('reads the watched batches and the listing even when the other fails', async () => {
+    const watchedBatch = failedBatch('watched');
+    const listed = failedBatch('listed');
+    const handled: string[] = [];
+    const handle = async (batch: BatchView) => {
+      handled.push(batch.id);
+      return { batchArn: batch.arn, result: 'retried' } as BatchOutcome;
+    };
+    const failing = async () => {
+      throw new Error('throttled past the SDK retries');
+    };
+    const watching = (
+      deps: SweepDeps,
+      getBatches: () => Promise<BatchView[]>,
+    ) => {
+      Object.assign(deps.budgetStore, {
+        listWatched: async () => [
+          { batchArn: watchedBatch.arn, watchedAt: Date.now() },
+        ],
+      });
+      Object.assign(deps.codebuild, { getBatches });
+      return deps;
+    };
+
+    const readFails = watching(sweepDeps([listed], handle), failing);
+    await expect(runSweep(readFails)).rejects.toMatchObject({
+      failed: { 'watched-read': 1 },
+    });
+    expect(handled).toEqual(['web-app:listed']);
+
+    handled.length = 0;
+    const listingFails = watching(sweepDeps([], handle), async () => [
+      watchedBatch,
+    ]);
+    Object.assign(listingFails.codebuild, {
+      scanFailedBatches: async (
+        _projects: readonly string[],
+        _newScan: unknown,
+        onScopeFailed: (failure: ScopeFailure) => void,
+      ) =>
+        onScopeFailed({
+          projectName: 'web-app',
+          missing: false,
+          error: new Error('throttled'),
+        }),
+    });
+    await expect(runSweep(listingFails)).rejects.toMatchObject({
+      failed: { 'project-scan': 1 },
+    });
+    expect(handled).toEqual(['web-app:watched']);
   });
 
   it('stops a scan out of time order at the page cap, with a WARN and a metric', async () => {
