@@ -225,7 +225,7 @@ export async function measureQueueCalls() {
   for (const build of siblings) await ended(build.arn, 'SUCCEEDED');
   await recheck(RECHECK.settleSeconds[0]);
   cb.settleBatch(watched.arn);
-  for (const delay of [RECHECK.settleSeconds[1], RECHECK.backstopSeconds]) {
+  for (const delay of [RECHECK.settleSeconds[1], RECHECK.followSeconds]) {
     await recheck(delay);
   }
   await h.stop();

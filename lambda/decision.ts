@@ -352,13 +352,14 @@ export function startsSettleChain(
  * The delay of re-check `round` (0-based) of a chain (see `RECHECK`).
  *
  * @example
- * recheckDelaySeconds('settle', 0); // 5
+ * recheckDelaySeconds('settle', 0); // 10
  */
 export function recheckDelaySeconds(
   chain: RecheckChain,
   round: number,
 ): number {
-  if (chain !== 'settle') return RECHECK.backstopSeconds;
+  if (chain === 'follow') return RECHECK.followSeconds;
+  if (chain === 'backstop') return RECHECK.backstopSeconds;
   const steps = RECHECK.settleSeconds;
   return steps[Math.min(round, steps.length - 1)] as number;
 }

@@ -9,6 +9,7 @@ import type {
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
+import type { BatchView } from './batch.js';
 import type { BatchRetrier } from './batch-retrier.js';
 import type { BudgetStore } from './budget-store.js';
 import type { CodeBuildGateway } from './codebuild-gateway.js';
@@ -115,7 +116,10 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
     return message;
   };
 
-  const run = async (message: QueueMessage): Promise<void> => {
+  const run = async (
+    message: QueueMessage,
+    read: (batchArn: string) => Promise<BatchView | undefined>,
+  ): Promise<void> => {
     if (message.kind === 'retry') {
       const { kind: _, ...request } = message;
       await retrier.retryReserved(request, {
@@ -124,7 +128,7 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
       });
       return;
     }
-    const [batch] = await codebuild.getBatches([message.batchArn]);
+    const batch = await read(message.batchArn);
     if (message.retry) {
       await retrier.follow(batch, { ...message, retry: message.retry });
       return;
@@ -153,12 +157,13 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
       event.Records.map((record) => [record.messageId, prepare(record)]),
     );
     const allPrepared = Promise.allSettled(prepared.values());
+    const read = sharedRead(codebuild, allPrepared);
     return processPartialResponse(
       event,
       async (record: SQSRecord) => {
         const message = await prepared.get(record.messageId);
         await allPrepared;
-        if (message) await run(message);
+        if (message) await run(message, read);
       },
       processor,
       {
@@ -170,5 +175,41 @@ export function createQueueConsumer(deps: QueueConsumerDeps) {
         processInParallel: false,
       },
     );
+  };
+}
+
+/**
+ * Reads every batch the invocation's re-checks are about in one
+ * BatchGetBuildBatches call (rounds of several batches due at the same time
+ * share it), once all records are prepared. Each view is handed out once: a
+ * second message about the same batch reads it again, after the first one
+ * may have retried it.
+ */
+function sharedRead(
+  codebuild: CodeBuildGateway,
+  allPrepared: Promise<PromiseSettledResult<QueueMessage | undefined>[]>,
+) {
+  const views = allPrepared.then(async (results) => {
+    const arns = new Set(
+      results.flatMap((r) =>
+        r.status === 'fulfilled' && r.value?.kind === 'recheck'
+          ? [r.value.batchArn]
+          : [],
+      ),
+    );
+    const read = await codebuild.getBatches([...arns]);
+    return new Map<string, BatchView | undefined>(
+      [...arns].map((arn) => [arn, read.find((b) => b.arn === arn)]),
+    );
+  });
+  return async (batchArn: string): Promise<BatchView | undefined> => {
+    const shared = await views;
+    if (shared.has(batchArn)) {
+      const view = shared.get(batchArn);
+      shared.delete(batchArn);
+      return view;
+    }
+    const [batch] = await codebuild.getBatches([batchArn]);
+    return batch;
   };
 }

@@ -1289,6 +1289,17 @@ function queueFigures(
       (s) => s.share,
     );
   const recheckCalls = byMessage('backstop') + byMessage('settle');
+  // The reads of those rounds, apart from the calls a round makes once it
+  // found the batch settled (the decision's reads and the retry itself,
+  // the same calls an event that arrived after the settle makes).
+  const recheckReads = sum(
+    shares.filter(
+      (s) =>
+        (s.message.kind === 'backstop' || s.message.kind === 'settle') &&
+        s.call.operation === 'BatchGetBuildBatches',
+    ),
+    (s) => s.share,
+  );
   const followCalls = byMessage('follow');
   // Followed: a retry's run, from the retry to that run's settle (the next
   // failed run's, or the batch's last), or to the end of the simulation.
@@ -1310,6 +1321,32 @@ function queueFigures(
     failureToRetrySeconds: spread(
       delivered.map(
         (r) => ((r.run.retriedAt ?? 0) - (r.events?.firstAt ?? 0)) / 1e3,
+      ),
+    ),
+    /**
+     * The same runs, from the later of the settle and the first failure
+     * event's delivery: the time the service took once it could know.
+     */
+    knownToRetrySeconds: spread(
+      delivered.map(
+        (r) =>
+          // 0 when the sweep retried before the event arrived.
+          Math.max(
+            0,
+            (r.run.retriedAt ?? 0) -
+              Math.max(r.run.settledAt, r.events?.deliveredAt ?? 0),
+          ) / 1e3,
+      ),
+    ),
+    /**
+     * The same runs: how long after the settle the first failure event
+     * arrived (0 when before). No service that learns of a failure from
+     * its events retries sooner, so its p95 bounds settleToRetrySeconds'.
+     */
+    settleToEventSeconds: spread(
+      delivered.map(
+        (r) =>
+          Math.max(0, (r.events?.deliveredAt ?? 0) - r.run.settledAt) / 1e3,
       ),
     ),
     /** Failed runs none of whose failure events arrived (none emitted: failed before any build). */
@@ -1356,6 +1393,8 @@ function queueFigures(
     /** Calls for backstop and settle re-checks, per watched run and watched minute. */
     recheckCallsPerWatchedBatch: ratio(recheckCalls, watched.length),
     recheckCallsPerWatchedMinute: ratio(recheckCalls, watchedMinutes),
+    /** Of those, the batch reads (BatchGetBuildBatches) per watched minute. */
+    recheckReadsPerWatchedMinute: ratio(recheckReads, watchedMinutes),
     /** Retried runs, and minutes from each retry to its run's settle (or the end). */
     followedMinutes: Math.round(followedMinutes),
     /** Calls for follow-up re-checks, per retry and per followed minute. */

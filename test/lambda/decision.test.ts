@@ -489,9 +489,11 @@ describe('re-check and retry delays', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 20].map((round) =>
         recheckDelaySeconds('settle', round),
       ),
-    ).toEqual([10, 15, 20, 25, 30, 30, 30, 30, 30]);
-    expect(recheckDelaySeconds('backstop', 0)).toBe(90);
-    expect(recheckDelaySeconds('backstop', 9)).toBe(90);
+    ).toEqual([10, 20, 30, 30, 30, 30, 30, 30, 30]);
+    expect(recheckDelaySeconds('backstop', 0)).toBe(180);
+    expect(recheckDelaySeconds('backstop', 9)).toBe(180);
+    expect(recheckDelaySeconds('follow', 0)).toBe(90);
+    expect(recheckDelaySeconds('follow', 9)).toBe(90);
   });
 
   it('doubles RetryDelaySeconds per attempt, at most 900 s', () => {

@@ -89,6 +89,29 @@ describe('re-checks of a batch that settles after its failed child', () => {
     expect(retries(batch.id)).toHaveLength(1);
   });
 
+  it('reads the batches of rounds that come due together with one call', async () => {
+    const handler = h.handler({}, { now: h.clock.now });
+    const source = h.recheckSource(handler);
+    const [first, second] = [
+      failedChild(newProject()),
+      failedChild(newProject()),
+    ];
+    await handler(first.event, lambdaContext());
+    await handler(second.event, lambdaContext());
+
+    h.clock.shift(SETTLE_MS[0]);
+    const mark = h.codebuild.requests.length;
+    await source.drain();
+
+    const reads = h.codebuild.requests
+      .slice(mark)
+      .filter((r) => r.operation === 'BatchGetBuildBatches');
+    expect(reads).toHaveLength(1);
+    expect((reads[0]?.input as { ids?: string[] })?.ids?.sort()).toEqual(
+      [first.batch.id, second.batch.id].sort(),
+    );
+  });
+
   it('waits on the running siblings, and the last one to end starts quick re-checks', async () => {
     const handler = h.handler({}, { now: h.clock.now });
     const source = h.recheckSource(handler);
@@ -98,7 +121,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     ]);
     await handler(event, lambdaContext());
 
-    // The backstop re-check is 90 s away; the sibling's end comes first.
+    // The backstop re-check is minutes away; the sibling's end comes first.
     const ended = h.codebuild.completeBuild(
       siblings[0]?.arn as string,
       'SUCCEEDED',

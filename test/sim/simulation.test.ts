@@ -185,6 +185,25 @@ describe.each(SEEDS)('100 batches, every fault on, seed %i', (seed) => {
       1,
     );
     expect(figures.followedMinutes).toBeGreaterThan(0);
+    // Reads are part of the re-check calls, and not all of them: a round
+    // that finds its batch settled goes on to decide and retry.
+    expect(figures.recheckReadsPerWatchedMinute).toBeGreaterThan(0);
+    expect(figures.recheckReadsPerWatchedMinute).toBeLessThan(
+      figures.recheckCallsPerWatchedMinute,
+    );
+  });
+
+  it('measures retries from the settle, and from when the failure could be known', () => {
+    const { settleToRetrySeconds, knownToRetrySeconds, settleToEventSeconds } =
+      result.figures;
+    for (const q of ['p50', 'p95', 'max'] as const) {
+      expect(knownToRetrySeconds[q]).toBeLessThanOrEqual(
+        settleToRetrySeconds[q],
+      );
+    }
+    // Reordered events arrive after some settles, none before a batch ran.
+    expect(settleToEventSeconds.max).toBeGreaterThan(0);
+    expect(settleToEventSeconds.p50).toBe(0);
   });
 
   it('costs no CodeBuild call for a healthy build outside a watched batch', () => {
