@@ -322,19 +322,19 @@ export const FUNCTION_TIMEOUT_SECONDS = 120;
  * The re-check queue's timing. A batch settles after its children, so a
  * failure usually finds it still running. While other children run, their
  * events say when the last one ended; the batch is re-read only every
- * `backstopSeconds`, for the case that the last one's event was lost (the
- * sweep stays the backstop of the backstop). Once the last child ended, it
- * is re-read at the `settleSeconds` steps (the last one repeating) until it
- * settles: a batch settles seconds to minutes after its last child, rarely
- * in under ten; 10, 20 and then 30 s between reads keep settle → retry
- * under 45 s at 3.5 reads for a settle uniform over 5–120 s (10, 15, 20,
- * 25, 30 would take 4.0 for the same latency). A retried batch is followed
- * every `followSeconds` until its outcome is known. SQS delays at most
- * 900 s.
+ * `backstopSeconds`, for the case that the last one's event was lost or
+ * late (the sweep stays the backstop of the backstop). Once the last child
+ * ended, it is re-read at the `settleSeconds` steps (the last one
+ * repeating) until it settles: a batch settles seconds to minutes after
+ * its last child, rarely in under ten; 10, 20 and then 30 s between reads
+ * keep settle → retry under 45 s at 3.5 reads for a settle uniform over
+ * 5–120 s (10, 15, 20, 25, 30 would take 4.0 for the same latency). A
+ * retried batch is followed every `followSeconds` until its outcome is
+ * known. SQS delays at most 900 s.
  */
 export const RECHECK = {
   settleSeconds: [10, 20, 30],
-  backstopSeconds: 180,
+  backstopSeconds: 90,
   followSeconds: 90,
   maxDelaySeconds: 900,
   /** Receives of a message before the queue moves it to its DLQ. */

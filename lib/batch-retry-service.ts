@@ -480,6 +480,10 @@ export class BatchRetryService extends Construct {
     );
     const recheckSource = new eventSources.SqsEventSource(this.recheckQueue, {
       batchSize: 10,
+      // Rounds of several batches that come due within the same second
+      // arrive in one invocation, which reads all their batches with one
+      // BatchGetBuildBatches call.
+      maxBatchingWindow: Duration.seconds(1),
       // Only the failed messages go back to the queue.
       reportBatchItemFailures: true,
     });

@@ -596,7 +596,9 @@ async function runWorkloadUntilQuiet(
       ) &&
       clock.now() - Math.max(workload.lastChangeAt, origin) >= quietMs);
   aws.bus.startSchedules(origin, quiet);
-  // The event source mappings poll every simulated second.
+  // The event source mappings poll every simulated second: the messages
+  // that became visible within it arrive together, as the mapping's 1-s
+  // batching window (MaximumBatchingWindowInSeconds) gathers them on AWS.
   const poll = async () => {
     if (quiet()) return;
     scheduler.after(1_000, poll);

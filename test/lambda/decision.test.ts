@@ -490,8 +490,8 @@ describe('re-check and retry delays', () => {
         recheckDelaySeconds('settle', round),
       ),
     ).toEqual([10, 20, 30, 30, 30, 30, 30, 30, 30]);
-    expect(recheckDelaySeconds('backstop', 0)).toBe(180);
-    expect(recheckDelaySeconds('backstop', 9)).toBe(180);
+    expect(recheckDelaySeconds('backstop', 0)).toBe(90);
+    expect(recheckDelaySeconds('backstop', 9)).toBe(90);
     expect(recheckDelaySeconds('follow', 0)).toBe(90);
     expect(recheckDelaySeconds('follow', 9)).toBe(90);
   });

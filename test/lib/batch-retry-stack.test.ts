@@ -509,6 +509,7 @@ describe('re-check queue', () => {
     const { recheckQueue, fn } = ids();
     expect(resource('AWS::Lambda::EventSourceMapping').Properties).toEqual({
       BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
       EventSourceArn: getAtt(recheckQueue),
       FunctionName: { Ref: fn },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
