@@ -489,7 +489,7 @@ describe('re-check and retry delays', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 20].map((round) =>
         recheckDelaySeconds('settle', round),
       ),
-    ).toEqual([10, 20, 30, 30, 30, 30, 30, 30, 30]);
+    ).toEqual([10, 20, 20, 20, 20, 20, 20, 20, 20]);
     expect(recheckDelaySeconds('backstop', 0)).toBe(90);
     expect(recheckDelaySeconds('backstop', 9)).toBe(90);
     expect(recheckDelaySeconds('follow', 0)).toBe(90);
