@@ -138,6 +138,8 @@ export const NO_FAULTS: FaultKnobs = {
   dynamoThrottle: 0,
   crash: 0,
   crashPoints: CRASH_POINTS,
+  // Present, so that spreading these over the defaults ends their outage.
+  outage: undefined,
 };
 
 /** Options of {@link runSimulation}. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SIM_EPOCH, SimClock } from '../../sim/clock.js';
 import { Random } from '../../sim/random.js';
+import { randomScenario } from '../../sim/scenarios.js';
 import { Scheduler } from '../../sim/scheduler.js';
 import { parseSimulateArgs } from '../../sim/simulate.js';
 
@@ -125,6 +126,14 @@ describe('simulate command line', () => {
     const off = parseSimulateArgs(['--no-faults', '--drop', '0.5']);
     expect(off.faults).toMatchObject({ dup: 0, drop: 0.5, crash: 0 });
     expect(off.faults.outage).toBeUndefined();
+    // The scenario lays the knobs over the defaults: none may come back.
+    const scenario = randomScenario({
+      batches: 1,
+      seed: 1,
+      faults: off.faults,
+    });
+    expect(scenario.faults).toMatchObject({ dup: 0, drop: 0.5, crash: 0 });
+    expect(scenario.faults?.outage).toBeUndefined();
     expect(() => parseSimulateArgs(['--dup', '2'])).toThrow(/between 0 and 1/);
     expect(() => parseSimulateArgs(['--crash-at', 'nowhere'])).toThrow(
       /unknown point/,
