@@ -1344,8 +1344,8 @@ function queueFigures(
     ),
     /**
      * The same runs: how long after the settle the first failure event
-     * arrived (0 when before). No service that learns of a failure from
-     * its events retries sooner, so its p95 bounds settleToRetrySeconds'.
+     * arrived (0 when before). Before its event, only the sweep or (after
+     * an earlier retry) that retry's follow-up can retry a run.
      */
     settleToEventSeconds: spread(
       delivered.map(
