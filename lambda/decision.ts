@@ -749,8 +749,8 @@ export function watchLapsed(
 
 /**
  * True when a watched batch needs no more watching after the sweep
- * processed it: it settled and was not retried. A retry (or its reservation)
- * already ended the watch in the same write.
+ * processed it: it settled and was not retried. A retry ends the watch
+ * itself once it is made; one in flight elsewhere keeps it.
  */
 export function watchDone(batch: BatchView, result: BatchResult): boolean {
   if (batch.status === 'IN_PROGRESS') return false;

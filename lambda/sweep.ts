@@ -81,14 +81,14 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
 
   const watched = await budgetStore.listWatched();
   const watchedArns = new Set(watched.map((w) => w.batchArn));
-  const watchedBatches = new Map<string, BatchView>();
-  try {
-    for (const batch of await codebuild.getBatches([...watchedArns])) {
-      watchedBatches.set(batch.arn, batch);
-    }
-  } catch (error) {
-    failure('watched-read', error, { watched: watchedArns.size });
-  }
+  // Undefined when the read failed: then no watch can be judged lapsed.
+  const watchedBatches = await codebuild
+    .getBatches([...watchedArns])
+    .then((read) => new Map(read.map((b) => [b.arn, b])))
+    .catch((error: unknown) => {
+      failure('watched-read', error, { watched: watchedArns.size });
+      return undefined;
+    });
 
   const candidates = new Map(watchedBatches);
   await codebuild.scanFailedBatches(
@@ -126,14 +126,17 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     },
   );
 
-  for (const w of watched) {
-    if (watchLapsed(w.watchedAt, watchedBatches.get(w.batchArn), startedAt)) {
-      await budgetStore
-        .unwatch(w.batchArn)
-        .catch((error: unknown) =>
-          failure('unwatch', error, { batchArn: w.batchArn }),
-        );
-    }
+  const lapsed = watched.filter(
+    (w) =>
+      watchedBatches &&
+      watchLapsed(w.watchedAt, watchedBatches.get(w.batchArn), startedAt),
+  );
+  for (const w of lapsed) {
+    await budgetStore
+      .unwatch(w.batchArn)
+      .catch((error: unknown) =>
+        failure('unwatch', error, { batchArn: w.batchArn }),
+      );
   }
 
   const batches = [...candidates.values()].filter((b) =>

@@ -157,6 +157,7 @@ describe('runSweep', () => {
     const failing = async () => {
       throw new Error('throttled past the SDK retries');
     };
+    const unwatched: string[] = [];
     const watching = (
       deps: SweepDeps,
       getBatches: () => Promise<BatchView[]>,
@@ -165,6 +166,9 @@ describe('runSweep', () => {
         listWatched: async () => [
           { batchArn: watchedBatch.arn, watchedAt: Date.now() },
         ],
+        unwatch: async (batchArn: string) => {
+          unwatched.push(batchArn);
+        },
       });
       Object.assign(deps.codebuild, { getBatches });
       return deps;
@@ -175,6 +179,11 @@ describe('runSweep', () => {
       failed: { 'watched-read': 1 },
     });
     expect(handled).toEqual(['web-app:listed']);
+    // A watch is not taken for gone when its batch could not be read…
+    expect(unwatched).toEqual([]);
+    // …only when CodeBuild answered without it.
+    await runSweep(watching(sweepDeps([], handle), async () => []));
+    expect(unwatched).toEqual([watchedBatch.arn]);
 
     handled.length = 0;
     const listingFails = watching(sweepDeps([], handle), async () => [
