@@ -198,9 +198,12 @@ function sharedRead(
       ),
     );
     const read = await codebuild.getBatches([...arns]);
-    return new Map<string, BatchView | undefined>(
-      [...arns].map((arn) => [arn, read.find((b) => b.arn === arn)]),
+    // A batch CodeBuild no longer knows is handed out as undefined.
+    const shared = new Map<string, BatchView | undefined>(
+      [...arns].map((arn) => [arn, undefined]),
     );
+    for (const batch of read) shared.set(batch.arn, batch);
+    return shared;
   });
   return async (batchArn: string): Promise<BatchView | undefined> => {
     const shared = await views;
