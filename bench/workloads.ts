@@ -180,34 +180,32 @@ export async function measureQueueCalls() {
     reads: 0,
     byMessage: [] as number[],
   };
-  const readsSince = (mark: number) =>
-    cb.requests
-      .slice(mark)
-      .filter((r) => r.operation === 'BatchGetBuildBatches').length;
-  const counted = async (work: () => Promise<unknown>) => {
+  /** The CodeBuild requests `work` made. */
+  const requestsOf = async (work: () => Promise<unknown>) => {
     const before = cb.requests.length;
     await quietly(work);
-    return cb.requests.length - before;
+    return cb.requests.slice(before);
   };
   const ended = async (buildArn: string, status: 'SUCCEEDED' | 'FAILED') => {
     const event = cb.completeBuild(buildArn, status);
-    const calls = await counted(() => handler(event, lambdaContext()));
+    const calls = await requestsOf(() => handler(event, lambdaContext()));
     if (status === 'SUCCEEDED') {
       healthy.builds++;
-      healthy.calls += calls;
+      healthy.calls += calls.length;
     }
   };
   const recheck = async (afterSeconds: number) => {
     h.clock.shift(afterSeconds * 1000);
     for (;;) {
       let made: unknown;
-      const mark = cb.requests.length;
-      const calls = await counted(async () => (made = await source.poll()));
+      const calls = await requestsOf(async () => (made = await source.poll()));
       if (!made) return;
       rechecks.messages++;
-      rechecks.calls += calls;
-      rechecks.reads += readsSince(mark);
-      rechecks.byMessage.push(calls);
+      rechecks.calls += calls.length;
+      rechecks.reads += calls.filter(
+        (r) => r.operation === 'BatchGetBuildBatches',
+      ).length;
+      rechecks.byMessage.push(calls.length);
     }
   };
   for (let i = 0; i < settings.QUEUE_HEALTHY_BATCHES; i++) {

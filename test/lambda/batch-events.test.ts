@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_EVENTS, EVENT_SOURCE } from '../../lambda/contract.js';
+import { BATCH_EVENTS, EVENT_SOURCE, RECHECK } from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
 import { FAILURES } from '../../tools/local-aws/codebuild/failures.js';
@@ -60,10 +60,17 @@ const failed = (project: string, failure = FAILURES.outOfMemory) =>
 const endRerun = (batchArn: string, status: 'SUCCEEDED' | 'FAILED') =>
   endRetriedRun(h.codebuild, batchArn, status);
 
-/** Lets the follow-up re-checks (every 90 s) run. */
+/** Lets the follow-up re-checks (every `RECHECK.followSeconds`) run. */
 async function afterFollowUp() {
-  h.clock.shift(90_000);
-  await follow.drain();
+  h.clock.shift(RECHECK.followSeconds * 1000);
+  return follow.drain();
+}
+
+/** A failed batch, retried by the function on its failure event. */
+async function retried() {
+  const { batch, event } = failed(createSecretProject(h.codebuild));
+  await handler(event, lambdaContext());
+  return batch;
 }
 
 function expectSchema(event: { detail: unknown }) {
@@ -130,8 +137,7 @@ describe('a retry and its outcome', () => {
   });
 
   it('publishes Batch Failed Again once, and decides the new failure', async () => {
-    const { batch, event } = failed(createSecretProject(h.codebuild));
-    await handler(event, lambdaContext());
+    const batch = await retried();
 
     const again = endRerun(batch.arn, 'FAILED');
     await handler(again, lambdaContext()); // the new failure: attempt 2
@@ -152,13 +158,11 @@ describe('a retry and its outcome', () => {
 
 describe('a follow-up that cannot decide the new failure', () => {
   it('still succeeds, so its Batch Failed Again is not published twice', async () => {
-    const { batch, event } = failed(createSecretProject(h.codebuild));
-    await handler(event, lambdaContext());
+    const batch = await retried();
     endRerun(batch.arn, 'FAILED');
     // Classifying the new failure fails for good (every SDK attempt).
     h.codebuild.failNext('BatchGetBuilds', 5, 'throttle');
-    h.clock.shift(90_000);
-    const invocations = await follow.drain();
+    const invocations = await afterFollowUp();
     expect(invocations.map((i) => i.outcome)).not.toContain('partial');
     h.clock.shift(180_000); // past any visibility timeout and lease
     await follow.drain();
@@ -237,8 +241,7 @@ describe('when EventBridge fails', () => {
 
 describe('an outcome whose event did not go out', () => {
   it('is published by the next follow-up to find it once its writer cannot be publishing any more, once', async () => {
-    const { batch, event } = failed(createSecretProject(h.codebuild));
-    await handler(event, lambdaContext());
+    const batch = await retried();
     endRerun(batch.arn, 'SUCCEEDED');
     // The follow-up records the outcome, but its PutEvents fails for good
     // (as if the invocation had died before it).

@@ -3,6 +3,7 @@ import {
   BATCH_EVENTS,
   EVENT_SOURCE,
   PROJECT_TAGS,
+  RECHECK,
 } from '../../lambda/contract.js';
 import type { Handler } from '../../lambda/create-handler.js';
 import { whileCapturing } from '../../tools/local-aws/capture-logs.js';
@@ -55,7 +56,7 @@ const endRerun = (batchArn: string, status: 'SUCCEEDED' | 'FAILED') =>
   endRetriedRun(h.codebuild, batchArn, status);
 
 async function followUp() {
-  h.clock.shift(90_000);
+  h.clock.shift(RECHECK.followSeconds * 1000);
   await follow.drain();
 }
 

@@ -45,11 +45,17 @@ function newProject(): string {
   return name;
 }
 
-/** A batch whose only group failed; it settles when the test says. */
+/** Ends a child build with `status`; its event. */
+const end = (
+  build: { readonly arn?: string } | undefined,
+  status: Parameters<typeof h.codebuild.completeBuild>[1],
+) => h.codebuild.completeBuild(build?.arn as string, status);
+
+/** A batch whose first group failed; it settles when the test says. */
 function failedChild(project: string, groups = ['unit']) {
   const batch = h.codebuild.startBatch(project, { groups });
   const builds = h.codebuild.currentBuilds(batch.arn);
-  const event = h.codebuild.completeBuild(builds[0]?.arn as string, 'FAILED');
+  const event = end(builds[0], 'FAILED');
   return { batch, event, siblings: builds.slice(1) };
 }
 
@@ -122,10 +128,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     await handler(event, lambdaContext());
 
     // The backstop re-check is minutes away; the sibling's end comes first.
-    const ended = h.codebuild.completeBuild(
-      siblings[0]?.arn as string,
-      'SUCCEEDED',
-    );
+    const ended = end(siblings[0], 'SUCCEEDED');
     expect(await handler(ended, lambdaContext())).toMatchObject({
       result: 'watching',
     });
@@ -255,10 +258,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
       'e2e',
     ]);
     await handler(event, lambdaContext());
-    const ended = h.codebuild.completeBuild(
-      siblings[0]?.arn as string,
-      'SUCCEEDED',
-    );
+    const ended = end(siblings[0], 'SUCCEEDED');
     await handler(ended, lambdaContext()); // the settle chain starts
     h.codebuild.settleBatch(batch.arn);
     // CodeBuild retries the batch, but the answer is lost: the round fails
@@ -302,10 +302,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     ]);
     await handler(event, lambdaContext()); // a backstop round, 90 s out
     await handler(event, lambdaContext()); // a duplicate event: no second chain
-    const ended = h.codebuild.completeBuild(
-      siblings[0]?.arn as string,
-      'SUCCEEDED',
-    );
+    const ended = end(siblings[0], 'SUCCEEDED');
     await handler(ended, lambdaContext()); // the settle chain starts
     await handler(ended, lambdaContext()); // a copy: the chain already settles
     const reads = () =>
@@ -341,11 +338,8 @@ describe('re-checks of a batch that settles after its failed child', () => {
     ]);
     await handler(event, lambdaContext());
     // Fast-fail stops the others; the second STOPPED event is lost.
-    const stopped = h.codebuild.completeBuild(
-      siblings[0]?.arn as string,
-      'STOPPED',
-    );
-    h.codebuild.completeBuild(siblings[1]?.arn as string, 'STOPPED');
+    const stopped = end(siblings[0], 'STOPPED');
+    end(siblings[1], 'STOPPED');
     expect(await handler(stopped, lambdaContext())).toMatchObject({
       result: 'watching',
     });
@@ -409,7 +403,7 @@ describe('RetryDelaySeconds', () => {
     const [rerun] = h.codebuild
       .currentBuilds(batch.arn)
       .filter((b) => b.buildStatus === 'IN_PROGRESS');
-    const again = h.codebuild.completeBuild(rerun?.arn as string, 'FAILED');
+    const again = end(rerun, 'FAILED');
     h.codebuild.settleBatch(batch.arn);
     const { value: result, logs } = await whileCapturing(() =>
       handler(again, lambdaContext()),
