@@ -59,6 +59,30 @@ function failedChild(project: string, groups = ['unit']) {
   return { batch, event, siblings: builds.slice(1) };
 }
 
+/**
+ * A handler with the queue's event source, and a two-group batch whose
+ * first group failed while `sibling` still runs; the handler saw the failure.
+ */
+async function failedBesideRunningSibling() {
+  const handler = h.handler({}, { now: h.clock.now });
+  const source = h.recheckSource(handler);
+  const { batch, event, siblings } = failedChild(newProject(), ['unit', 'e2e']);
+  await handler(event, lambdaContext());
+  return { handler, source, batch, event, sibling: siblings[0] };
+}
+
+/** The BatchGetBuildBatches calls so far that named `batchId`. */
+const readsOf = (batchId: string) =>
+  h.codebuild.requests.filter(
+    (r) =>
+      r.operation === 'BatchGetBuildBatches' &&
+      JSON.stringify(r.input).includes(batchId),
+  ).length;
+
+/** The batch's budget item (`batch#<arn>`). */
+const budgetOf = async (batchArn: string) =>
+  (await h.dynamo.scan()).find((i) => i.id === `batch#${batchArn}`);
+
 const retries = (batchId: string) =>
   h.codebuild.requests.filter(
     (r) =>
@@ -119,16 +143,11 @@ describe('re-checks of a batch that settles after its failed child', () => {
   });
 
   it('waits on the running siblings, and the last one to end starts quick re-checks', async () => {
-    const handler = h.handler({}, { now: h.clock.now });
-    const source = h.recheckSource(handler);
-    const { batch, event, siblings } = failedChild(newProject(), [
-      'unit',
-      'e2e',
-    ]);
-    await handler(event, lambdaContext());
+    const { handler, source, batch, sibling } =
+      await failedBesideRunningSibling();
 
     // The backstop re-check is minutes away; the sibling's end comes first.
-    const ended = end(siblings[0], 'SUCCEEDED');
+    const ended = end(sibling, 'SUCCEEDED');
     expect(await handler(ended, lambdaContext())).toMatchObject({
       result: 'watching',
     });
@@ -242,23 +261,16 @@ describe('re-checks of a batch that settles after its failed child', () => {
   it('makes the retry from the next round when the round that reserved the attempt fails before the call', async () => {
     const { batch } = await firstRoundFails('RetryBuildBatch', 'server-error');
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
-    const budget = (await h.dynamo.scan()).find(
-      (i) => i.id === `batch#${batch.arn}`,
-    );
+    const budget = await budgetOf(batch.arn);
     // One attempt, and the watch ended with the retry.
     expect(budget).toMatchObject({ retries: 1 });
     expect(budget?.watchShard).toBeUndefined();
   });
 
   it("ends the chain once the batch runs again, even when the retry's invocation died before ending the watch", async () => {
-    const handler = h.handler({}, { now: h.clock.now });
-    const source = h.recheckSource(handler);
-    const { batch, event, siblings } = failedChild(newProject(), [
-      'unit',
-      'e2e',
-    ]);
-    await handler(event, lambdaContext());
-    const ended = end(siblings[0], 'SUCCEEDED');
+    const { handler, source, batch, sibling } =
+      await failedBesideRunningSibling();
+    const ended = end(sibling, 'SUCCEEDED');
     await handler(ended, lambdaContext()); // the settle chain starts
     h.codebuild.settleBatch(batch.arn);
     // CodeBuild retries the batch, but the answer is lost: the round fails
@@ -272,12 +284,7 @@ describe('re-checks of a batch that settles after its failed child', () => {
     await source.drain();
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
 
-    const reads = () =>
-      h.codebuild.requests.filter(
-        (r) =>
-          r.operation === 'BatchGetBuildBatches' &&
-          JSON.stringify(r.input).includes(batch.id),
-      ).length;
+    const reads = () => readsOf(batch.id);
     h.clock.shift(SETTLE_MS[1]);
     await source.drain(); // the next round sees the batch running again
     const afterEnd = reads();
@@ -287,30 +294,18 @@ describe('re-checks of a batch that settles after its failed child', () => {
     }
     // Only the retry's follow-up reads the batch now (every 90 s).
     expect(reads() - afterEnd).toBeLessThanOrEqual(2);
-    const budget = (await h.dynamo.scan()).find(
-      (i) => i.id === `batch#${batch.arn}`,
-    );
+    const budget = await budgetOf(batch.arn);
     expect(budget?.watchShard).toBeUndefined();
   });
 
   it('keeps one chain per batch: a copied round and a backstop overtaken by the settle chain read nothing', async () => {
-    const handler = h.handler({}, { now: h.clock.now });
-    const source = h.recheckSource(handler);
-    const { batch, event, siblings } = failedChild(newProject(), [
-      'unit',
-      'e2e',
-    ]);
-    await handler(event, lambdaContext()); // a backstop round, 90 s out
+    const { handler, source, batch, event, sibling } =
+      await failedBesideRunningSibling(); // a backstop round, 90 s out
     await handler(event, lambdaContext()); // a duplicate event: no second chain
-    const ended = end(siblings[0], 'SUCCEEDED');
+    const ended = end(sibling, 'SUCCEEDED');
     await handler(ended, lambdaContext()); // the settle chain starts
     await handler(ended, lambdaContext()); // a copy: the chain already settles
-    const reads = () =>
-      h.codebuild.requests.filter(
-        (r) =>
-          r.operation === 'BatchGetBuildBatches' &&
-          JSON.stringify(r.input).includes(batch.id),
-      ).length;
+    const reads = () => readsOf(batch.id);
     const before = reads();
 
     h.clock.shift(SETTLE_MS[0]);
@@ -382,8 +377,7 @@ describe('RetryDelaySeconds', () => {
     await source.drain();
 
     expect(h.codebuild.retryCount(batch.arn)).toBe(1);
-    const items = await h.dynamo.scan();
-    expect(items.find((i) => i.id === `batch#${batch.arn}`)).toMatchObject({
+    expect(await budgetOf(batch.arn)).toMatchObject({
       retries: 1,
     });
   });
